@@ -1,0 +1,118 @@
+"""The one typed settings object of atp-stream.
+
+Every knob is an environment variable named ``ATP_<FIELD>`` (upper case) and
+is listed in the README. Settings are frozen: build them once with
+:func:`load_settings` and pass them down. A bad value raises
+:class:`atp.errors.ConfigError` with a one-line message naming the variable.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from atp.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Where the services listen, where state lives, and how the engine behaves."""
+
+    model_config = SettingsConfigDict(env_prefix="ATP_", frozen=True, extra="ignore")
+
+    # -- where state and logs live -------------------------------------------------
+    home: Path = Field(
+        default=PROJECT_ROOT / ".atp",
+        description="Project-local folder for service data, logs, jars and recovery state.",
+    )
+
+    # -- service ports (all servers bind to 127.0.0.1) -------------------------------
+    kafka_port: int = Field(default=19092, ge=1, le=65535, description="Kafka broker listener.")
+    kafka_controller_port: int = Field(default=19093, ge=1, le=65535, description="KRaft controller listener.")
+    connect_port: int = Field(default=18083, ge=1, le=65535, description="Kafka Connect REST API.")
+    registry_port: int = Field(default=18081, ge=1, le=65535, description="Schema registry HTTP port.")
+    registry_management_port: int = Field(
+        default=18091, ge=1, le=65535, description="Schema registry management (health) port."
+    )
+    postgres_port: int = Field(default=15432, ge=1, le=65535, description="POS PostgreSQL port.")
+    mariadb_port: int = Field(default=13306, ge=1, le=65535, description="ERP MariaDB port.")
+    store_port: int = Field(
+        default=18124, ge=1, le=65535, description="Query endpoint of the process that owns the chdb store."
+    )
+
+    # -- credentials (demo defaults; override from env or secret files) --------------
+    erp_admin_password: SecretStr = Field(default=SecretStr("erp-admin-pw"), description="ERP owner password.")
+    erp_cdc_password: SecretStr = Field(default=SecretStr("erp-cdc-pw"), description="ERP CDC (read-only) user password.")
+    pos_admin_password: SecretStr = Field(default=SecretStr("pos-admin-pw"), description="POS owner password.")
+    pos_cdc_password: SecretStr = Field(default=SecretStr("pos-cdc-pw"), description="POS CDC (read-only) user password.")
+
+    # -- ClickHouse ------------------------------------------------------------------
+    clickhouse_url: str | None = Field(
+        default=None,
+        description="A ClickHouse server (http://user:pw@host:8123). Unset: the embedded chdb store under ATP_HOME.",
+    )
+
+    # -- startup --------------------------------------------------------------------
+    start_timeout_s: float = Field(default=180.0, gt=0, description="How long a service may take to become healthy.")
+
+    # -- the engine ------------------------------------------------------------------
+    low_stock_threshold: int = Field(default=5, ge=0, description="available at or below this is LOW_STOCK.")
+    recovery_partitions: int = Field(default=1, ge=1, description="Bytewax recovery partitions (fixed once created).")
+    snapshot_interval_s: float = Field(default=1.0, gt=0, description="Bytewax epoch / snapshot interval.")
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def connect_url(self) -> str:
+        return f"http://127.0.0.1:{self.connect_port}"
+
+    @property
+    def registry_url(self) -> str:
+        """Confluent-compatible API of the registry."""
+        return f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7"
+
+    @property
+    def store_url(self) -> str:
+        return f"http://127.0.0.1:{self.store_port}"
+
+    @cached_property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @cached_property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @cached_property
+    def run_dir(self) -> Path:
+        """pid files of the processes atp starts."""
+        return self.home / "run"
+
+    @cached_property
+    def lib_dir(self) -> Path:
+        """Jars and archives fetched from Maven Central."""
+        return self.home / "lib"
+
+    @cached_property
+    def recovery_dir(self) -> Path:
+        return self.home / "recovery"
+
+    @cached_property
+    def chdb_path(self) -> Path:
+        return self.home / "chdb"
+
+
+def load_settings() -> Settings:
+    """Read the environment once; a bad value becomes a one-line ConfigError."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigError(f"ATP_{field.upper()}: {first['msg']}") from exc
