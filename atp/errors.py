@@ -18,10 +18,13 @@ class ServiceError(AtpError):
 class InputError(AtpError):
     """An input record the pipeline cannot use. Carries a short machine reason for the dead-letter topic."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, fail_safe: tuple[object, ...] = ()) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        # What to apply anyway so that dropping this input cannot leave a higher promise standing
+        # (e.g. a stock row with a negative quantity zeroes that row). Domain events, decided by the decoder.
+        self.fail_safe = fail_safe
 
 
 class CdcDecodeError(InputError):

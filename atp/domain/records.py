@@ -1,0 +1,89 @@
+"""Outputs of the engine, as plain data. Field names follow contracts.md exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+# Kinds of input that can cause a record (contracts.md, field `cause`).
+CAUSE_STOCK = "stock"
+CAUSE_SALE = "sale"
+CAUSE_RESERVATION = "reservation"
+CAUSE_EXPIRY = "expiry"
+CAUSE_LOT_EXPIRY = "lot expiry"
+CAUSE_INBOUND = "inbound"
+CAUSE_SAFETY_STOCK = "safety stock"
+CAUSE_ITEM = "item"
+CAUSE_KIT = "kit"
+CAUSE_RECONCILE = "reconcile"
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityRecord:
+    """One `atp.availability` record: what a SKU at a location may promise, and why it changed."""
+
+    sku: str
+    location: str
+    on_hand: int
+    unsellable: int
+    reserved: int
+    committed: int
+    safety_stock: int
+    available: int
+    incoming: int
+    next_inbound_date: dt.date | None
+    status: str
+    version: int
+    source_ts_ms: int
+    computed_ts_ms: int
+    cause: str
+    cause_ref: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.sku}@{self.location}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "location": self.location,
+            "on_hand": self.on_hand,
+            "unsellable": self.unsellable,
+            "reserved": self.reserved,
+            "committed": self.committed,
+            "safety_stock": self.safety_stock,
+            "available": self.available,
+            "incoming": self.incoming,
+            "next_inbound_date": self.next_inbound_date,
+            "status": self.status,
+            "version": self.version,
+            "source_ts_ms": self.source_ts_ms,
+            "computed_ts_ms": self.computed_ts_ms,
+            "cause": self.cause,
+            "cause_ref": self.cause_ref,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An input the pipeline could not use, kept whole (personal data masked) with the reason."""
+
+    source_topic: str
+    partition: int
+    offset: int
+    reason: str
+    error: str
+    payload: str
+    at_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source_topic": self.source_topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "reason": self.reason,
+            "error": self.error,
+            "payload": self.payload,
+            "at_ms": self.at_ms,
+        }

@@ -1,0 +1,64 @@
+"""Resolving the POS's UPCs to ERP item numbers.
+
+The POS reports store stock by UPC; ``ITEM_MASTER`` says which item a UPC is.
+Both arrive as change streams in no particular order, so a store stock row may
+arrive before its item: it waits here (the latest row per store) until the
+UPC's item is known, rather than being published under a guessed SKU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from atp.domain.events import ItemChanged, SourcePosition, StockLevel, StoreStockByUpc, UpcReleased
+
+
+@dataclass(slots=True)
+class UpcState:
+    upc: str
+    sku: str | None = None
+    mapping_position: SourcePosition = ()
+    waiting: dict[str, StoreStockByUpc] = field(default_factory=dict)
+
+    def apply_store_stock(self, row: StoreStockByUpc) -> list[StockLevel]:
+        if self.sku is None:
+            held = self.waiting.get(row.store)
+            if held is None or held.position <= row.position:
+                self.waiting[row.store] = row
+            return []
+        return [_as_stock_level(self.sku, row)]
+
+    def apply_item(self, item: ItemChanged) -> list[StockLevel]:
+        """This UPC now names ``item.sku``: release every store row that was waiting for it."""
+        if item.position < self.mapping_position:
+            return []
+        self.mapping_position = item.position
+        if item.deleted:
+            self.sku = None
+            return []
+        self.sku = item.sku
+        released = [_as_stock_level(item.sku, row) for _, row in sorted(self.waiting.items())]
+        self.waiting.clear()
+        return released
+
+    def apply_release(self, release: UpcReleased) -> list[StockLevel]:
+        if self.sku == release.sku and release.position >= self.mapping_position:
+            self.sku = None
+            self.mapping_position = release.position
+        return []
+
+    @property
+    def is_empty(self) -> bool:
+        return self.sku is None and not self.waiting
+
+
+def _as_stock_level(sku: str, row: StoreStockByUpc) -> StockLevel:
+    # Stores keep no quality holds in the POS: all their on-hand is sellable.
+    return StockLevel(
+        sku=sku,
+        location=row.store,
+        on_hand=row.on_hand,
+        quality_hold=0,
+        position=row.position,
+        provenance=row.provenance,
+    )

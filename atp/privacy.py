@@ -1,0 +1,33 @@
+"""Personal data never leaves the pipeline: masking for anything we keep or log.
+
+The POS connector already excludes ``customer_email`` and ``loyalty_id`` at the
+source (Debezium ``column.exclude.list``); this is the second line of defence
+for payloads we dead-letter and for reservation events (``customer_ref``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+PERSONAL_FIELDS = frozenset({"customer_email", "loyalty_id", "customer_ref"})
+MASK = "***"
+
+_EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# A personal field inside text we could not parse: mask its value up to the next quote.
+_FIELD_IN_TEXT = re.compile(rb'("(?:customer_email|loyalty_id|customer_ref)"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\s]+)')
+
+
+def mask_personal_data(value: Any) -> Any:
+    """A copy of ``value`` with every personal field's value replaced by a mask, at any depth."""
+    if isinstance(value, dict):
+        return {k: (MASK if k in PERSONAL_FIELDS and v is not None else mask_personal_data(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_personal_data(v) for v in value]
+    return value
+
+
+def mask_raw_payload(raw: bytes) -> bytes:
+    """Mask personal data in bytes we could not parse: known fields and anything shaped like an email."""
+    masked = _FIELD_IN_TEXT.sub(rb'\1"' + MASK.encode() + rb'"', raw)
+    return _EMAIL.sub(MASK.encode(), masked)

@@ -1,0 +1,63 @@
+"""The Debezium change-event envelope (JSON converter, ``schemas.enable=false``).
+
+A value is ``{"before", "after", "source", "op", "ts_ms", ...}``; a null value is
+the tombstone that follows a delete (for log compaction) and carries nothing
+new for us.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from atp.errors import CdcDecodeError
+
+Row = dict[str, Any]
+
+_OPS = frozenset({"c", "u", "d", "r", "t"})
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    op: str  # c create, u update, d delete, r snapshot read, t truncate
+    before: Row | None
+    after: Row | None
+    source: Row
+
+    @property
+    def is_delete(self) -> bool:
+        return self.op == "d"
+
+    @property
+    def row(self) -> Row:
+        """The row as it is now, or as it was before a delete."""
+        row = self.before if self.op == "d" else self.after
+        if row is None:
+            raise CdcDecodeError("missing_row", f"op {self.op!r} event without its {'before' if self.op == 'd' else 'after'} image")
+        return row
+
+
+def parse_envelope(value: bytes | None) -> ChangeEvent | None:
+    """The change event in ``value``; ``None`` for a tombstone."""
+    if value is None:
+        return None
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise CdcDecodeError("unparsable_json", str(exc)) from exc
+    if not isinstance(doc, dict):
+        raise CdcDecodeError("not_an_envelope", f"expected a JSON object, got {type(doc).__name__}")
+    if "payload" in doc and "schema" in doc:
+        raise CdcDecodeError("schemas_enabled", "envelope wrapped in schema/payload; set value.converter.schemas.enable=false")
+    op = doc.get("op")
+    if op not in _OPS:
+        raise CdcDecodeError("unknown_op", f"op {op!r}")
+    source = doc.get("source")
+    if not isinstance(source, dict):
+        raise CdcDecodeError("missing_source", "no source block")
+    before, after = doc.get("before"), doc.get("after")
+    if (before is not None and not isinstance(before, dict)) or (after is not None and not isinstance(after, dict)):
+        raise CdcDecodeError("not_an_envelope", "before/after must be objects")
+    return ChangeEvent(op=op, before=before, after=after, source=source)
