@@ -1,0 +1,21 @@
+"""Bringing the stack to the point where the pipeline can run: services, topics, contracts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from atp.settings import Settings
+from connectors import avro_contracts, topics
+from connectors.cdc.decode import CDC_TOPICS
+
+Progress = Callable[[str], None]
+
+
+def bring_up(settings: Settings, progress: Progress) -> None:
+    """Start every service (idempotent), create the topics, register the output contracts."""
+    from infra import stack
+
+    stack.up(settings, progress)
+    topics.ensure_topics(settings, CDC_TOPICS + topics.OUTPUT_TOPICS)
+    ids = avro_contracts.register_contracts(settings)
+    progress("contracts registered (FULL_TRANSITIVE): " + ", ".join(f"{t}-value id {i}" for t, i in ids.items()))

@@ -1,0 +1,168 @@
+"""``atp``: start, stop and check the stack, run the pipeline, query the store.
+
+Errors a user can fix (a bad argument, a bad setting, a service that will not
+start) print one line naming the problem and exit with code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from atp.errors import AtpError, ConfigError
+from atp.settings import Settings, load_settings
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"{self.prog}: {message}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_install(settings: Settings, args: argparse.Namespace) -> None:
+    from infra import stack
+
+    stack.install(settings, say)
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
+    from atp import bootstrap
+
+    bootstrap.bring_up(settings, say)
+
+
+def cmd_down(settings: Settings, args: argparse.Namespace) -> None:
+    from atp.pipeline import stop_pipeline
+    from infra import stack
+
+    if stop_pipeline(settings):
+        say("pipeline stopped")
+    stack.down(settings)
+    say("stack stopped")
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
+    from atp import status
+
+    status.print_status(settings, say)
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
+    from atp.demo.generator import DemoSize
+    from atp.demo.seed import seed
+
+    size = DemoSize(items=args.items, dcs=args.dcs, stores=args.stores, seed=args.seed)
+    seed(settings, size, say)
+
+
+def cmd_register_cdc(settings: Settings, args: argparse.Namespace) -> None:
+    from connectors.cdc_connectors import register_cdc
+
+    register_cdc(settings, say)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
+    from atp import pipeline
+
+    if args.detach:
+        pipeline.start_detached(settings, say)
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        pipeline.run_foreground(settings)
+
+
+def cmd_stop(settings: Settings, args: argparse.Namespace) -> None:
+    from atp.pipeline import stop_pipeline
+
+    say("pipeline stopped" if stop_pipeline(settings) else "pipeline was not running")
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+    from atp.demo import show
+
+    show.run_demo(settings, say, items=args.items)
+
+
+def cmd_query(settings: Settings, args: argparse.Namespace) -> None:
+    from atp import analyst
+
+    analyst.print_rows(analyst.run_query(settings, args.sql), say)
+
+
+def cmd_why(settings: Settings, args: argparse.Namespace) -> None:
+    from atp import analyst
+
+    analyst.print_rows(analyst.why(settings, args.sku, args.location), say)
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="atp", description="atp-stream: real-time available-to-promise from ERP/POS CDC.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add(name: str, handler: Callable[[Settings, argparse.Namespace], None], help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    add("install", cmd_install, "Fetch Kafka, Kafka Connect, Debezium and the schema registry from Maven Central.")
+    add("up", cmd_up, "Start every service (idempotent), create topics and register the output contracts.")
+    add("down", cmd_down, "Stop the pipeline and every service.")
+    add("status", cmd_status, "Each service's health, the connectors, and consumer lag.")
+    seed = add("seed", cmd_seed, "Create and fill the demo ERP and POS databases (only if empty).")
+    seed.add_argument("--items", type=_positive_int, default=2000, help="number of items (default 2000)")
+    seed.add_argument("--dcs", type=_positive_int, default=2, help="distribution centres (default 2)")
+    seed.add_argument("--stores", type=_positive_int, default=20, help="stores (default 20)")
+    seed.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    add("register-cdc", cmd_register_cdc, "Register the Debezium connectors for the ERP and the POS and wait until RUNNING.")
+    run = add("run", cmd_run, "Run the availability dataflow and the store loader (foreground unless --detach).")
+    run.add_argument("--detach", action="store_true", help="run in the background; stop with `atp stop`")
+    add("stop", cmd_stop, "Stop the pipeline started with `atp run --detach`.")
+    demo = add("demo", cmd_demo, "Everything, end to end: install, up, seed, CDC, pipeline, then live changes.")
+    demo.add_argument("--items", type=_positive_int, default=2000, help="demo catalogue size (default 2000)")
+    query = add("query", cmd_query, "Run a SQL query on the ClickHouse store.")
+    query.add_argument("sql", help="e.g. \"SELECT * FROM atp.location_availability FINAL LIMIT 5\"")
+    why = add("why", cmd_why, "Why does SKU X show N at location Y: the chain of inputs behind it.")
+    why.add_argument("sku")
+    why.add_argument("location")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        settings = load_settings()
+        handler: Any = args.handler
+        handler(settings, args)
+    except AtpError as exc:
+        print(f"atp: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("atp: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Running the pipeline: the Bytewax dataflow and the store loader, supervised together.
+
+``atp run`` is one supervisor process that
+- loads the output topics into the store in a thread (and, for chdb, owns the store);
+- runs the dataflow as a child process with recovery on, and restarts it if it dies
+  (it resumes from its last snapshot; re-sent records carry the same versions).
+
+``atp run --detach`` starts that supervisor in the background with a pid file under
+``ATP_HOME/run`` and its log under ``ATP_HOME/logs/pipeline.log``; ``atp stop`` ends it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from atp.errors import AtpError
+from atp.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger("atp.pipeline")
+
+FLOW = "flows.availability:flow"
+PIPELINE = "pipeline"
+
+Progress = Callable[[str], None]
+
+
+def _pid_file(settings: Settings) -> Path:
+    return settings.run_dir / f"{PIPELINE}.pid"
+
+
+def pipeline_log(settings: Settings) -> Path:
+    return settings.logs_dir / f"{PIPELINE}.log"
+
+
+def running_pid(settings: Settings) -> int | None:
+    """The supervisor's pid if it is alive."""
+    try:
+        pid = int(_pid_file(settings).read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def ensure_recovery(settings: Settings) -> None:
+    """Create the recovery partitions once; their number is fixed afterwards."""
+    if settings.recovery_dir.exists() and any(settings.recovery_dir.iterdir()):
+        return
+    settings.recovery_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "bytewax.recovery", str(settings.recovery_dir), str(settings.recovery_partitions)],
+        check=True,
+        cwd=PROJECT_ROOT,
+    )
+
+
+def flow_command(settings: Settings) -> list[str]:
+    return [
+        sys.executable, "-m", "bytewax.run", FLOW,
+        "-r", str(settings.recovery_dir),
+        "-s", str(settings.snapshot_interval_s),
+        "-b", "0",
+    ]  # fmt: skip
+
+
+def supervise(settings: Settings, stop: threading.Event) -> None:
+    """Run loader and dataflow until ``stop`` is set (or SIGTERM); restart the dataflow if it dies."""
+    from connectors.store_loader import run_loader
+
+    ensure_recovery(settings)
+    loader = threading.Thread(target=run_loader, args=(settings, stop), name="store-loader", daemon=True)
+    loader.start()
+    backoff_s = 1.0
+    while not stop.is_set():
+        started = time.monotonic()
+        flow = subprocess.Popen(flow_command(settings), cwd=PROJECT_ROOT)
+        log.info("dataflow started (pid %s)", flow.pid)
+        while flow.poll() is None and not stop.is_set() and loader.is_alive():
+            stop.wait(0.5)
+        if flow.poll() is None:
+            flow.terminate()
+            try:
+                flow.wait(15)
+            except subprocess.TimeoutExpired:
+                flow.kill()
+        if not loader.is_alive() and not stop.is_set():
+            raise AtpError("the store loader stopped; see the log above")
+        if stop.is_set():
+            break
+        # A crash right after start means something is wrong that a restart will not fix quickly.
+        backoff_s = 1.0 if time.monotonic() - started > 60 else min(backoff_s * 2, 30.0)
+        log.warning("dataflow exited with %s; restarting in %.0fs (it resumes from its last snapshot)", flow.returncode, backoff_s)
+        stop.wait(backoff_s)
+    loader.join(timeout=30)
+
+
+def run_foreground(settings: Settings) -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    _pid_file(settings).write_text(str(os.getpid()))
+    try:
+        supervise(settings, stop)
+    finally:
+        _pid_file(settings).unlink(missing_ok=True)
+
+
+def start_detached(settings: Settings, progress: Progress) -> int:
+    """Start the supervisor in the background (idempotent) and wait until its store endpoint answers."""
+    from connectors.clickhouse_store import store_endpoint_alive
+
+    pid = running_pid(settings)
+    if pid is None:
+        settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        with open(pipeline_log(settings), "ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "atp.cli", "run"],
+                cwd=PROJECT_ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        pid = process.pid
+        progress(f"pipeline started (pid {pid}); log: {pipeline_log(settings)}")
+    deadline = time.monotonic() + 60
+    while not settings.clickhouse_url and not store_endpoint_alive(settings):
+        if running_pid(settings) is None and time.monotonic() > deadline - 55:
+            raise AtpError(f"the pipeline exited at start; see {pipeline_log(settings)}")
+        if time.monotonic() > deadline:
+            raise AtpError(f"the pipeline's store endpoint did not answer within 60s; see {pipeline_log(settings)}")
+        time.sleep(0.3)
+    return pid
+
+
+def stop_pipeline(settings: Settings, timeout_s: float = 30.0) -> bool:
+    """Stop the supervisor (and with it the dataflow and loader); False if none was running."""
+    pid = running_pid(settings)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while running_pid(settings) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if running_pid(settings) is not None:
+        os.killpg(pid, signal.SIGKILL)
+    _pid_file(settings).unlink(missing_ok=True)
+    return True

@@ -1,0 +1,82 @@
+"""Output contracts: ``.avsc`` files in ``schemas/avro``, registered under ``<topic>-value``.
+
+Every subject is set to FULL_TRANSITIVE before its schema is registered, so the
+registry itself refuses a change that would break an old or a new consumer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from atp.errors import ServiceError
+from atp.settings import PROJECT_ROOT, Settings
+from connectors import topics
+
+AVRO_DIR = PROJECT_ROOT / "schemas" / "avro"
+COMPATIBILITY = "FULL_TRANSITIVE"
+
+# The version of each contract the pipeline writes today.
+CURRENT = {
+    topics.AVAILABILITY: "atp.availability-v1.avsc",
+    topics.DLQ: "atp.dlq-v1.avsc",
+}
+
+
+def schema_text(topic: str) -> str:
+    return (AVRO_DIR / CURRENT[topic]).read_text()
+
+
+def subject(topic: str) -> str:
+    return f"{topic}-value"
+
+
+def registry_client(settings: Settings) -> SchemaRegistryClient:
+    return SchemaRegistryClient({"url": settings.registry_url})
+
+
+def register_contracts(settings: Settings) -> dict[str, int]:
+    """Set FULL_TRANSITIVE and register the current schema of every output topic; returns schema ids."""
+    client = registry_client(settings)
+    ids = {}
+    for topic in CURRENT:
+        try:
+            client.set_compatibility(subject_name=subject(topic), level=COMPATIBILITY)
+            ids[topic] = client.register_schema(subject(topic), Schema(schema_text(topic), "AVRO"))
+        except Exception as exc:
+            raise ServiceError(f"schema registry: could not register {subject(topic)}: {exc}") from exc
+    return ids
+
+
+def _topic_subject(ctx: SerializationContext | None, record_name: str | None) -> str:
+    assert ctx is not None
+    return f"{ctx.topic}-value"
+
+
+def serializer(client: SchemaRegistryClient, topic: str) -> Callable[[dict[str, Any]], bytes]:
+    """Confluent wire format (magic byte, schema id, Avro body) for ``topic``'s current contract."""
+    avro = AvroSerializer(
+        client,
+        schema_text(topic),
+        conf={"auto.register.schemas": False, "use.latest.version": False, "subject.name.strategy": _topic_subject},
+    )
+    ctx = SerializationContext(topic, MessageField.VALUE)
+
+    def encode(record: dict[str, Any]) -> bytes:
+        encoded = avro(record, ctx)
+        assert encoded is not None
+        return encoded
+
+    return encode
+
+
+def deserializer(client: SchemaRegistryClient, topic: str, reader_schema: Path | None = None) -> Callable[[bytes], Any]:
+    """Decode wire-format records of ``topic``, optionally into an older or newer reader schema."""
+    avro = AvroDeserializer(client, reader_schema.read_text() if reader_schema else None)
+    ctx = SerializationContext(topic, MessageField.VALUE)
+    return lambda value: avro(value, ctx)

@@ -1,0 +1,181 @@
+"""The ClickHouse store: embedded chdb by default, a ClickHouse server when ATP_CLICKHOUSE_URL is set.
+
+chdb allows one process per data directory. The store loader (``atp run``) owns
+it and answers queries for everyone else over a small HTTP endpoint on
+127.0.0.1 (:class:`RemoteStore`); when no loader runs, a CLI command opens the
+directory itself. A ClickHouse server needs none of this: every process talks
+to it directly with clickhouse-connect.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from atp.errors import StoreError
+from atp.settings import PROJECT_ROOT, Settings
+
+DDL_DIR = PROJECT_ROOT / "schemas" / "clickhouse"
+
+Row = dict[str, Any]
+
+
+class Store(Protocol):
+    def command(self, sql: str) -> None: ...
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]: ...
+
+    def insert_rows(self, table: str, rows: Sequence[Row]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def ddl_statements() -> list[str]:
+    """The statements of every ``schemas/clickhouse/*.sql`` file, in file order."""
+    statements = []
+    for path in sorted(DDL_DIR.glob("*.sql")):
+        text = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("--"))
+        statements += [s.strip() for s in text.split(";") if s.strip()]
+    return statements
+
+
+def apply_ddl(store: Store) -> None:
+    for statement in ddl_statements():
+        store.command(statement)
+
+
+def _json_rows(rows: Sequence[Row]) -> bytes:
+    return b"\n".join(orjson.dumps(r) for r in rows)
+
+
+class ChdbStore:
+    """The embedded store; one per process and per data directory."""
+
+    def __init__(self, path: Path) -> None:
+        import chdb.session
+
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._session = chdb.session.Session(str(path))
+        except Exception as exc:
+            raise StoreError(f"chdb: cannot open {path} (is another process holding it?): {exc}") from exc
+        # chdb sessions are not safe to share between threads; the loader's HTTP endpoint does.
+        self._lock = threading.Lock()
+
+    def _run(self, sql: str, fmt: str = "CSV", params: dict[str, Any] | None = None) -> bytes:
+        with self._lock:
+            try:
+                result = self._session.query(sql, fmt, params=params) if params else self._session.query(sql, fmt)
+            except Exception as exc:
+                raise StoreError(f"chdb: {exc}") from exc
+        if result is None:
+            return b""
+        if result.has_error():
+            raise StoreError(f"chdb: {result.error_message()}")
+        return bytes(result.bytes())
+
+    def command(self, sql: str) -> None:
+        self._run(sql)
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
+        body = self._run(sql, "JSONEachRow", params)
+        return [orjson.loads(line) for line in body.splitlines() if line]
+
+    def insert_rows(self, table: str, rows: Sequence[Row]) -> None:
+        if rows:
+            self._run(f"INSERT INTO {table} FORMAT JSONEachRow\n" + _json_rows(rows).decode())
+
+    def close(self) -> None:
+        with self._lock:
+            self._session.close()
+
+
+class ServerStore:
+    """A ClickHouse server through clickhouse-connect (``ATP_CLICKHOUSE_URL``)."""
+
+    def __init__(self, url: str) -> None:
+        import clickhouse_connect
+
+        try:
+            self._client = clickhouse_connect.get_client(dsn=url)
+        except Exception as exc:
+            raise StoreError(f"clickhouse server at ATP_CLICKHOUSE_URL: {exc}") from exc
+
+    def command(self, sql: str) -> None:
+        self._client.command(sql)
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
+        return list(self._client.query(sql, parameters=params).named_results())
+
+    def insert_rows(self, table: str, rows: Sequence[Row]) -> None:
+        if rows:
+            self._client.raw_insert(table, insert_block=_json_rows(rows), fmt="JSONEachRow")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class RemoteStore:
+    """Queries sent to the process that owns the chdb store (the loader)."""
+
+    def __init__(self, url: str, timeout_s: float = 30.0) -> None:
+        self._url = url
+        self._timeout_s = timeout_s
+
+    def _post(self, path: str, payload: dict[str, Any]) -> Any:
+        request = urllib.request.Request(
+            self._url + path, data=orjson.dumps(payload), headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
+                return orjson.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise StoreError(f"store: {json.loads(exc.read() or b'{}').get('error', exc)}") from exc
+        except OSError as exc:
+            raise StoreError(f"store endpoint {self._url} unreachable: {exc}") from exc
+
+    def command(self, sql: str) -> None:
+        self._post("/command", {"sql": sql})
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
+        rows: list[Row] = self._post("/query", {"sql": sql, "params": params or {}})
+        return rows
+
+    def insert_rows(self, table: str, rows: Sequence[Row]) -> None:
+        raise StoreError("inserts go through the loader, not the query endpoint")
+
+    def close(self) -> None:
+        pass
+
+
+def store_endpoint_alive(settings: Settings) -> bool:
+    try:
+        with urllib.request.urlopen(settings.store_url + "/health", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def open_owned_store(settings: Settings) -> Store:
+    """A store this process may write to: the server, or chdb opened exclusively."""
+    if settings.clickhouse_url:
+        return ServerStore(settings.clickhouse_url)
+    return ChdbStore(settings.chdb_path)
+
+
+def open_store_for_reading(settings: Settings) -> Store:
+    """Where to send an analyst's query: the server, the running loader, or chdb directly."""
+    if settings.clickhouse_url:
+        return ServerStore(settings.clickhouse_url)
+    if store_endpoint_alive(settings):
+        return RemoteStore(settings.store_url)
+    store = ChdbStore(settings.chdb_path)
+    apply_ddl(store)
+    return store

@@ -1,0 +1,113 @@
+"""The store loader: consumes the `atp.*` output topics into ClickHouse in batches.
+
+The dataflow writes only to Kafka; this one process writes the store (and, for
+chdb, owns it and answers queries for the CLI and notebooks). That keeps a
+multi-process Bytewax cluster free of the store entirely.
+
+Delivery: at-least-once, and idempotent in the store. Order of each cycle:
+  1. poll a batch from Kafka;
+  2. insert it into ClickHouse (ReplacingMergeTree tables collapse re-deliveries);
+  3. only then commit the consumer offsets.
+A crash between 2 and 3 re-inserts the batch, which changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Consumer, Message
+
+from atp.settings import Settings
+from connectors import avro_contracts, topics
+from connectors.clickhouse_store import Row, Store, apply_ddl, open_owned_store
+from connectors.store_endpoint import serve_store
+
+log = logging.getLogger("atp.loader")
+
+LOADER_GROUP = "atp-store-loader"
+
+# Which store tables each topic feeds.
+TABLES_BY_TOPIC: dict[str, tuple[str, ...]] = {
+    topics.AVAILABILITY: ("atp.location_availability", "atp.availability_history"),
+    topics.DLQ: ("atp.dlq",),
+}
+
+
+def _clickhouse_value(value: Any) -> Any:
+    """Avro logical types come back as datetime/date; ClickHouse JSON input wants text."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def to_store_row(record: dict[str, Any]) -> Row:
+    return {k: _clickhouse_value(v) for k, v in record.items()}
+
+
+class StoreLoader:
+    def __init__(self, settings: Settings, store: Store, batch_size: int = 5000) -> None:
+        self._store = store
+        self._batch_size = batch_size
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "group.id": LOADER_GROUP,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+            }
+        )
+        client = avro_contracts.registry_client(settings)
+        self._decoders: dict[str, Callable[[bytes], Any]] = {
+            topic: avro_contracts.deserializer(client, topic) for topic in TABLES_BY_TOPIC
+        }
+        self.loaded = 0
+
+    def run(self, stop: threading.Event) -> None:
+        self._consumer.subscribe(list(TABLES_BY_TOPIC))
+        try:
+            while not stop.is_set():
+                self.load_once()
+        finally:
+            self._consumer.close()
+
+    def load_once(self, timeout_s: float = 0.2) -> int:
+        messages = self._consumer.consume(self._batch_size, timeout_s)
+        batches: dict[str, list[Row]] = defaultdict(list)
+        for message in messages:
+            if message.error() is not None:
+                log.warning("consumer error: %s", message.error())
+                continue
+            row = self._decode(message)
+            for table in TABLES_BY_TOPIC[message.topic() or ""]:
+                batches[table].append(row)
+        for table, rows in batches.items():
+            self._store.insert_rows(table, rows)
+        if messages:
+            self._consumer.commit(asynchronous=False)
+        self.loaded += len(messages)
+        return len(messages)
+
+    def _decode(self, message: Message) -> Row:
+        topic = message.topic() or ""
+        record = self._decoders[topic](message.value() or b"")
+        return to_store_row(record)
+
+
+def run_loader(settings: Settings, stop: threading.Event) -> None:
+    """Own the store, serve queries on it, and load the output topics until ``stop`` is set."""
+    store = open_owned_store(settings)
+    apply_ddl(store)
+    server = None if settings.clickhouse_url else serve_store(store, settings.store_port)
+    try:
+        StoreLoader(settings, store).run(stop)
+    finally:
+        if server is not None:
+            server.shutdown()
+        store.close()

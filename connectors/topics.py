@@ -1,0 +1,39 @@
+"""Topic names (contracts.md) and creating them before anything reads or writes them.
+
+Topics are created up front, not auto-created on first write: Bytewax's Kafka
+source lists a topic's partitions once at start-up and cannot resume from a
+different set, so every input topic must exist (with its final partition
+count) before the dataflow first starts.
+"""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from atp.errors import ServiceError
+from atp.settings import Settings
+
+AVAILABILITY = "atp.availability"
+DLQ = "atp.dlq"
+ALERTS = "atp.alerts"
+CHANNEL_PREFIX = "atp.channel."
+
+OUTPUT_TOPICS = (AVAILABILITY, DLQ)
+
+# Partitions for the CDC and output topics: the unit of parallelism of a Bytewax cluster.
+PARTITIONS = 4
+
+
+def ensure_topics(settings: Settings, topics: tuple[str, ...], partitions: int = PARTITIONS) -> None:
+    """Create whichever of ``topics`` do not exist yet (idempotent)."""
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    existing = set(admin.list_topics(timeout=10).topics)
+    missing = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics if t not in existing]
+    if not missing:
+        return
+    for topic, future in admin.create_topics(missing, request_timeout=15).items():
+        try:
+            future.result()
+        except Exception as exc:  # a concurrent creator is fine; anything else is not
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise ServiceError(f"kafka: could not create topic {topic}: {exc}") from exc
