@@ -1,0 +1,228 @@
+"""``atp demo``: the whole pipeline end to end, then live changes you can watch arrive.
+
+Each live change is made in a legacy database as the retailer's own systems
+would make it; the demo then waits for the `atp.availability` record it causes
+(decoded through the schema registry) and for the ClickHouse row, and prints
+the time from the source commit to each.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+
+from atp.settings import Settings
+from connectors import avro_contracts, topics
+from connectors.legacy_db import erp_connection, pos_connection
+
+Progress = Callable[[str], None]
+
+WAIT_FOR_RECORD_S = 60.0
+
+
+@dataclass(frozen=True)
+class Arrival:
+    record: dict[str, Any]
+    record_latency_ms: int
+    store_latency_ms: int | None
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class AvailabilityWatcher:
+    """Reads `atp.availability` from the current end, so only records caused from now on are seen."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._consumer = Consumer(
+            {"bootstrap.servers": settings.bootstrap_servers, "group.id": "atp-demo-watcher", "enable.auto.commit": False}
+        )
+        metadata = self._consumer.list_topics(topics.AVAILABILITY, timeout=10)
+        partitions = []
+        for index in metadata.topics[topics.AVAILABILITY].partitions:
+            _, high = self._consumer.get_watermark_offsets(TopicPartition(topics.AVAILABILITY, index), timeout=10)
+            partitions.append(TopicPartition(topics.AVAILABILITY, index, high))
+        self._consumer.assign(partitions)
+        self._decode = avro_contracts.deserializer(avro_contracts.registry_client(settings), topics.AVAILABILITY)
+
+    def wait_for(self, key: str, after_version: int, timeout_s: float = WAIT_FOR_RECORD_S) -> tuple[dict[str, Any], int]:
+        """The first record for ``key`` newer than ``after_version``, and the wall time it arrived."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            message = self._consumer.poll(0.05)
+            if message is None or message.error() is not None:
+                continue
+            if (message.key() or b"").decode() != key:
+                continue
+            record = self._decode(message.value() or b"")
+            if record["version"] > after_version:
+                return record, _now_ms()
+        raise TimeoutError(f"no new atp.availability record for {key} within {timeout_s:.0f}s")
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def _latest(settings: Settings, sku: str, location: str) -> dict[str, Any] | None:
+    from atp.analyst import run_query
+
+    rows = run_query(
+        settings,
+        "SELECT version, on_hand, available, status FROM atp.location_availability FINAL "
+        "WHERE sku = {sku:String} AND location = {location:String}",
+        {"sku": sku, "location": location},
+    )
+    return rows[0] if rows else None
+
+
+def _wait_for_store_row(settings: Settings, sku: str, location: str, version: int, since_ms: int) -> int | None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = _latest(settings, sku, location)
+        if row is not None and int(row["version"]) >= version:
+            return _now_ms() - since_ms
+        time.sleep(0.05)
+    return None
+
+
+def _wait_for_initial_load(settings: Settings, progress: Progress) -> int:
+    """Wait until the snapshot of the legacy databases has flowed through to the store."""
+    from atp.analyst import run_query
+
+    started, last, steady = time.monotonic(), -1, 0
+    while time.monotonic() - started < 600:
+        count = int(run_query(settings, "SELECT count() AS n FROM atp.location_availability")[0]["n"])
+        steady = steady + 1 if count == last and count > 0 else 0
+        if steady >= 4:
+            return count
+        if count != last:
+            progress(f"  initial snapshot: {count} SKU-location records in ClickHouse ({time.monotonic() - started:.0f}s)")
+        last = count
+        time.sleep(1.0)
+    raise TimeoutError("the initial snapshot did not reach ClickHouse within 600s")
+
+
+def _pick_dc_item(settings: Settings) -> tuple[str, str]:
+    with erp_connection(settings) as erp, erp.cursor() as cur:
+        cur.execute(
+            "SELECT b.ITEM_NO, TRIM(b.LOC_CD) FROM STOCK_BAL b JOIN ITEM_MASTER i ON i.ITEM_NO = b.ITEM_NO "
+            "JOIN LOCATION l ON l.LOC_CD = b.LOC_CD WHERE l.LOC_TYPE = 'D' AND i.ITEM_TYPE = 'S' "
+            "AND i.STATUS_FLG = 'A' ORDER BY b.ITEM_NO, b.LOC_CD LIMIT 1"
+        )
+        row = cur.fetchone()
+    if row is None:
+        raise RuntimeError("the demo ERP has no stocked DC item")
+    return str(row[0]), str(row[1])
+
+
+def _pick_store_item(settings: Settings) -> tuple[str, str, str]:
+    """(sku, store, upc) of an active stocked item with units on the shelf at a store."""
+    with pos_connection(settings) as pos, pos.cursor() as cur:
+        cur.execute("SELECT store_id, upc FROM store_stock WHERE on_hand >= 3 ORDER BY store_id, upc LIMIT 200")
+        candidates = [(str(s), str(u)) for s, u in cur.fetchall()]
+    with erp_connection(settings) as erp, erp.cursor() as cur:
+        for store, upc in candidates:
+            cur.execute("SELECT ITEM_NO FROM ITEM_MASTER WHERE UPC = %s AND ITEM_TYPE = 'S' AND STATUS_FLG = 'A'", (upc,))
+            row = cur.fetchone()
+            if row is not None:
+                return str(row[0]), store.strip(), upc
+    raise RuntimeError("the demo POS has no store item with stock on hand")
+
+
+def _show_change(
+    settings: Settings,
+    progress: Progress,
+    watcher: AvailabilityWatcher,
+    title: str,
+    sku: str,
+    location: str,
+    make_change: Callable[[], int],
+) -> Arrival:
+    before = _latest(settings, sku, location)
+    before_version = int(before["version"]) if before else 0
+    progress(f"\n▶ {title}")
+    if before:
+        progress(f"  before: {sku}@{location} on_hand={before['on_hand']} available={before['available']} "
+                 f"status={before['status']} (v{before_version})")
+    commit_ms = make_change()
+    record, arrived_ms = watcher.wait_for(f"{sku}@{location}", before_version)
+    store_ms = _wait_for_store_row(settings, sku, location, int(record["version"]), commit_ms)
+    arrival = Arrival(record, arrived_ms - commit_ms, store_ms)
+    progress(f"  after:  {sku}@{location} on_hand={record['on_hand']} available={record['available']} "
+             f"status={record['status']} (v{record['version']}, cause={record['cause']})")
+    progress(f"  source commit -> atp.availability record: {arrival.record_latency_ms} ms")
+    progress(f"  source commit -> ClickHouse row:          "
+             + (f"{store_ms} ms" if store_ms is not None else "not seen within 30s"))
+    return arrival
+
+
+def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
+    from atp import bootstrap, pipeline
+    from atp.demo import live
+    from atp.demo.generator import DemoSize
+    from atp.demo.seed import seed
+    from connectors.cdc_connectors import register_cdc
+    from infra import stack
+
+    step = 0
+
+    def heading(text: str) -> None:
+        nonlocal step
+        step += 1
+        progress(f"\n[{step}/6] {text}")
+
+    heading("Fetching Kafka, Kafka Connect, Debezium and the schema registry (cached after the first run)")
+    stack.install(settings, progress)
+    heading("Starting the services")
+    bootstrap.bring_up(settings, progress)
+    heading("Seeding the demo ERP (MariaDB) and POS (PostgreSQL)")
+    seed(settings, DemoSize(items=items), progress)
+    heading("Registering change data capture (Debezium)")
+    register_cdc(settings, progress)
+    heading("Starting the availability dataflow and the store loader")
+    pipeline.start_detached(settings, progress)
+    count = _wait_for_initial_load(settings, progress)
+    progress(f"  {count} SKU-location records published and loaded")
+
+    heading("Live changes in the legacy databases")
+    watcher = AvailabilityWatcher(settings)
+    try:
+        dc_sku, dc = _pick_dc_item(settings)
+        store_sku, store, upc = _pick_store_item(settings)
+        arrivals = [
+            _show_change(settings, progress, watcher, f"ERP: goods receipt of 24 units of {dc_sku} at {dc}", dc_sku, dc,
+                         lambda: _with_erp(settings, lambda c: live.receive_stock(c, dc_sku, dc, 24))),
+            _show_change(settings, progress, watcher, f"POS: a customer buys 2 x {store_sku} at {store}", store_sku, store,
+                         lambda: _with_pos(settings, lambda c: live.pos_sale(c, store, upc, 2))),
+            _show_change(settings, progress, watcher, f"POS: a customer returns 1 x {store_sku} at {store}", store_sku, store,
+                         lambda: _with_pos(settings, lambda c: live.pos_return(c, store, upc, 1))),
+        ]
+    finally:
+        watcher.close()
+    latencies = sorted(a.record_latency_ms for a in arrivals)
+    progress(f"\nCommit -> record latency over {len(latencies)} live changes: min {latencies[0]} ms, max {latencies[-1]} ms")
+    progress("\nThe stack and the pipeline keep running. Try:")
+    progress(f"  .venv/bin/atp why {store_sku} {store}")
+    progress("  .venv/bin/atp status")
+    progress("  .venv/bin/atp down")
+
+
+def _with_erp(settings: Settings, change: Callable[[Any], int]) -> int:
+    connection = erp_connection(settings)
+    try:
+        return change(connection)
+    finally:
+        connection.close()
+
+
+def _with_pos(settings: Settings, change: Callable[[Any], int]) -> int:
+    connection = pos_connection(settings)
+    try:
+        return change(connection)
+    finally:
+        connection.close()
