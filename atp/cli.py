@@ -121,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="atp", description="atp-stream: real-time available-to-promise from ERP/POS CDC.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def add(name: str, handler: Callable[[Settings, argparse.Namespace], None], help_text: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, handler: Callable[[Settings, argparse.Namespace], None], help_text: str
+    ) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text, description=help_text)
         command.set_defaults(handler=handler)
         return command
@@ -135,14 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--dcs", type=_positive_int, default=2, help="distribution centres (default 2)")
     seed.add_argument("--stores", type=_positive_int, default=20, help="stores (default 20)")
     seed.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    add("register-cdc", cmd_register_cdc, "Register the Debezium connectors for the ERP and the POS and wait until RUNNING.")
+    add(
+        "register-cdc",
+        cmd_register_cdc,
+        "Register the Debezium connectors for the ERP and the POS and wait until RUNNING.",
+    )
     run = add("run", cmd_run, "Run the availability dataflow and the store loader (foreground unless --detach).")
     run.add_argument("--detach", action="store_true", help="run in the background; stop with `atp stop`")
     add("stop", cmd_stop, "Stop the pipeline started with `atp run --detach`.")
     demo = add("demo", cmd_demo, "Everything, end to end: install, up, seed, CDC, pipeline, then live changes.")
     demo.add_argument("--items", type=_positive_int, default=2000, help="demo catalogue size (default 2000)")
     query = add("query", cmd_query, "Run a SQL query on the ClickHouse store.")
-    query.add_argument("sql", help="e.g. \"SELECT * FROM atp.location_availability FINAL LIMIT 5\"")
+    query.add_argument("sql", help='e.g. "SELECT * FROM atp.location_availability FINAL LIMIT 5"')
     why = add("why", cmd_why, "Why does SKU X show N at location Y: the chain of inputs behind it.")
     why.add_argument("sku")
     why.add_argument("location")

@@ -97,7 +97,11 @@ def supervise(settings: Settings, stop: threading.Event) -> None:
             break
         # A crash right after start means something is wrong that a restart will not fix quickly.
         backoff_s = 1.0 if time.monotonic() - started > 60 else min(backoff_s * 2, 30.0)
-        log.warning("dataflow exited with %s; restarting in %.0fs (it resumes from its last snapshot)", flow.returncode, backoff_s)
+        log.warning(
+            "dataflow exited with %s; restarting in %.0fs (it resumes from its last snapshot)",
+            flow.returncode,
+            backoff_s,
+        )
         stop.wait(backoff_s)
     loader.join(timeout=30)
 

@@ -21,7 +21,9 @@ _FIELD_IN_TEXT = re.compile(rb'("(?:customer_email|loyalty_id|customer_ref)"\s*:
 def mask_personal_data(value: Any) -> Any:
     """A copy of ``value`` with every personal field's value replaced by a mask, at any depth."""
     if isinstance(value, dict):
-        return {k: (MASK if k in PERSONAL_FIELDS and v is not None else mask_personal_data(v)) for k, v in value.items()}
+        return {
+            k: (MASK if k in PERSONAL_FIELDS and v is not None else mask_personal_data(v)) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [mask_personal_data(v) for v in value]
     return value

@@ -46,9 +46,13 @@ class Settings(BaseSettings):
 
     # -- credentials (demo defaults; override from env or secret files) --------------
     erp_admin_password: SecretStr = Field(default=SecretStr("erp-admin-pw"), description="ERP owner password.")
-    erp_cdc_password: SecretStr = Field(default=SecretStr("erp-cdc-pw"), description="ERP CDC (read-only) user password.")
+    erp_cdc_password: SecretStr = Field(
+        default=SecretStr("erp-cdc-pw"), description="ERP CDC (read-only) user password."
+    )
     pos_admin_password: SecretStr = Field(default=SecretStr("pos-admin-pw"), description="POS owner password.")
-    pos_cdc_password: SecretStr = Field(default=SecretStr("pos-cdc-pw"), description="POS CDC (read-only) user password.")
+    pos_cdc_password: SecretStr = Field(
+        default=SecretStr("pos-cdc-pw"), description="POS CDC (read-only) user password."
+    )
 
     # -- ClickHouse ------------------------------------------------------------------
     clickhouse_url: str | None = Field(

@@ -69,7 +69,7 @@ def serializer(client: SchemaRegistryClient, topic: str) -> Callable[[dict[str, 
 
     def encode(record: dict[str, Any]) -> bytes:
         encoded = avro(record, ctx)
-        assert encoded is not None
+        assert isinstance(encoded, bytes)
         return encoded
 
     return encode

@@ -63,7 +63,7 @@ class ChdbStore:
 
         path.mkdir(parents=True, exist_ok=True)
         try:
-            self._session = chdb.session.Session(str(path))
+            self._session = chdb.session.Session(str(path))  # type: ignore[no-untyped-call]
         except Exception as exc:
             raise StoreError(f"chdb: cannot open {path} (is another process holding it?): {exc}") from exc
         # chdb sessions are not safe to share between threads; the loader's HTTP endpoint does.
@@ -72,7 +72,7 @@ class ChdbStore:
     def _run(self, sql: str, fmt: str = "CSV", params: dict[str, Any] | None = None) -> bytes:
         with self._lock:
             try:
-                result = self._session.query(sql, fmt, params=params) if params else self._session.query(sql, fmt)
+                result = self._session.query(sql, fmt, params=params)  # type: ignore[no-untyped-call]
             except Exception as exc:
                 raise StoreError(f"chdb: {exc}") from exc
         if result is None:
@@ -94,7 +94,7 @@ class ChdbStore:
 
     def close(self) -> None:
         with self._lock:
-            self._session.close()
+            self._session.close()  # type: ignore[no-untyped-call]
 
 
 class ServerStore:

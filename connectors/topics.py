@@ -8,7 +8,8 @@ count) before the dataflow first starts.
 
 from __future__ import annotations
 
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from atp.errors import ServiceError
 from atp.settings import Settings

@@ -53,7 +53,9 @@ class ResolveUpc(op.StatefulLogic[Event, StockLevel, UpcState]):
 
     def on_item(self, value: Event) -> tuple[Iterable[StockLevel], bool]:
         if self.state is None:
-            self.state = UpcState(value.upc if isinstance(value, StoreStockByUpc | UpcReleased | ItemChanged) and value.upc else "")
+            self.state = UpcState(
+                value.upc if isinstance(value, StoreStockByUpc | UpcReleased | ItemChanged) and value.upc else ""
+            )
         if isinstance(value, StoreStockByUpc):
             out = self.state.apply_store_stock(value)
         elif isinstance(value, ItemChanged):
@@ -121,7 +123,9 @@ def _to_sku(event: Event) -> list[tuple[str, Event]]:
     return []
 
 
-def build_flow(settings: Settings, source: Source[Any] | None = None, sink: Sink[OutputRecord] | None = None) -> Dataflow:
+def build_flow(
+    settings: Settings, source: Source[Any] | None = None, sink: Sink[OutputRecord] | None = None
+) -> Dataflow:
     """The availability dataflow; tests pass a testing source of Kafka messages and a list sink."""
     flow = Dataflow("atp_availability")
     raw: Stream[RawMessage]
@@ -137,7 +141,6 @@ def build_flow(settings: Settings, source: Source[Any] | None = None, sink: Sink
             tail=True,
             starting_offset=OFFSET_BEGINNING,
             batch_size=1000,
-            raise_on_errors=False,
         )
         raw = kafka_in.oks
         letters.append(op.map("consumer_errors", kafka_in.errs, _consumer_error))

@@ -40,7 +40,11 @@ class AvailabilityWatcher:
 
     def __init__(self, settings: Settings) -> None:
         self._consumer = Consumer(
-            {"bootstrap.servers": settings.bootstrap_servers, "group.id": "atp-demo-watcher", "enable.auto.commit": False}
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "group.id": "atp-demo-watcher",
+                "enable.auto.commit": False,
+            }
         )
         metadata = self._consumer.list_topics(topics.AVAILABILITY, timeout=10)
         partitions = []
@@ -50,7 +54,9 @@ class AvailabilityWatcher:
         self._consumer.assign(partitions)
         self._decode = avro_contracts.deserializer(avro_contracts.registry_client(settings), topics.AVAILABILITY)
 
-    def wait_for(self, key: str, after_version: int, timeout_s: float = WAIT_FOR_RECORD_S) -> tuple[dict[str, Any], int]:
+    def wait_for(
+        self, key: str, after_version: int, timeout_s: float = WAIT_FOR_RECORD_S
+    ) -> tuple[dict[str, Any], int]:
         """The first record for ``key`` newer than ``after_version``, and the wall time it arrived."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -101,7 +107,9 @@ def _wait_for_initial_load(settings: Settings, progress: Progress) -> int:
         if steady >= 4:
             return count
         if count != last:
-            progress(f"  initial snapshot: {count} SKU-location records in ClickHouse ({time.monotonic() - started:.0f}s)")
+            progress(
+                f"  initial snapshot: {count} SKU-location records in ClickHouse ({time.monotonic() - started:.0f}s)"
+            )
         last = count
         time.sleep(1.0)
     raise TimeoutError("the initial snapshot did not reach ClickHouse within 600s")
@@ -127,7 +135,9 @@ def _pick_store_item(settings: Settings) -> tuple[str, str, str]:
         candidates = [(str(s), str(u)) for s, u in cur.fetchall()]
     with erp_connection(settings) as erp, erp.cursor() as cur:
         for store, upc in candidates:
-            cur.execute("SELECT ITEM_NO FROM ITEM_MASTER WHERE UPC = %s AND ITEM_TYPE = 'S' AND STATUS_FLG = 'A'", (upc,))
+            cur.execute(
+                "SELECT ITEM_NO FROM ITEM_MASTER WHERE UPC = %s AND ITEM_TYPE = 'S' AND STATUS_FLG = 'A'", (upc,)
+            )
             row = cur.fetchone()
             if row is not None:
                 return str(row[0]), store.strip(), upc
@@ -147,26 +157,33 @@ def _show_change(
     before_version = int(before["version"]) if before else 0
     progress(f"\n▶ {title}")
     if before:
-        progress(f"  before: {sku}@{location} on_hand={before['on_hand']} available={before['available']} "
-                 f"status={before['status']} (v{before_version})")
+        progress(
+            f"  before: {sku}@{location} on_hand={before['on_hand']} available={before['available']} "
+            f"status={before['status']} (v{before_version})"
+        )
     commit_ms = make_change()
     record, arrived_ms = watcher.wait_for(f"{sku}@{location}", before_version)
     store_ms = _wait_for_store_row(settings, sku, location, int(record["version"]), commit_ms)
     arrival = Arrival(record, arrived_ms - commit_ms, store_ms)
-    progress(f"  after:  {sku}@{location} on_hand={record['on_hand']} available={record['available']} "
-             f"status={record['status']} (v{record['version']}, cause={record['cause']})")
+    progress(
+        f"  after:  {sku}@{location} on_hand={record['on_hand']} available={record['available']} "
+        f"status={record['status']} (v{record['version']}, cause={record['cause']})"
+    )
     progress(f"  source commit -> atp.availability record: {arrival.record_latency_ms} ms")
-    progress(f"  source commit -> ClickHouse row:          "
-             + (f"{store_ms} ms" if store_ms is not None else "not seen within 30s"))
+    progress(
+        "  source commit -> ClickHouse row:          "
+        + (f"{store_ms} ms" if store_ms is not None else "not seen within 30s")
+    )
     return arrival
 
 
 def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
-    from atp import bootstrap, pipeline
-    from atp.demo import live
     from atp.demo.generator import DemoSize
     from atp.demo.seed import seed
     from connectors.cdc_connectors import register_cdc
+
+    from atp import bootstrap, pipeline
+    from atp.demo import live
     from infra import stack
 
     step = 0
@@ -195,17 +212,40 @@ def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
         dc_sku, dc = _pick_dc_item(settings)
         store_sku, store, upc = _pick_store_item(settings)
         arrivals = [
-            _show_change(settings, progress, watcher, f"ERP: goods receipt of 24 units of {dc_sku} at {dc}", dc_sku, dc,
-                         lambda: _with_erp(settings, lambda c: live.receive_stock(c, dc_sku, dc, 24))),
-            _show_change(settings, progress, watcher, f"POS: a customer buys 2 x {store_sku} at {store}", store_sku, store,
-                         lambda: _with_pos(settings, lambda c: live.pos_sale(c, store, upc, 2))),
-            _show_change(settings, progress, watcher, f"POS: a customer returns 1 x {store_sku} at {store}", store_sku, store,
-                         lambda: _with_pos(settings, lambda c: live.pos_return(c, store, upc, 1))),
+            _show_change(
+                settings,
+                progress,
+                watcher,
+                f"ERP: goods receipt of 24 units of {dc_sku} at {dc}",
+                dc_sku,
+                dc,
+                lambda: _with_erp(settings, lambda c: live.receive_stock(c, dc_sku, dc, 24)),
+            ),
+            _show_change(
+                settings,
+                progress,
+                watcher,
+                f"POS: a customer buys 2 x {store_sku} at {store}",
+                store_sku,
+                store,
+                lambda: _with_pos(settings, lambda c: live.pos_sale(c, store, upc, 2)),
+            ),
+            _show_change(
+                settings,
+                progress,
+                watcher,
+                f"POS: a customer returns 1 x {store_sku} at {store}",
+                store_sku,
+                store,
+                lambda: _with_pos(settings, lambda c: live.pos_return(c, store, upc, 1)),
+            ),
         ]
     finally:
         watcher.close()
     latencies = sorted(a.record_latency_ms for a in arrivals)
-    progress(f"\nCommit -> record latency over {len(latencies)} live changes: min {latencies[0]} ms, max {latencies[-1]} ms")
+    progress(
+        f"\nCommit -> record latency over {len(latencies)} live changes: min {latencies[0]} ms, max {latencies[-1]} ms"
+    )
     progress("\nThe stack and the pipeline keep running. Try:")
     progress(f"  .venv/bin/atp why {store_sku} {store}")
     progress("  .venv/bin/atp status")

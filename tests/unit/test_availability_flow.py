@@ -1,14 +1,21 @@
 """The dataflow in-process: Debezium messages in, records and dead letters out (Bytewax testing I/O)."""
 
 import pytest
-from bytewax.testing import TestingSink, TestingSource, run_main
-from bytewax.testing import cluster_main
+from bytewax.testing import TestingSink, TestingSource, cluster_main, run_main
 
 from atp.domain.records import AvailabilityRecord, DeadLetter
 from atp.settings import Settings
 from flows.availability import build_flow
 from tests.debezium_events import (
-    ERP_ITEMS, ERP_STOCK, POS_STOCK, envelope, item_row, mariadb_source, message, postgres_source, stock_bal_row,
+    ERP_ITEMS,
+    ERP_STOCK,
+    POS_STOCK,
+    envelope,
+    item_row,
+    mariadb_source,
+    message,
+    postgres_source,
+    stock_bal_row,
     store_stock_row,
 )
 
@@ -26,19 +33,33 @@ def run(messages, workers: int = 1) -> list[AvailabilityRecord | DeadLetter]:
 
 
 def figures(out) -> list[tuple[str, int, int, str, int]]:
-    return sorted((r.key, r.on_hand, r.available, r.status, r.version) for r in out if isinstance(r, AvailabilityRecord))
+    return sorted(
+        (r.key, r.on_hand, r.available, r.status, r.version) for r in out if isinstance(r, AvailabilityRecord)
+    )
 
 
 def item(offset: int, status: str = "A"):
-    return message(ERP_ITEMS, envelope("r", None, item_row("TEE-1", UPC, status=status), mariadb_source("ITEM_MASTER", offset)), offset)
+    return message(
+        ERP_ITEMS,
+        envelope("r", None, item_row("TEE-1", UPC, status=status), mariadb_source("ITEM_MASTER", offset)),
+        offset,
+    )
 
 
 def dc_stock(offset: int, qty: str, hold: str = "0.000"):
-    return message(ERP_STOCK, envelope("u", None, stock_bal_row("TEE-1", "DC0001", qty, hold), mariadb_source("STOCK_BAL", 1000 + offset)), offset)
+    return message(
+        ERP_STOCK,
+        envelope("u", None, stock_bal_row("TEE-1", "DC0001", qty, hold), mariadb_source("STOCK_BAL", 1000 + offset)),
+        offset,
+    )
 
 
 def shelf(offset: int, on_hand: int):
-    return message(POS_STOCK, envelope("u", None, store_stock_row("ST0001", UPC, on_hand), postgres_source("store_stock", 5000 + offset)), offset)
+    return message(
+        POS_STOCK,
+        envelope("u", None, store_stock_row("ST0001", UPC, on_hand), postgres_source("store_stock", 5000 + offset)),
+        offset,
+    )
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -63,7 +84,9 @@ def test_duplicated_inputs_publish_nothing_twice():
 
 
 def test_an_older_stock_change_arriving_late_is_ignored():
-    late = message(ERP_STOCK, envelope("u", None, stock_bal_row("TEE-1", "DC0001", "50.000"), mariadb_source("STOCK_BAL", 900)), 3)
+    late = message(
+        ERP_STOCK, envelope("u", None, stock_bal_row("TEE-1", "DC0001", "50.000"), mariadb_source("STOCK_BAL", 900)), 3
+    )
     out = run([item(1), dc_stock(1, "12.000"), late])
     assert figures(out) == [("TEE-1@DC0001", 12, 12, "IN_STOCK", 1)]
 
@@ -76,7 +99,13 @@ def test_bad_input_is_dead_lettered_and_the_flow_keeps_going():
 
 
 def test_every_input_is_either_used_or_dead_lettered():
-    inputs = [item(1), dc_stock(2, "3.000"), message(ERP_STOCK, b"", 3), message(POS_STOCK, b"[]", 4), message(ERP_STOCK, None, 5)]
+    inputs = [
+        item(1),
+        dc_stock(2, "3.000"),
+        message(ERP_STOCK, b"", 3),
+        message(POS_STOCK, b"[]", 4),
+        message(ERP_STOCK, None, 5),
+    ]
     out = run(inputs)
     dead = {d.offset for d in out if isinstance(d, DeadLetter)}
     assert dead == {3, 4}

@@ -6,7 +6,15 @@ import pytest
 from atp.domain.events import ItemChanged, StockLevel, StoreStockByUpc, UpcReleased
 from connectors.cdc.decode import decode_change
 from tests.debezium_events import (
-    ERP_ITEMS, ERP_STOCK, POS_STOCK, envelope, item_row, mariadb_source, postgres_source, stock_bal_row, store_stock_row,
+    ERP_ITEMS,
+    ERP_STOCK,
+    POS_STOCK,
+    envelope,
+    item_row,
+    mariadb_source,
+    postgres_source,
+    stock_bal_row,
+    store_stock_row,
 )
 
 NOW = 1_800_000_000_000
@@ -17,8 +25,12 @@ def decode(topic: str, value: bytes | None, offset: int = 7):
 
 
 def test_a_stock_bal_update_becomes_a_dc_stock_level_with_its_binlog_position():
-    value = envelope("u", stock_bal_row("TEE-1", "DC0001", "5.000"), stock_bal_row("TEE-1", "DC0001", "12.000", "2.000"),
-                     mariadb_source("STOCK_BAL", pos=4242, row=3, ts_ms=1_700_000_001_000))
+    value = envelope(
+        "u",
+        stock_bal_row("TEE-1", "DC0001", "5.000"),
+        stock_bal_row("TEE-1", "DC0001", "12.000", "2.000"),
+        mariadb_source("STOCK_BAL", pos=4242, row=3, ts_ms=1_700_000_001_000),
+    )
     [level] = decode(ERP_STOCK, value).events
     assert level == StockLevel("TEE-1", "DC0001", 12, 2, (2, 4242, 3), level.provenance)
     assert level.provenance.source_ts_ms == 1_700_000_001_000
@@ -27,7 +39,9 @@ def test_a_stock_bal_update_becomes_a_dc_stock_level_with_its_binlog_position():
 
 def test_snapshot_reads_and_creates_decode_like_updates():
     for op in ("r", "c"):
-        value = envelope(op, None, stock_bal_row("TEE-1", "DC0001", "3.000"), mariadb_source("STOCK_BAL", 10, snapshot="true"))
+        value = envelope(
+            op, None, stock_bal_row("TEE-1", "DC0001", "3.000"), mariadb_source("STOCK_BAL", 10, snapshot="true")
+        )
         [level] = decode(ERP_STOCK, value).events
         assert level.on_hand == 3
 
@@ -54,15 +68,21 @@ def test_a_quality_hold_above_on_hand_is_clamped_to_on_hand():
 
 
 def test_a_store_stock_update_keeps_its_upc_and_lsn_and_microsecond_commit_time():
-    value = envelope("u", None, store_stock_row("ST0001", "000000000017", 4),
-                     postgres_source("store_stock", lsn=987654, ts_us=1_700_000_000_123_456))
+    value = envelope(
+        "u",
+        None,
+        store_stock_row("ST0001", "000000000017", 4),
+        postgres_source("store_stock", lsn=987654, ts_us=1_700_000_000_123_456),
+    )
     [row] = decode(POS_STOCK, value).events
     assert row == StoreStockByUpc("000000000017", "ST0001", 4, (987654,), row.provenance)
     assert row.provenance.source_ts_ms == 1_700_000_000_123
 
 
 def test_an_item_whose_upc_changed_releases_the_old_upc():
-    value = envelope("u", item_row("TEE-1", "000000000017"), item_row("TEE-1", "000000000024"), mariadb_source("ITEM_MASTER", 50))
+    value = envelope(
+        "u", item_row("TEE-1", "000000000017"), item_row("TEE-1", "000000000024"), mariadb_source("ITEM_MASTER", 50)
+    )
     released, changed = decode(ERP_ITEMS, value).events
     assert released == UpcReleased("000000000017", "TEE-1", (2, 50, 0))
     assert isinstance(changed, ItemChanged) and changed.upc == "000000000024"
@@ -81,10 +101,19 @@ def test_a_discontinued_item_is_flagged():
         (b"[1, 2]", "not_an_envelope"),
         (orjson.dumps({"op": "x", "source": {}}), "unknown_op"),
         (orjson.dumps({"op": "u", "after": {}, "before": None}), "missing_source"),
-        (envelope("u", None, {"ITEM_NO": "A", "LOC_CD": "DC0001", "QTY_HOLD": "0"}, mariadb_source("STOCK_BAL", 1)), "missing_column"),
-        (envelope("u", None, stock_bal_row("A", "DC0001", "2.500"), mariadb_source("STOCK_BAL", 1)), "fractional_quantity"),
+        (
+            envelope("u", None, {"ITEM_NO": "A", "LOC_CD": "DC0001", "QTY_HOLD": "0"}, mariadb_source("STOCK_BAL", 1)),
+            "missing_column",
+        ),
+        (
+            envelope("u", None, stock_bal_row("A", "DC0001", "2.500"), mariadb_source("STOCK_BAL", 1)),
+            "fractional_quantity",
+        ),
         (envelope("u", None, stock_bal_row("A", "DC0001", "abc"), mariadb_source("STOCK_BAL", 1)), "wrong_type"),
-        (envelope("u", None, stock_bal_row("A", "DC0001", "1e30"), mariadb_source("STOCK_BAL", 1)), "quantity_out_of_range"),
+        (
+            envelope("u", None, stock_bal_row("A", "DC0001", "1e30"), mariadb_source("STOCK_BAL", 1)),
+            "quantity_out_of_range",
+        ),
         (envelope("t", None, None, mariadb_source("STOCK_BAL", 1)), "truncate"),
         (orjson.dumps({"schema": {}, "payload": {}}), "schemas_enabled"),
     ],
@@ -92,7 +121,11 @@ def test_a_discontinued_item_is_flagged():
 def test_unusable_change_events_are_dead_lettered_with_a_reason(value: bytes, reason: str):
     result = decode(ERP_STOCK, value)
     assert result.dead_letter is not None
-    assert (result.dead_letter.reason, result.dead_letter.source_topic, result.dead_letter.offset) == (reason, ERP_STOCK, 7)
+    assert (result.dead_letter.reason, result.dead_letter.source_topic, result.dead_letter.offset) == (
+        reason,
+        ERP_STOCK,
+        7,
+    )
 
 
 def test_a_negative_quantity_is_dead_lettered_and_zeroes_the_row_so_nothing_is_over_promised():

@@ -1,5 +1,13 @@
 from atp.domain.rules import (
-    BACKORDER, DISCONTINUED, IN_STOCK, LOW_STOCK, OUT_OF_STOCK, PREORDER, available_units, promisable_units, stock_status,
+    BACKORDER,
+    DISCONTINUED,
+    IN_STOCK,
+    LOW_STOCK,
+    OUT_OF_STOCK,
+    PREORDER,
+    available_units,
+    promisable_units,
+    stock_status,
 )
 
 

@@ -5,11 +5,15 @@ NOW = 1_800_000_000_000
 
 
 def stock(on_hand: int, position: int, location: str = "DC0001", hold: int = 0) -> StockLevel:
-    return StockLevel("TEE-1", location, on_hand, hold, (2, position, 0), Provenance(1000 + position, f"stock@{position}"))
+    return StockLevel(
+        "TEE-1", location, on_hand, hold, (2, position, 0), Provenance(1000 + position, f"stock@{position}")
+    )
 
 
 def item(position: int = 1, discontinued: bool = False, item_type: str = "S", deleted: bool = False) -> ItemChanged:
-    return ItemChanged("TEE-1", "000000000017", None, item_type, discontinued, deleted, (2, position, 0), Provenance(1, "item"))
+    return ItemChanged(
+        "TEE-1", "000000000017", None, item_type, discontinued, deleted, (2, position, 0), Provenance(1, "item")
+    )
 
 
 def known_sku() -> SkuState:
@@ -27,7 +31,13 @@ def test_learning_the_item_publishes_the_stock_that_was_waiting():
     state = SkuState("TEE-1")
     state.apply_stock(stock(10, 100), NOW, 5)
     [record] = state.apply_item(item(), NOW, 5)
-    assert (record.location, record.on_hand, record.available, record.version, record.cause) == ("DC0001", 10, 10, 1, "item")
+    assert (record.location, record.on_hand, record.available, record.version, record.cause) == (
+        "DC0001",
+        10,
+        10,
+        1,
+        "item",
+    )
 
 
 def test_a_stock_change_publishes_a_record_with_its_source_time_and_position():
