@@ -61,7 +61,11 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
         if isinstance(item, AvailabilityRecord):
             return topics.AVAILABILITY, item.key.encode(), self._encode_availability(item.to_dict())
         dead: dict[str, Any] = item.to_dict()
-        return topics.DLQ, f"{item.source_topic}:{item.partition}:{item.offset}".encode(), self._encode_dead_letter(dead)
+        return (
+            topics.DLQ,
+            f"{item.source_topic}:{item.partition}:{item.offset}".encode(),
+            self._encode_dead_letter(dead),
+        )
 
     def close(self) -> None:
         self._producer.flush(30)

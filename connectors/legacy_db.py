@@ -22,7 +22,9 @@ from atp.settings import Settings
 Role = Literal["admin", "cdc"]
 
 
-def erp_connection(settings: Settings, role: Role = "admin", autocommit: bool = False) -> pymysql.connections.Connection:
+def erp_connection(
+    settings: Settings, role: Role = "admin", autocommit: bool = False
+) -> pymysql.connections.Connection:
     password = settings.erp_admin_password if role == "admin" else settings.erp_cdc_password
     return pymysql.connect(
         host="127.0.0.1",

@@ -79,4 +79,3 @@ def masked_payload(value: bytes | None) -> str:
     except orjson.JSONDecodeError:
         return mask_raw_payload(value).decode("utf-8", errors="replace")
     return orjson.dumps(mask_personal_data(doc)).decode()
-

@@ -35,7 +35,9 @@ class ChangeEvent:
         """The row as it is now, or as it was before a delete."""
         row = self.before if self.op == "d" else self.after
         if row is None:
-            raise CdcDecodeError("missing_row", f"op {self.op!r} event without its {'before' if self.op == 'd' else 'after'} image")
+            raise CdcDecodeError(
+                "missing_row", f"op {self.op!r} event without its {'before' if self.op == 'd' else 'after'} image"
+            )
         return row
 
 
@@ -50,7 +52,9 @@ def parse_envelope(value: bytes | None) -> ChangeEvent | None:
     if not isinstance(doc, dict):
         raise CdcDecodeError("not_an_envelope", f"expected a JSON object, got {type(doc).__name__}")
     if "payload" in doc and "schema" in doc:
-        raise CdcDecodeError("schemas_enabled", "envelope wrapped in schema/payload; set value.converter.schemas.enable=false")
+        raise CdcDecodeError(
+            "schemas_enabled", "envelope wrapped in schema/payload; set value.converter.schemas.enable=false"
+        )
     op = doc.get("op")
     if op not in _OPS:
         raise CdcDecodeError("unknown_op", f"op {op!r}")

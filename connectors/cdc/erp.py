@@ -32,7 +32,9 @@ def item_master(change: ChangeEvent, position: SourcePosition, provenance: Prove
     if change.is_delete:
         if upc is not None:
             events.append(UpcReleased(upc, sku, position))
-        events.append(ItemChanged(sku, None, None, flag(row, "ITEM_TYPE", ITEM_TYPES), True, True, position, provenance))
+        events.append(
+            ItemChanged(sku, None, None, flag(row, "ITEM_TYPE", ITEM_TYPES), True, True, position, provenance)
+        )
         return events
     if previous_upc is not None and previous_upc != upc:
         events.append(UpcReleased(previous_upc, sku, position))
