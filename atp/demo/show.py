@@ -13,11 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
-
 from atp.settings import Settings
-from connectors import avro_contracts, topics
+from connectors import topics
 from connectors.legacy_db import erp_connection, pos_connection
+from connectors.output_watch import TopicWatcher
 
 Progress = Callable[[str], None]
 
@@ -33,45 +32,6 @@ class Arrival:
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-class AvailabilityWatcher:
-    """Reads `atp.availability` from the current end, so only records caused from now on are seen."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "group.id": "atp-demo-watcher",
-                "enable.auto.commit": False,
-            }
-        )
-        metadata = self._consumer.list_topics(topics.AVAILABILITY, timeout=10)
-        partitions = []
-        for index in metadata.topics[topics.AVAILABILITY].partitions:
-            _, high = self._consumer.get_watermark_offsets(TopicPartition(topics.AVAILABILITY, index), timeout=10)
-            partitions.append(TopicPartition(topics.AVAILABILITY, index, high))
-        self._consumer.assign(partitions)
-        self._decode = avro_contracts.deserializer(avro_contracts.registry_client(settings), topics.AVAILABILITY)
-
-    def wait_for(
-        self, key: str, after_version: int, timeout_s: float = WAIT_FOR_RECORD_S
-    ) -> tuple[dict[str, Any], int]:
-        """The first record for ``key`` newer than ``after_version``, and the wall time it arrived."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            message = self._consumer.poll(0.05)
-            if message is None or message.error() is not None:
-                continue
-            if (message.key() or b"").decode() != key:
-                continue
-            record = self._decode(message.value() or b"")
-            if record["version"] > after_version:
-                return record, _now_ms()
-        raise TimeoutError(f"no new atp.availability record for {key} within {timeout_s:.0f}s")
-
-    def close(self) -> None:
-        self._consumer.close()
 
 
 def _latest(settings: Settings, sku: str, location: str) -> dict[str, Any] | None:
@@ -147,7 +107,7 @@ def _pick_store_item(settings: Settings) -> tuple[str, str, str]:
 def _show_change(
     settings: Settings,
     progress: Progress,
-    watcher: AvailabilityWatcher,
+    watcher: TopicWatcher,
     title: str,
     sku: str,
     location: str,
@@ -162,7 +122,8 @@ def _show_change(
             f"status={before['status']} (v{before_version})"
         )
     commit_ms = make_change()
-    record, arrived_ms = watcher.wait_for(f"{sku}@{location}", before_version)
+    key = f"{sku}@{location}"
+    record, arrived_ms = watcher.wait_for(lambda k, r: k == key and r["version"] > before_version, WAIT_FOR_RECORD_S)
     store_ms = _wait_for_store_row(settings, sku, location, int(record["version"]), commit_ms)
     arrival = Arrival(record, arrived_ms - commit_ms, store_ms)
     progress(
@@ -207,7 +168,7 @@ def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
     progress(f"  {count} SKU-location records published and loaded")
 
     heading("Live changes in the legacy databases")
-    watcher = AvailabilityWatcher(settings)
+    watcher = TopicWatcher(settings, topics.AVAILABILITY)
     try:
         dc_sku, dc = _pick_dc_item(settings)
         store_sku, store, upc = _pick_store_item(settings)
