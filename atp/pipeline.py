@@ -36,6 +36,11 @@ def _pid_file(settings: Settings) -> Path:
     return settings.run_dir / f"{PIPELINE}.pid"
 
 
+def flow_pid_file(settings: Settings) -> Path:
+    """The dataflow child's pid (the chaos tests SIGKILL it; the supervisor restarts it)."""
+    return settings.run_dir / "dataflow.pid"
+
+
 def pipeline_log(settings: Settings) -> Path:
     return settings.logs_dir / f"{PIPELINE}.log"
 
@@ -82,6 +87,7 @@ def supervise(settings: Settings, stop: threading.Event) -> None:
     while not stop.is_set():
         started = time.monotonic()
         flow = subprocess.Popen(flow_command(settings), cwd=PROJECT_ROOT)
+        flow_pid_file(settings).write_text(str(flow.pid))
         log.info("dataflow started (pid %s)", flow.pid)
         while flow.poll() is None and not stop.is_set() and loader.is_alive():
             stop.wait(0.5)
@@ -123,6 +129,7 @@ def start_detached(settings: Settings, progress: Progress) -> int:
     from connectors.clickhouse_store import store_endpoint_alive
 
     pid = running_pid(settings)
+    process: subprocess.Popen[bytes] | None = None
     if pid is None:
         settings.logs_dir.mkdir(parents=True, exist_ok=True)
         with open(pipeline_log(settings), "ab") as out:
@@ -138,7 +145,7 @@ def start_detached(settings: Settings, progress: Progress) -> int:
         progress(f"pipeline started (pid {pid}); log: {pipeline_log(settings)}")
     deadline = time.monotonic() + 60
     while not settings.clickhouse_url and not store_endpoint_alive(settings):
-        if running_pid(settings) is None and time.monotonic() > deadline - 55:
+        if process is not None and process.poll() is not None:
             raise AtpError(f"the pipeline exited at start; see {pipeline_log(settings)}")
         if time.monotonic() > deadline:
             raise AtpError(f"the pipeline's store endpoint did not answer within 60s; see {pipeline_log(settings)}")

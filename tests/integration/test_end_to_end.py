@@ -1,0 +1,178 @@
+"""Rows changed in the real ERP and POS reach `atp.availability` (through the registry) and ClickHouse."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from confluent_kafka import Producer
+
+from atp import analyst
+from atp.pipeline import flow_pid_file
+from atp.settings import Settings
+from connectors import topics
+from connectors.legacy_db import erp_connection, pos_connection
+from connectors.output_watch import Record, TopicWatcher
+
+pytestmark = pytest.mark.integration
+
+DC = "DC0001"
+
+
+def new_upc() -> str:
+    digits = [9] + [random.randint(0, 9) for _ in range(10)]
+    odd, even = sum(digits[0::2]), sum(digits[1::2])
+    return "".join(map(str, digits)) + str((10 - (odd * 3 + even) % 10) % 10)
+
+
+def new_item(settings: Settings) -> tuple[str, str]:
+    """A new stocked, active item in the ERP item master: (sku, upc)."""
+    sku, upc = f"IT-{uuid.uuid4().hex[:10].upper()}", new_upc()
+    with erp_connection(settings) as erp, erp.cursor() as cur:
+        cur.execute(
+            "INSERT INTO ITEM_MASTER (ITEM_NO, STYLE_NO, DESCR, UPC, ITEM_TYPE, STATUS_FLG, UPD_TS) "
+            "VALUES (%s, 'IT', 'integration test item', %s, 'S', 'A', NOW(3))",
+            (sku, upc),
+        )
+        erp.commit()
+    return sku, upc
+
+
+def set_dc_stock(settings: Settings, sku: str, qty_oh: int, qty_hold: int = 0) -> None:
+    with erp_connection(settings) as erp, erp.cursor() as cur:
+        cur.execute(
+            "INSERT INTO STOCK_BAL (ITEM_NO, LOC_CD, QTY_OH, QTY_HOLD, UPD_TS) VALUES (%s, %s, %s, %s, NOW(3)) "
+            "ON DUPLICATE KEY UPDATE QTY_OH = VALUES(QTY_OH), QTY_HOLD = VALUES(QTY_HOLD), UPD_TS = NOW(3)",
+            (sku, DC, qty_oh, qty_hold),
+        )
+        erp.commit()
+
+
+def a_store(settings: Settings) -> str:
+    with pos_connection(settings) as pos, pos.cursor() as cur:
+        cur.execute("SELECT store_id FROM store ORDER BY store_id LIMIT 1")
+        row = cur.fetchone()
+    assert row is not None, "the seeded POS has no store"
+    return str(row[0])
+
+
+def put_on_shelf(settings: Settings, store: str, upc: str, on_hand: int) -> None:
+    with pos_connection(settings) as pos, pos.cursor() as cur:
+        cur.execute(
+            "INSERT INTO store_stock (store_id, upc, on_hand, updated_at) VALUES (%s, %s, %s, localtimestamp)",
+            (store, upc, on_hand),
+        )
+        pos.commit()
+
+
+@pytest.fixture
+def availability(pipeline: Settings) -> Iterator[TopicWatcher]:
+    watcher = TopicWatcher(pipeline, topics.AVAILABILITY)
+    yield watcher
+    watcher.close()
+
+
+def next_record(watcher: TopicWatcher, key: str, **expected: object) -> Record:
+    record, _ = watcher.wait_for(lambda k, r: k == key and all(r[f] == v for f, v in expected.items()), 90)
+    return record
+
+
+def store_row(settings: Settings, sku: str, location: str, version: int) -> dict[str, object]:
+    """The ClickHouse row for sku@location once the loader has caught up to ``version``."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        rows = analyst.run_query(
+            settings,
+            "SELECT * FROM atp.location_availability FINAL WHERE sku = {sku:String} AND location = {location:String}",
+            {"sku": sku, "location": location},
+        )
+        if rows and int(rows[0]["version"]) >= version:
+            return rows[0]
+        time.sleep(0.2)
+    raise AssertionError(f"ClickHouse has no row for {sku}@{location} at version {version}")
+
+
+def test_a_dc_stock_change_in_the_erp_reaches_the_topic_and_clickhouse(pipeline: Settings, availability: TopicWatcher):
+    sku, _ = new_item(pipeline)
+    set_dc_stock(pipeline, sku, 10, qty_hold=1)
+    first = next_record(availability, f"{sku}@{DC}", on_hand=10)
+    assert (first["unsellable"], first["available"], first["status"], first["version"]) == (1, 9, "IN_STOCK", 1)
+
+    set_dc_stock(pipeline, sku, 3, qty_hold=1)
+    second = next_record(availability, f"{sku}@{DC}", on_hand=3)
+    assert (second["available"], second["status"], second["version"], second["cause"]) == (2, "LOW_STOCK", 2, "stock")
+    assert second["cause_ref"].startswith("erp.erp.STOCK_BAL[")
+    assert second["source_ts_ms"] <= second["computed_ts_ms"]
+
+    row = store_row(pipeline, sku, DC, 2)
+    assert (row["on_hand"], row["available"], row["status"]) == (3, 2, "LOW_STOCK")
+
+
+def test_a_pos_sale_at_a_store_reaches_the_topic_and_clickhouse(pipeline: Settings, availability: TopicWatcher):
+    from atp.demo import live
+
+    sku, upc = new_item(pipeline)
+    store = a_store(pipeline)
+    put_on_shelf(pipeline, store, upc, 6)
+    next_record(availability, f"{sku}@{store}", on_hand=6, available=6)
+
+    pos = pos_connection(pipeline)
+    try:
+        live.pos_sale(pos, store, upc, 2)
+    finally:
+        pos.close()
+    sold = next_record(availability, f"{sku}@{store}", on_hand=4)
+    assert (sold["available"], sold["status"], sold["version"]) == (4, "LOW_STOCK", 2)
+    assert sold["cause_ref"].startswith("pos.public.store_stock[")
+
+    row = store_row(pipeline, sku, store, 2)
+    assert row["on_hand"] == 4
+    chain = analyst.why(pipeline, sku, store)
+    assert [(c["version"], c["on_hand"], c["available_change"]) for c in chain] == [(1, 6, 6), (2, 4, -2)]
+
+
+def test_an_undecodable_cdc_message_is_dead_lettered_and_the_flow_keeps_going(
+    pipeline: Settings, availability: TopicWatcher
+):
+    dlq = TopicWatcher(pipeline, topics.DLQ)
+    try:
+        producer = Producer({"bootstrap.servers": pipeline.bootstrap_servers})
+        producer.produce("erp.erp.STOCK_BAL", key=b"{}", value=b'{"op": "u", "truncated')
+        assert producer.flush(10) == 0
+        letter, _ = dlq.wait_for(lambda k, r: r["source_topic"] == "erp.erp.STOCK_BAL" and r["reason"] == "unparsable_json")
+        assert letter["payload"].startswith('{"op": "u"')
+    finally:
+        dlq.close()
+
+    sku, _ = new_item(pipeline)
+    set_dc_stock(pipeline, sku, 5)
+    next_record(availability, f"{sku}@{DC}", on_hand=5)
+
+
+def test_a_killed_dataflow_resumes_without_losing_or_changing_any_output(
+    pipeline: Settings, availability: TopicWatcher
+):
+    sku, _ = new_item(pipeline)
+    key = f"{sku}@{DC}"
+    set_dc_stock(pipeline, sku, 10)
+    next_record(availability, key, on_hand=10)
+
+    os.kill(int(flow_pid_file(pipeline).read_text()), signal.SIGKILL)
+    for qty in range(11, 16):  # changes made while the dataflow is down
+        set_dc_stock(pipeline, sku, qty)
+    next_record(availability, key, on_hand=15)
+    seen = [r for k, r in availability.drain(quiet_s=3.0) if k == key]
+
+    by_version: dict[int, set[tuple[object, ...]]] = {}
+    for record in seen:
+        by_version.setdefault(record["version"], set()).add((record["on_hand"], record["available"], record["status"]))
+    # Nothing lost: every version from the first to the last; nothing changed: a re-sent version is identical.
+    assert sorted(by_version) == list(range(1, 7))
+    assert all(len(figures) == 1 for figures in by_version.values())
+    assert [next(iter(by_version[v]))[0] for v in range(1, 7)] == [10, 11, 12, 13, 14, 15]
+    assert store_row(pipeline, sku, DC, 6)["on_hand"] == 15
