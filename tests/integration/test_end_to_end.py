@@ -144,7 +144,9 @@ def test_an_undecodable_cdc_message_is_dead_lettered_and_the_flow_keeps_going(
         producer = Producer({"bootstrap.servers": pipeline.bootstrap_servers})
         producer.produce("erp.erp.STOCK_BAL", key=b"{}", value=b'{"op": "u", "truncated')
         assert producer.flush(10) == 0
-        letter, _ = dlq.wait_for(lambda k, r: r["source_topic"] == "erp.erp.STOCK_BAL" and r["reason"] == "unparsable_json")
+        letter, _ = dlq.wait_for(
+            lambda k, r: r["source_topic"] == "erp.erp.STOCK_BAL" and r["reason"] == "unparsable_json"
+        )
         assert letter["payload"].startswith('{"op": "u"')
     finally:
         dlq.close()
