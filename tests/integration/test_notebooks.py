@@ -19,4 +19,6 @@ NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 def test_notebook_runs(pipeline: Settings, path: Path):
     notebook = nbformat.read(path, as_version=4)
     # The kernel inherits this process's environment, i.e. the test stack's ATP_* settings.
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(PROJECT_ROOT)}}
+    ).execute()

@@ -32,7 +32,9 @@ def test_a_bad_setting_names_its_environment_variable(capsys, monkeypatch):
 
 
 def test_help_lists_the_subcommands():
-    result = subprocess.run([sys.executable, "-m", "atp.cli", "--help"], capture_output=True, text=True, cwd=PROJECT_ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "atp.cli", "--help"], capture_output=True, text=True, cwd=PROJECT_ROOT
+    )
     assert result.returncode == 0
     for command in ("up", "down", "status", "run", "query", "why", "demo"):
         assert command in result.stdout
