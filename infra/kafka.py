@@ -1,0 +1,91 @@
+"""Apache Kafka 4.1.1, one KRaft node (broker and controller in one process), on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import uuid
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+from atp.errors import ServiceError
+from atp.settings import Settings
+from infra import java, process
+
+NAME = "kafka"
+
+
+def _config(settings: Settings) -> Path:
+    return settings.data_dir / NAME / "server.properties"
+
+
+def _write_config(settings: Settings) -> Path:
+    logs = settings.data_dir / NAME / "log"
+    path = _config(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{settings.kafka_controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.kafka_controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={logs}",
+                "num.partitions=4",
+                "auto.create.topics.enable=true",
+                "offsets.topic.replication.factor=1",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "log.retention.hours=168",
+                "",
+            ]
+        )
+    )
+    return path
+
+
+def _format_storage(settings: Settings, config: Path) -> None:
+    if (settings.data_dir / NAME / "log" / "meta.properties").exists():
+        return
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    result = subprocess.run(
+        [java.java(), "-cp", java.kafka_classpath(settings), f"-Dlog4j2.configurationFile={java.LOG4J_CONFIG}",
+         f"-Datp.log.file={process.log_file(settings, NAME)}",
+         "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise ServiceError(f"kafka: formatting storage failed: {(result.stdout + result.stderr).strip()[-300:]}")
+
+
+def healthy(settings: Settings) -> bool:
+    if not process.port_open(settings.kafka_port):
+        return False
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "socket.timeout.ms": 2000})
+    metadata = admin.list_topics(timeout=2)
+    return len(metadata.brokers) > 0
+
+
+def start(settings: Settings, progress: process.Progress) -> None:
+    if process.running_pid(settings, NAME) is not None:
+        process.wait_healthy(settings, NAME, lambda: healthy(settings), progress)
+        return
+    config = _write_config(settings)
+    _format_storage(settings, config)
+    process.start_detached(
+        settings,
+        NAME,
+        [java.java(), "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+         f"-Dlog4j2.configurationFile={java.LOG4J_CONFIG}", f"-Datp.log.file={process.log_file(settings, NAME)}",
+         "-cp", java.kafka_classpath(settings), "kafka.Kafka", str(config)],
+    )  # fmt: skip
+    process.wait_healthy(settings, NAME, lambda: healthy(settings), progress)

@@ -1,0 +1,128 @@
+"""Detached service processes: start with a pid file and a log, find, stop, wait until healthy.
+
+Services are started in their own session so they outlive the command that
+started them (``atp up`` returns; the stack keeps running) and so that ``stop``
+can end the whole process group.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from atp.errors import ServiceError
+from atp.settings import Settings
+
+Progress = Callable[[str], None]
+
+
+def log_file(settings: Settings, name: str) -> Path:
+    return settings.logs_dir / f"{name}.log"
+
+
+def pid_file(settings: Settings, name: str) -> Path:
+    return settings.run_dir / f"{name}.pid"
+
+
+def running_pid(settings: Settings, name: str) -> int | None:
+    try:
+        pid = int(pid_file(settings, name).read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    # A zombie still answers kill(0); treat it as gone.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return None
+    return None if state == "Z" else pid
+
+
+def start_detached(
+    settings: Settings,
+    name: str,
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> int:
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_file(settings, name), "ab") as out:
+        process = subprocess.Popen(
+            list(argv),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+        )
+    pid_file(settings, name).write_text(str(process.pid))
+    return process.pid
+
+
+def stop(settings: Settings, name: str, timeout_s: float = 30.0) -> bool:
+    """SIGTERM the service's process group, SIGKILL it after ``timeout_s``; False if it was not running."""
+    pid = running_pid(settings, name)
+    if pid is None:
+        pid_file(settings, name).unlink(missing_ok=True)
+        return False
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while running_pid(settings, name) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if running_pid(settings, name) is not None:
+        _signal_group(pid, signal.SIGKILL)
+        time.sleep(0.5)
+    pid_file(settings, name).unlink(missing_ok=True)
+    return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        os.kill(pid, sig)
+
+
+def port_open(port: int) -> bool:
+    """Cheap first probe: something listens on 127.0.0.1:port (avoids client libraries' retry noise)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_healthy(
+    settings: Settings, name: str, healthy: Callable[[], bool], progress: Progress, log: Path | None = None
+) -> None:
+    """Poll ``healthy`` until it answers True; fail naming the service and its log when time runs out."""
+    log = log or log_file(settings, name)
+    started = time.monotonic()
+    announced = started
+    while True:
+        try:
+            if healthy():
+                progress(f"  {name} healthy after {time.monotonic() - started:.1f}s")
+                return
+        except Exception:  # noqa: BLE001 - any failure of a probe just means "not yet"
+            pass
+        elapsed = time.monotonic() - started
+        if elapsed > settings.start_timeout_s:
+            raise ServiceError(f"{name} did not become healthy within {settings.start_timeout_s:.0f}s; see {log}")
+        if name in _DIED_EARLY and running_pid(settings, name) is None:
+            raise ServiceError(f"{name} exited during start-up; see {log}")
+        if time.monotonic() - announced > 10:
+            progress(f"  waiting for {name} ({elapsed:.0f}s)")
+            announced = time.monotonic()
+        time.sleep(0.5)
+
+
+# Services whose pid file is their real process (checked for early death while waiting).
+_DIED_EARLY = {"kafka", "connect", "registry"}
