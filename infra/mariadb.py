@@ -1,0 +1,132 @@
+"""The ERP database: MariaDB from Debian's packages, our own instance on 127.0.0.1.
+
+Row-based binlog with full row images, as Debezium's MariaDB connector needs. Users:
+- ``erp_admin`` owns database ``erp`` (the ERP application);
+- ``erp_cdc`` may SELECT and read the binlog, nothing else.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from atp.errors import ServiceError
+from atp.settings import PROJECT_ROOT, Settings
+from infra import process
+from infra.os_user import own
+
+NAME = "mariadb"
+OS_USER = "mysql"
+SCHEMA_FILE = PROJECT_ROOT / "schemas" / "sources" / "erp.sql"
+# Debezium's MariaDB connector reads the binlog and snapshots with a short global read lock.
+CDC_PRIVILEGES = "SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR"
+
+
+def _data(settings: Settings) -> Path:
+    return settings.data_dir / NAME
+
+
+def _socket(settings: Settings) -> Path:
+    return settings.run_dir / NAME / "mariadb.sock"
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    if found is None:
+        raise ServiceError(f"mariadb: {name} not found; install Debian's mariadb-server")
+    return found
+
+
+def _local_admin() -> str:
+    """The account mariadb-install-db gives socket access: root, or the OS user who installed it."""
+    return "root" if os.geteuid() == 0 else getpass.getuser()
+
+
+def _init_datadir(settings: Settings) -> None:
+    data = _data(settings)
+    if (data / "mysql").is_dir():
+        return
+    data.mkdir(parents=True, exist_ok=True)
+    argv = [_binary("mariadb-install-db"), f"--datadir={data}", "--skip-test-db", "--auth-root-authentication-method=socket"]
+    if os.geteuid() == 0:
+        own(data, OS_USER)
+        argv.append(f"--user={OS_USER}")
+    result = subprocess.run(argv, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ServiceError(f"mariadb: mariadb-install-db failed: {(result.stderr or result.stdout).strip()[-400:]}")
+
+
+def healthy(settings: Settings) -> bool:
+    if not process.port_open(settings.mariadb_port):
+        return False
+    return admin_sql(settings, "SELECT 1").strip() == "1"
+
+
+def start(settings: Settings, progress: process.Progress) -> None:
+    _init_datadir(settings)
+    if process.running_pid(settings, NAME) is None and not process.port_open(settings.mariadb_port):
+        socket_dir = _socket(settings).parent
+        socket_dir.mkdir(parents=True, exist_ok=True)
+        own(socket_dir, OS_USER)
+        argv = [
+            _binary("mariadbd"), "--no-defaults", f"--datadir={_data(settings)}",
+            "--bind-address=127.0.0.1", f"--port={settings.mariadb_port}", f"--socket={_socket(settings)}",
+            f"--pid-file={socket_dir / 'mariadbd.pid'}", "--skip-name-resolve",
+            "--server-id=1", "--log-bin=mysql-bin", "--binlog-format=ROW", "--binlog-row-image=FULL",
+            "--innodb-buffer-pool-size=256M", "--character-set-server=utf8mb4",
+        ]  # fmt: skip
+        if os.geteuid() == 0:
+            argv.append(f"--user={OS_USER}")
+        process.start_detached(settings, NAME, argv)
+    process.wait_healthy(settings, NAME, lambda: healthy(settings), progress)
+    _create_users(settings)
+
+
+def stop(settings: Settings) -> None:
+    process.stop(settings, NAME, timeout_s=60)
+
+
+def admin_sql(settings: Settings, sql: str) -> str:
+    """Run SQL as the instance's local administrator over the socket."""
+    result = subprocess.run(
+        [_binary("mariadb"), f"--socket={_socket(settings)}", "-u", _local_admin(), "-N", "-B", "-e", sql],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise ServiceError(f"mariadb: SQL as administrator failed: {result.stderr.strip()[-400:]}")
+    return result.stdout
+
+
+def _quote(secret: str) -> str:
+    return "'" + secret.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _create_users(settings: Settings) -> None:
+    admin_pw = _quote(settings.erp_admin_password.get_secret_value())
+    cdc_pw = _quote(settings.erp_cdc_password.get_secret_value())
+    admin_sql(
+        settings,
+        "CREATE DATABASE IF NOT EXISTS erp CHARACTER SET utf8mb4; "
+        f"CREATE USER IF NOT EXISTS 'erp_admin'@'127.0.0.1' IDENTIFIED BY {admin_pw}; "
+        f"ALTER USER 'erp_admin'@'127.0.0.1' IDENTIFIED BY {admin_pw}; "
+        "GRANT ALL PRIVILEGES ON erp.* TO 'erp_admin'@'127.0.0.1'; "
+        f"CREATE USER IF NOT EXISTS 'erp_cdc'@'127.0.0.1' IDENTIFIED BY {cdc_pw}; "
+        f"ALTER USER 'erp_cdc'@'127.0.0.1' IDENTIFIED BY {cdc_pw}; "
+        f"GRANT {CDC_PRIVILEGES} ON *.* TO 'erp_cdc'@'127.0.0.1'; "
+        "FLUSH PRIVILEGES;",
+    )
+
+
+def apply_schema(settings: Settings) -> None:
+    """The ERP tables, statement by statement (idempotent)."""
+    from connectors.legacy_db import erp_connection
+
+    text = "\n".join(line for line in SCHEMA_FILE.read_text().splitlines() if not line.lstrip().startswith("--"))
+    with erp_connection(settings, autocommit=True) as erp, erp.cursor() as cur:
+        for statement in (s.strip() for s in text.split(";")):
+            if statement:
+                cur.execute(statement)

@@ -1,0 +1,141 @@
+"""The POS database: PostgreSQL 15 from Debian's packages, our own cluster on 127.0.0.1.
+
+``wal_level=logical`` for Debezium's pgoutput plugin. Roles:
+- ``pos_admin`` owns database ``pos`` and its tables (the POS application);
+- ``pos_cdc`` has REPLICATION and SELECT on the captured tables only, nothing else.
+The publication ``atp_pos`` is created by the owner, so the CDC user need not own tables.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from atp.errors import ServiceError
+from atp.settings import PROJECT_ROOT, Settings
+from infra import process
+from infra.os_user import as_user, own
+
+NAME = "postgres"
+OS_USER = "postgres"
+BIN = Path("/usr/lib/postgresql/15/bin")
+CAPTURED_TABLES = ("store", "store_stock", "sale_ticket", "sale_line")
+PUBLICATION = "atp_pos"
+SCHEMA_FILE = PROJECT_ROOT / "schemas" / "sources" / "pos.sql"
+
+
+def _data(settings: Settings) -> Path:
+    return settings.data_dir / NAME
+
+
+def _socket_dir(settings: Settings) -> Path:
+    return settings.run_dir / NAME
+
+
+def _run(argv: list[str], what: str) -> str:
+    result = subprocess.run(argv, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ServiceError(f"postgres: {what} failed: {(result.stderr or result.stdout).strip()[-400:]}")
+    return result.stdout
+
+
+def running_pid(settings: Settings) -> int | None:
+    try:
+        return int((_data(settings) / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _init_cluster(settings: Settings) -> None:
+    data = _data(settings)
+    if (data / "PG_VERSION").exists():
+        return
+    data.mkdir(parents=True, exist_ok=True)
+    own(data, OS_USER)
+    _run(as_user(OS_USER, [str(BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=peer",
+                           "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]), "initdb")  # fmt: skip
+    with open(data / "postgresql.conf", "a") as conf:
+        conf.write(
+            "\n# atp-stream\n"
+            "listen_addresses = '127.0.0.1'\n"
+            "wal_level = logical\n"
+            "max_replication_slots = 10\n"
+            "max_wal_senders = 10\n"
+            "password_encryption = 'scram-sha-256'\n"
+        )
+
+
+def healthy(settings: Settings) -> bool:
+    if not process.port_open(settings.postgres_port):
+        return False
+    result = subprocess.run(
+        [str(BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(settings.postgres_port)], capture_output=True
+    )
+    return result.returncode == 0
+
+
+def start(settings: Settings, progress: process.Progress) -> None:
+    _init_cluster(settings)
+    if not healthy(settings):
+        sockets = _socket_dir(settings)
+        sockets.mkdir(parents=True, exist_ok=True)
+        own(sockets, OS_USER)
+        log = process.log_file(settings, NAME)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.touch()
+        own(log, OS_USER)
+        _run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(settings)), "-l", str(log), "-w", "-t", "60",
+                               "-o", f"-p {settings.postgres_port} -k {sockets}", "start"]), "start")  # fmt: skip
+    process.wait_healthy(settings, NAME, lambda: healthy(settings), progress)
+    _create_roles(settings)
+
+
+def stop(settings: Settings) -> None:
+    if running_pid(settings) is None:
+        return
+    subprocess.run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(settings)), "-m", "fast", "stop"]),
+                   capture_output=True)  # fmt: skip
+
+
+def superuser_sql(settings: Settings, sql: str, database: str = "postgres") -> str:
+    """Run SQL as the cluster's superuser over the local socket (peer authentication)."""
+    return _run(
+        as_user(OS_USER, ["psql", "-h", str(_socket_dir(settings)), "-p", str(settings.postgres_port), "-U", "postgres",
+                          "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql]),
+        "SQL as superuser",
+    )  # fmt: skip
+
+
+def _quote(secret: str) -> str:
+    return "'" + secret.replace("'", "''") + "'"
+
+
+def _create_roles(settings: Settings) -> None:
+    admin_pw = _quote(settings.pos_admin_password.get_secret_value())
+    cdc_pw = _quote(settings.pos_cdc_password.get_secret_value())
+    superuser_sql(
+        settings,
+        "DO $$ BEGIN "
+        f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pos_admin') THEN CREATE ROLE pos_admin LOGIN; END IF; "
+        f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pos_cdc') THEN CREATE ROLE pos_cdc LOGIN REPLICATION; END IF; "
+        "END $$; "
+        f"ALTER ROLE pos_admin PASSWORD {admin_pw}; ALTER ROLE pos_cdc PASSWORD {cdc_pw};",
+    )
+    if not superuser_sql(settings, "SELECT 1 FROM pg_database WHERE datname = 'pos'").strip():
+        superuser_sql(settings, "CREATE DATABASE pos OWNER pos_admin")
+
+
+def apply_schema(settings: Settings) -> None:
+    """The POS tables (idempotent), the CDC user's read-only grants, and the publication."""
+    from connectors.legacy_db import pos_connection
+
+    tables = ", ".join(CAPTURED_TABLES)
+    with pos_connection(settings, autocommit=True) as pos, pos.cursor() as cur:
+        cur.execute(SCHEMA_FILE.read_text().encode())
+        cur.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (PUBLICATION,))
+        if cur.fetchone() is None:
+            cur.execute(f"CREATE PUBLICATION {PUBLICATION} FOR TABLE {tables}".encode())
+        cur.execute(b"REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        cur.execute(b"GRANT USAGE ON SCHEMA public TO pos_cdc")
+        cur.execute(f"GRANT SELECT ON {tables} TO pos_cdc".encode())
+    superuser_sql(settings, "REVOKE CREATE, TEMPORARY ON DATABASE pos FROM PUBLIC; GRANT CONNECT ON DATABASE pos TO pos_cdc")
