@@ -67,7 +67,9 @@ def group_positions(settings: Settings, group: str, topics: tuple[str, ...]) -> 
         consumer.close()
 
 
-def lag_by_topic(settings: Settings, consumer_name: str, topics: tuple[str, ...], positions: Positions) -> list[TopicLag]:
+def lag_by_topic(
+    settings: Settings, consumer_name: str, topics: tuple[str, ...], positions: Positions
+) -> list[TopicLag]:
     """Messages not yet consumed, per topic: end offset less the consumer's position (or its start)."""
     consumer = _consumer(settings, "atp-lag-probe")
     try:

@@ -50,7 +50,12 @@ def _init_datadir(settings: Settings) -> None:
     if (data / "mysql").is_dir():
         return
     data.mkdir(parents=True, exist_ok=True)
-    argv = [_binary("mariadb-install-db"), f"--datadir={data}", "--skip-test-db", "--auth-root-authentication-method=socket"]
+    argv = [
+        _binary("mariadb-install-db"),
+        f"--datadir={data}",
+        "--skip-test-db",
+        "--auth-root-authentication-method=socket",
+    ]
     if os.geteuid() == 0:
         own(data, OS_USER)
         argv.append(f"--user={OS_USER}")

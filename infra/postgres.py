@@ -138,4 +138,6 @@ def apply_schema(settings: Settings) -> None:
         cur.execute(b"REVOKE ALL ON SCHEMA public FROM PUBLIC")
         cur.execute(b"GRANT USAGE ON SCHEMA public TO pos_cdc")
         cur.execute(f"GRANT SELECT ON {tables} TO pos_cdc".encode())
-    superuser_sql(settings, "REVOKE CREATE, TEMPORARY ON DATABASE pos FROM PUBLIC; GRANT CONNECT ON DATABASE pos TO pos_cdc")
+    superuser_sql(
+        settings, "REVOKE CREATE, TEMPORARY ON DATABASE pos FROM PUBLIC; GRANT CONNECT ON DATABASE pos TO pos_cdc"
+    )

@@ -1,0 +1,111 @@
+"""The two Debezium connectors, built from settings, and their registration.
+
+Both write JSON without schemas (the decoders in ``connectors.cdc`` read it),
+DECIMAL as strings (exact, and readable without the schema), and tombstones
+after deletes. Topics: ``erp.erp.<TABLE>`` and ``pos.public.<table>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from atp.settings import Settings
+from connectors.connect_client import ConnectClient
+
+ERP_CONNECTOR = "atp-erp"
+POS_CONNECTOR = "atp-pos"
+
+ERP_TABLES = (
+    "ITEM_MASTER",
+    "KIT_COMPONENT",
+    "LOCATION",
+    "STOCK_BAL",
+    "STOCK_LOT",
+    "PO_LINE",
+    "SAFETY_STK",
+    "CHANNEL_LISTING",
+)
+POS_TABLES = ("store", "store_stock", "sale_ticket", "sale_line")
+# Personal data never enters Kafka: Debezium drops these columns at the source.
+POS_PERSONAL_COLUMNS = ("public.sale_ticket.customer_email", "public.sale_ticket.loyalty_id")
+
+Progress = Callable[[str], None]
+
+
+def _common() -> dict[str, str]:
+    return {
+        "tasks.max": "1",
+        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "key.converter.schemas.enable": "false",
+        "value.converter.schemas.enable": "false",
+        "decimal.handling.mode": "string",
+        "tombstones.on.delete": "true",
+        "snapshot.mode": "initial",
+        "topic.creation.default.partitions": "4",
+        "topic.creation.default.replication.factor": "1",
+    }
+
+
+def _secret(settings: Settings, key: str) -> str:
+    from infra.connect import secrets_file
+
+    return "${file:" + str(secrets_file(settings)) + ":" + key + "}"
+
+
+def erp_config(settings: Settings) -> dict[str, str]:
+    return {
+        **_common(),
+        "connector.class": "io.debezium.connector.mariadb.MariaDbConnector",
+        "database.hostname": "127.0.0.1",
+        "database.port": str(settings.mariadb_port),
+        "database.user": "erp_cdc",
+        "database.password": _secret(settings, "erp_cdc_password"),
+        "database.server.id": "184054",
+        "topic.prefix": "erp",
+        "database.include.list": "erp",
+        "table.include.list": ",".join(f"erp.{t}" for t in ERP_TABLES),
+        "schema.history.internal.kafka.bootstrap.servers": settings.bootstrap_servers,
+        "schema.history.internal.kafka.topic": "atp.schema-history.erp",
+        "include.schema.changes": "false",
+    }
+
+
+def pos_config(settings: Settings) -> dict[str, str]:
+    return {
+        **_common(),
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "database.hostname": "127.0.0.1",
+        "database.port": str(settings.postgres_port),
+        "database.user": "pos_cdc",
+        "database.password": _secret(settings, "pos_cdc_password"),
+        "database.dbname": "pos",
+        "topic.prefix": "pos",
+        "plugin.name": "pgoutput",
+        "publication.name": "atp_pos",
+        "publication.autocreate.mode": "disabled",
+        "slot.name": "atp_pos",
+        "table.include.list": ",".join(f"public.{t}" for t in POS_TABLES),
+        "column.exclude.list": ",".join(POS_PERSONAL_COLUMNS),
+    }
+
+
+def register_cdc(settings: Settings, progress: Progress) -> None:
+    """Create or update both connectors and wait until they run (idempotent)."""
+    client = ConnectClient(settings.connect_url)
+    for name, config in ((ERP_CONNECTOR, erp_config(settings)), (POS_CONNECTOR, pos_config(settings))):
+        client.put_config(name, config)
+        client.wait_running(name)
+        progress(f"  connector {name} RUNNING")
+
+
+def connector_states(settings: Settings) -> dict[str, str]:
+    """Each registered connector's state and its tasks' (e.g. RUNNING, or RUNNING/FAILED)."""
+    client = ConnectClient(settings.connect_url)
+    states = {}
+    for name in sorted(client.connectors()):
+        status = client.status(name)
+        tasks = {t["state"] for t in status.get("tasks", [])}
+        connector = status["connector"]["state"]
+        states[name] = connector if tasks <= {connector} else f"{connector}/{'/'.join(sorted(tasks))}"
+    return states
