@@ -13,9 +13,9 @@ Progress = Callable[[str], None]
 
 def bring_up(settings: Settings, progress: Progress) -> None:
     """Start every service (idempotent), create the topics, register the output contracts."""
-    from infra import stack
+    from infra import stack as services
 
-    stack.up(settings, progress)
+    services.up(settings, progress)
     topics.ensure_topics(settings, CDC_TOPICS + topics.OUTPUT_TOPICS)
     ids = avro_contracts.register_contracts(settings)
     progress("contracts registered (FULL_TRANSITIVE): " + ", ".join(f"{t}-value id {i}" for t, i in ids.items()))

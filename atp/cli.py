@@ -61,9 +61,9 @@ def cmd_down(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
-    from atp import status
+    from atp.status import print_status
 
-    status.print_status(settings, say)
+    print_status(settings, say)
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:

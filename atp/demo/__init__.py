@@ -1,0 +1,1 @@
+"""The demo retailer: generated data, seeding, live changes, and the `atp demo` walk-through."""
