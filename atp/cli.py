@@ -87,6 +87,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
         pipeline.start_detached(settings, say)
     else:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.getLogger("httpx2").setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         pipeline.run_foreground(settings)
 
 
@@ -161,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         handler: Any = args.handler
         handler(settings, args)
-    except AtpError as exc:
+    except (AtpError, TimeoutError) as exc:
         print(f"atp: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

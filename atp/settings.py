@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # -- the engine ------------------------------------------------------------------
     low_stock_threshold: int = Field(default=5, ge=0, description="available at or below this is LOW_STOCK.")
     recovery_partitions: int = Field(default=1, ge=1, description="Bytewax recovery partitions (fixed once created).")
-    snapshot_interval_s: float = Field(default=1.0, gt=0, description="Bytewax epoch / snapshot interval.")
+    snapshot_interval_s: int = Field(default=1, ge=1, description="Bytewax epoch / snapshot interval, whole seconds.")
 
     @property
     def bootstrap_servers(self) -> str:

@@ -60,8 +60,12 @@ def _wait_for_initial_load(settings: Settings, progress: Progress) -> int:
     """Wait until the snapshot of the legacy databases has flowed through to the store."""
     from atp.analyst import run_query
 
+    from atp.pipeline import pipeline_log, running_pid
+
     started, last, steady = time.monotonic(), -1, 0
     while time.monotonic() - started < 600:
+        if running_pid(settings) is None:
+            raise TimeoutError(f"the pipeline stopped; see {pipeline_log(settings)}")
         count = int(run_query(settings, "SELECT count() AS n FROM atp.location_availability")[0]["n"])
         steady = steady + 1 if count == last and count > 0 else 0
         if steady >= 4:
