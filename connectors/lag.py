@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from atp.settings import Settings
 
-FLOW_INPUT_STEP = "atp_availability.cdc_in"
+FLOW_INPUT_STEP = "atp_availability.cdc_in.kafka_input"  # kop.input wraps the source in a sub-step
 
 Positions = dict[tuple[str, int], int]
 
