@@ -59,7 +59,6 @@ def _wait_for_store_row(settings: Settings, sku: str, location: str, version: in
 def _wait_for_initial_load(settings: Settings, progress: Progress) -> int:
     """Wait until the snapshot of the legacy databases has flowed through to the store."""
     from atp.analyst import run_query
-
     from atp.pipeline import pipeline_log, running_pid
 
     started, last, steady = time.monotonic(), -1, 0
