@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         description="Project-local folder for service data, logs, jars and recovery state.",
     )
 
+    lib_dir: Path = Field(
+        default=PROJECT_ROOT / ".atp" / "lib",
+        description="Jars and archives fetched from Maven Central (shared by every ATP_HOME).",
+    )
+
     # -- service ports (all servers bind to 127.0.0.1) -------------------------------
     kafka_port: int = Field(default=19092, ge=1, le=65535, description="Kafka broker listener.")
     kafka_controller_port: int = Field(default=19093, ge=1, le=65535, description="KRaft controller listener.")
@@ -98,10 +103,6 @@ class Settings(BaseSettings):
         """pid files of the processes atp starts."""
         return self.home / "run"
 
-    @cached_property
-    def lib_dir(self) -> Path:
-        """Jars and archives fetched from Maven Central."""
-        return self.home / "lib"
 
     @cached_property
     def recovery_dir(self) -> Path:
