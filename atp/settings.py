@@ -103,7 +103,6 @@ class Settings(BaseSettings):
         """pid files of the processes atp starts."""
         return self.home / "run"
 
-
     @cached_property
     def recovery_dir(self) -> Path:
         return self.home / "recovery"
