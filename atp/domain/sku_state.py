@@ -9,6 +9,11 @@ Rules that keep us from over-promising when inputs race:
 - a stock change older (by source position) than the one applied is ignored;
 - nothing is published for a SKU until its ``ITEM_MASTER`` row has been seen:
   until then we cannot tell whether it is discontinued or a kit.
+
+Versions must come out the same when a restart replays inputs in another
+interleaving of topics (a re-sent record carries the same version). So stock
+changes that arrive before their item are kept *in order*, and once the item is
+known each is published in turn, exactly as if the item had come first.
 """
 
 from __future__ import annotations
@@ -51,9 +56,14 @@ class SkuState:
     discontinued: bool = False
     item_position: SourcePosition = ()
     locations: dict[str, LocationState] = field(default_factory=dict)
+    # Stock changes seen before the item, per location, in source order (empty once the item is known).
+    waiting: dict[str, list[StockLevel]] = field(default_factory=dict)
 
     def apply_stock(self, level: StockLevel, now_ms: int, low_stock_threshold: int) -> list[AvailabilityRecord]:
         """A stock level from the ERP or POS; older positions than the applied one are ignored."""
+        if not self.item_known:
+            self._wait(level)
+            return []
         location = self.locations.get(level.location)
         if location is None:
             location = self.locations[level.location] = LocationState()
@@ -75,6 +85,10 @@ class SkuState:
         # A deleted item can no longer be sold: promise nothing, like a discontinued one.
         self.discontinued = item.discontinued or item.deleted
         records = []
+        waiting, self.waiting = self.waiting, {}
+        for location_code in sorted(waiting):
+            for level in waiting[location_code]:
+                records += self.apply_stock(level, now_ms, low_stock_threshold)
         for location_code in sorted(self.locations):
             record = self._publish(
                 location_code, self.locations[location_code], item.provenance, CAUSE_ITEM, now_ms, low_stock_threshold
@@ -82,6 +96,14 @@ class SkuState:
             if record is not None:
                 records.append(record)
         return records
+
+    def _wait(self, level: StockLevel) -> None:
+        """Keep ``level`` in source order; a re-delivered one (same position) is kept once."""
+        queue = self.waiting.setdefault(level.location, [])
+        if any(held.position == level.position for held in queue):
+            return
+        queue.append(level)
+        queue.sort(key=lambda held: held.position)
 
     def _publish(
         self,

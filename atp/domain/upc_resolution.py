@@ -2,8 +2,10 @@
 
 The POS reports store stock by UPC; ``ITEM_MASTER`` says which item a UPC is.
 Both arrive as change streams in no particular order, so a store stock row may
-arrive before its item: it waits here (the latest row per store) until the
-UPC's item is known, rather than being published under a guessed SKU.
+arrive before its item: it waits here until the UPC's item is known, rather
+than being published under a guessed SKU. Every waiting row is released, in
+source order, so that the SKU publishes the same sequence of records as it
+would have had the item come first (replays must give the same versions).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ class UpcState:
     upc: str
     sku: str | None = None
     mapping_position: SourcePosition = ()
-    waiting: dict[str, StoreStockByUpc] = field(default_factory=dict)
+    waiting: dict[str, list[StoreStockByUpc]] = field(default_factory=dict)
 
     def apply_store_stock(self, row: StoreStockByUpc) -> list[StockLevel]:
         if self.sku is None:
-            held = self.waiting.get(row.store)
-            if held is None or held.position <= row.position:
-                self.waiting[row.store] = row
+            queue = self.waiting.setdefault(row.store, [])
+            if all(held.position != row.position for held in queue):
+                queue.append(row)
+                queue.sort(key=lambda held: held.position)
             return []
         return [_as_stock_level(self.sku, row)]
 
@@ -37,7 +40,7 @@ class UpcState:
             self.sku = None
             return []
         self.sku = item.sku
-        released = [_as_stock_level(item.sku, row) for _, row in sorted(self.waiting.items())]
+        released = [_as_stock_level(item.sku, row) for _, queue in sorted(self.waiting.items()) for row in queue]
         self.waiting.clear()
         return released
 

@@ -27,17 +27,12 @@ def test_nothing_is_published_before_the_item_is_known():
     assert state.apply_stock(stock(10, 100), NOW, 5) == []
 
 
-def test_learning_the_item_publishes_the_stock_that_was_waiting():
+def test_learning_the_item_publishes_the_stock_that_was_waiting_as_the_stock_change_it_is():
     state = SkuState("TEE-1")
     state.apply_stock(stock(10, 100), NOW, 5)
     [record] = state.apply_item(item(), NOW, 5)
-    assert (record.location, record.on_hand, record.available, record.version, record.cause) == (
-        "DC0001",
-        10,
-        10,
-        1,
-        "item",
-    )
+    assert (record.location, record.on_hand, record.available, record.version) == ("DC0001", 10, 10, 1)
+    assert (record.cause, record.cause_ref) == ("stock", "stock@100")
 
 
 def test_a_stock_change_publishes_a_record_with_its_source_time_and_position():
@@ -89,3 +84,17 @@ def test_a_deleted_item_promises_nothing():
     state.apply_stock(stock(10, 100), NOW, 5)
     [record] = state.apply_item(item(position=300, deleted=True), NOW, 5)
     assert record.available == 0
+
+
+def test_stock_changes_seen_before_the_item_publish_one_by_one_as_if_the_item_had_come_first():
+    item_first = known_sku()
+    in_order = [r for q, p in [(10, 100), (11, 101), (12, 102)] for r in item_first.apply_stock(stock(q, p), NOW, 5)]
+
+    item_last = SkuState("TEE-1")
+    for q, p in [(12, 102), (10, 100), (11, 101), (11, 101)]:  # reordered and duplicated
+        item_last.apply_stock(stock(q, p), NOW, 5)
+    replayed = item_last.apply_item(item(), NOW, 5)
+
+    assert [(r.version, r.on_hand, r.cause_ref) for r in replayed] == [
+        (r.version, r.on_hand, r.cause_ref) for r in in_order
+    ]

@@ -21,12 +21,13 @@ def test_store_stock_waits_for_its_item_then_is_released_under_its_sku():
     assert state.waiting == {}
 
 
-def test_only_the_latest_waiting_row_per_store_is_kept():
+def test_every_waiting_row_is_released_in_source_order_and_duplicates_once():
     state = UpcState(UPC)
     state.apply_store_stock(shelf("ST0001", 4, 20))
     state.apply_store_stock(shelf("ST0001", 9, 10))  # older, arrived late
-    [released] = state.apply_item(item("TEE-1", 5))
-    assert released.on_hand == 4
+    state.apply_store_stock(shelf("ST0001", 4, 20))  # re-delivered
+    released = state.apply_item(item("TEE-1", 5))
+    assert [(r.on_hand, r.position) for r in released] == [(9, (10,)), (4, (20,))]
 
 
 def test_once_known_store_stock_passes_straight_through():
