@@ -56,7 +56,9 @@ def test_a_big_size_stays_sparse_at_the_stores():
 
 
 def test_the_source_ddl_has_every_table_and_column_of_the_legacy_spec():
-    spec = (PROJECT_ROOT.parent / "shared" / "spec" / "legacy-sources.md").read_text()
+    spec_path = PROJECT_ROOT.parent / "shared" / "spec" / "legacy-sources.md"
+    assert spec_path.is_file(), f"the legacy spec is expected beside the checkout, at {spec_path}"
+    spec = spec_path.read_text()
     ddl = (PROJECT_ROOT / "schemas" / "sources" / "erp.sql").read_text() + (
         PROJECT_ROOT / "schemas" / "sources" / "pos.sql"
     ).read_text()
