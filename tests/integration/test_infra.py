@@ -41,15 +41,21 @@ def test_the_pos_cdc_user_can_read_but_not_write(stack: Settings):
 
 
 def test_customer_email_and_loyalty_id_never_reach_kafka(cdc: Settings):
+    ticket_id = 900_000_000 + time.time_ns() // 1_000_000 % 100_000_000  # new on every run
     with pos_connection(cdc) as pos, pos.cursor() as cur:
         cur.execute(
             "INSERT INTO sale_ticket (ticket_id, store_id, opened_at, status, customer_email, loyalty_id) "
-            "VALUES (990000001, 'ST0001', now(), 'PAID', 'private.person@example.com', 'LOY-SECRET') "
-            "ON CONFLICT DO NOTHING"
+            "VALUES (%s, 'ST0001', now(), 'PAID', 'private.person@example.com', 'LOY-SECRET')",
+            (ticket_id,),
         )
         pos.commit()
     consumer = Consumer(
-        {"bootstrap.servers": cdc.bootstrap_servers, "group.id": "pii-check", "auto.offset.reset": "earliest"}
+        {
+            "bootstrap.servers": cdc.bootstrap_servers,
+            "group.id": f"pii-check-{ticket_id}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
     )
     consumer.subscribe(["pos.public.sale_ticket"])
     seen_ticket = False
@@ -63,7 +69,7 @@ def test_customer_email_and_loyalty_id_never_reach_kafka(cdc: Settings):
             assert b"private.person@example.com" not in value and b"LOY-SECRET" not in value
             row = orjson.loads(value)["after"]
             assert "customer_email" not in row and "loyalty_id" not in row
-            seen_ticket = row["ticket_id"] == 990000001
+            seen_ticket = row["ticket_id"] == ticket_id
     finally:
         consumer.close()
     assert seen_ticket
