@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, Message
 
 from atp.settings import Settings
 from connectors import avro_contracts, topics
+from connectors.cdc.decode import masked_payload
 from connectors.clickhouse_store import Row, Store, apply_ddl, open_owned_store
 from connectors.store_endpoint import serve_store
 
@@ -84,7 +85,11 @@ class StoreLoader:
             if message.error() is not None:
                 log.warning("consumer error: %s", message.error())
                 continue
-            row = self._decode(message)
+            try:
+                row = self._decode(message)
+            except Exception as exc:  # noqa: BLE001 - a record we cannot read must not stop the loader
+                batches["atp.dlq"].append(self._undecodable(message, exc))
+                continue
             for table in TABLES_BY_TOPIC[message.topic() or ""]:
                 batches[table].append(row)
         for table, rows in batches.items():
@@ -93,6 +98,21 @@ class StoreLoader:
             self._consumer.commit(asynchronous=False)
         self.loaded += len(messages)
         return len(messages)
+
+    @staticmethod
+    def _undecodable(message: Message, error: Exception) -> Row:
+        """A record on an output topic that does not decode: kept in the store's dead letters, not lost."""
+        return to_store_row(
+            {
+                "source_topic": message.topic() or "",
+                "partition": message.partition() or 0,
+                "offset": message.offset() or 0,
+                "reason": "undecodable_output",
+                "error": str(error)[:500],
+                "payload": masked_payload(message.value()),
+                "at_ms": dt.datetime.now(dt.UTC),
+            }
+        )
 
     def _decode(self, message: Message) -> Row:
         topic = message.topic() or ""

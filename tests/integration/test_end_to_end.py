@@ -178,3 +178,20 @@ def test_a_killed_dataflow_resumes_without_losing_or_changing_any_output(
     assert all(len(figures) == 1 for figures in by_version.values())
     assert [next(iter(by_version[v]))[0] for v in range(1, 7)] == [10, 11, 12, 13, 14, 15]
     assert store_row(pipeline, sku, DC, 6)["on_hand"] == 15
+
+
+def test_a_record_the_loader_cannot_decode_is_kept_in_the_store_dead_letters(pipeline: Settings):
+    marker = uuid.uuid4().hex
+    producer = Producer({"bootstrap.servers": pipeline.bootstrap_servers})
+    producer.produce(topics.AVAILABILITY, key=b"bogus", value=f"not avro {marker}".encode())
+    assert producer.flush(10) == 0
+    deadline = time.monotonic() + 30
+    rows: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not rows:
+        rows = analyst.run_query(
+            pipeline,
+            "SELECT reason FROM atp.dlq WHERE source_topic = 'atp.availability' AND position(payload, {m:String}) > 0",
+            {"m": marker},
+        )
+        time.sleep(0.3)
+    assert rows == [{"reason": "undecodable_output"}]
