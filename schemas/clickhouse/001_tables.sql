@@ -29,26 +29,8 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (sku, location);
 
 -- Every record ever emitted, once each (a re-sent record has the same version and collapses).
-CREATE TABLE IF NOT EXISTS atp.availability_history
-(
-    sku               String,
-    location          LowCardinality(String),
-    on_hand           Int64,
-    unsellable        Int64,
-    reserved          Int64,
-    committed         Int64,
-    safety_stock      Int64,
-    available         Int64,
-    incoming          Int64,
-    next_inbound_date Nullable(Date),
-    status            LowCardinality(String),
-    version           UInt64,
-    source_ts_ms      DateTime64(3, 'UTC'),
-    computed_ts_ms    DateTime64(3, 'UTC'),
-    cause             LowCardinality(String),
-    cause_ref         String,
-    loaded_at         DateTime64(3, 'UTC') DEFAULT now64(3)
-)
+-- Same columns as location_availability; only the key differs.
+CREATE TABLE IF NOT EXISTS atp.availability_history AS atp.location_availability
 ENGINE = ReplacingMergeTree
 ORDER BY (sku, location, version);
 
