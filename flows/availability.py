@@ -43,7 +43,11 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class ResolveUpc(op.StatefulLogic[Event, StockLevel, UpcState]):
+# What reaches the UPC-keyed step: store stock by UPC, and item master changes that (re)assign a UPC.
+UpcInput = StoreStockByUpc | ItemChanged | UpcReleased
+
+
+class ResolveUpc(op.StatefulLogic[UpcInput, StockLevel, UpcState]):
     """Keyed by UPC: joins POS store stock with the item master's UPC -> SKU mapping."""
 
     def __init__(self, resumed: UpcState | None) -> None:
@@ -51,19 +55,15 @@ class ResolveUpc(op.StatefulLogic[Event, StockLevel, UpcState]):
         # is created from its first event, which always names the UPC.
         self.state = resumed
 
-    def on_item(self, value: Event) -> tuple[Iterable[StockLevel], bool]:
+    def on_item(self, value: UpcInput) -> tuple[Iterable[StockLevel], bool]:
         if self.state is None:
-            self.state = UpcState(
-                value.upc if isinstance(value, StoreStockByUpc | UpcReleased | ItemChanged) and value.upc else ""
-            )
+            self.state = UpcState(value.upc or "")
         if isinstance(value, StoreStockByUpc):
             out = self.state.apply_store_stock(value)
         elif isinstance(value, ItemChanged):
             out = self.state.apply_item(value)
-        elif isinstance(value, UpcReleased):
-            out = self.state.apply_release(value)
         else:
-            out = []
+            out = self.state.apply_release(value)
         return out, (op.StatefulLogic.DISCARD if self.state.is_empty else op.StatefulLogic.RETAIN)
 
     def snapshot(self) -> UpcState:
@@ -109,7 +109,7 @@ def _consumer_error(error: KafkaError[bytes | None, bytes | None]) -> DeadLetter
     )
 
 
-def _to_upc(event: Event) -> list[tuple[str, Event]]:
+def _to_upc(event: Event) -> list[tuple[str, UpcInput]]:
     if isinstance(event, StoreStockByUpc | UpcReleased):
         return [(event.upc, event)]
     if isinstance(event, ItemChanged) and event.upc is not None:
