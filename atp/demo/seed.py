@@ -1,7 +1,8 @@
-"""Loading the generated demo retailer into the ERP and POS databases (only if they are empty).
+"""Loading the generated demo retailer into the ERP and POS databases, only when they are empty.
 
 Seeding a database that CDC already captures would flood the pipeline with a
-second catalogue, so an ERP that has items is left alone.
+second catalogue, so an ERP that has items is left alone. Each database is loaded
+in one transaction: a failed seed leaves it empty, ready for another try.
 """
 
 from __future__ import annotations
@@ -9,72 +10,126 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import psycopg
 
 from atp.demo import generator
-from atp.demo.generator import DemoSize
+from atp.demo.generator import DemoData, DemoSize
 from atp.settings import Settings
 from connectors.legacy_db import erp_connection, pos_connection
 
 Progress = Callable[[str], None]
-BATCH = 1000
+BATCH = 1000  # rows per executemany: PyMySQL folds each batch into one multi-row INSERT
 
 
 @dataclass(frozen=True)
 class SeedSummary:
     seeded: bool
     items: int
-    stock_rows: int
-    store_stock_rows: int
+    stock_rows: int  # DC balances (ERP STOCK_BAL)
+    store_stock_rows: int  # store balances (POS store_stock)
     seconds: float
 
 
-def _insert_erp(cursor: object, table: str, columns: Sequence[str], rows: list[tuple[object, ...]]) -> None:
-    placeholders = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+def _count(cursor: Any, table: str) -> int:
+    cursor.execute(f"SELECT COUNT(*) FROM {table}")
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _insert_erp(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]) -> None:
+    # PyMySQL rewrites executemany of a plain INSERT ... VALUES into multi-row INSERTs: one round trip a batch.
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
     for start in range(0, len(rows), BATCH):
-        cursor.executemany(sql, rows[start : start + BATCH])  # type: ignore[attr-defined]
+        cursor.executemany(sql, rows[start : start + BATCH])
+
+
+def _copy_pos(
+    cursor: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
+) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for values in rows:
+            copy.write_row(values)
+
+
+def _load_erp(settings: Settings, data: DemoData) -> None:
+    erp = erp_connection(settings, "admin")
+    try:
+        with erp.cursor() as cur:
+            # Parents before children, as the ERP's own loaders do (the tables have no foreign keys).
+            for table, columns, rows in (
+                ("LOCATION", generator.LOCATION_COLUMNS, data.locations),
+                ("ITEM_MASTER", generator.ITEM_COLUMNS, data.items),
+                ("KIT_COMPONENT", generator.KIT_COLUMNS, data.kit_components),
+                ("STOCK_BAL", generator.STOCK_BAL_COLUMNS, data.stock_bal),
+                ("STOCK_LOT", generator.STOCK_LOT_COLUMNS, data.stock_lots),
+                ("PO_LINE", generator.PO_LINE_COLUMNS, data.po_lines),
+                ("SAFETY_STK", generator.SAFETY_STK_COLUMNS, data.safety_stock),
+                ("CHANNEL_LISTING", generator.LISTING_COLUMNS, data.listings),
+            ):
+                _insert_erp(cur, table, columns, rows)
+        erp.commit()
+    except BaseException:
+        erp.rollback()
+        raise
+    finally:
+        erp.close()
+
+
+def _load_pos(settings: Settings, data: DemoData) -> None:
+    # psycopg's connection context commits on success and rolls back on error.
+    with pos_connection(settings, "admin") as pos, pos.cursor() as cur:
+        _copy_pos(cur, "store", generator.STORE_COLUMNS, data.stores)
+        _copy_pos(cur, "store_stock", generator.STORE_STOCK_COLUMNS, data.store_stock)
+        _copy_pos(cur, "sale_ticket", generator.TICKET_COLUMNS, data.tickets)
+        _copy_pos(cur, "sale_line", generator.SALE_LINE_COLUMNS, data.sale_lines)
+
+
+def _existing_items(settings: Settings) -> int:
+    erp = erp_connection(settings, "admin", autocommit=True)
+    try:
+        with erp.cursor() as cur:
+            return _count(cur, "ITEM_MASTER")
+    finally:
+        erp.close()
+
+
+def _existing_stores(settings: Settings) -> int:
+    with pos_connection(settings, "admin", autocommit=True) as pos, pos.cursor() as cur:
+        return _count(cur, "store")
 
 
 def seed(settings: Settings, size: DemoSize, progress: Progress) -> SeedSummary:
+    """Load the demo retailer of ``size``, unless the ERP already has items (then nothing is written).
+
+    One exception to "nothing": an ERP seeded by an earlier run whose POS load failed
+    gets its POS (found empty) loaded now, from the same size, so the two agree again.
+    """
     started = time.monotonic()
-    with erp_connection(settings) as erp, erp.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM ITEM_MASTER")
-        row = cur.fetchone()
-        existing = int(row[0]) if row else 0
-    if existing:
-        progress(f"  ERP already has {existing} items: not seeding again")
-        return SeedSummary(False, existing, 0, 0, time.monotonic() - started)
+    items = _existing_items(settings)
+    stores = _existing_stores(settings)
+    if items and stores:
+        progress(f"  ERP already has {items} items and POS {stores} stores: not seeding again")
+        return SeedSummary(False, items, 0, 0, time.monotonic() - started)
 
     data = generator.generate(size)
-    with erp_connection(settings) as erp, erp.cursor() as cur:
-        for table, columns, rows in (
-            ("LOCATION", generator.LOCATION_COLUMNS, data.locations),
-            ("ITEM_MASTER", generator.ITEM_COLUMNS, data.items),
-            ("KIT_COMPONENT", generator.KIT_COLUMNS, data.kit_components),
-            ("STOCK_BAL", generator.STOCK_BAL_COLUMNS, data.stock_bal),
-            ("STOCK_LOT", generator.STOCK_LOT_COLUMNS, data.stock_lots),
-            ("PO_LINE", generator.PO_LINE_COLUMNS, data.po_lines),
-            ("SAFETY_STK", generator.SAFETY_STK_COLUMNS, data.safety_stock),
-            ("CHANNEL_LISTING", generator.LISTING_COLUMNS, data.listings),
-        ):
-            _insert_erp(cur, table, columns, rows)
-        erp.commit()
-    progress(
-        f"  ERP: {len(data.items)} items ({len(data.kit_components)} kit components), {len(data.locations)} locations, "
-        f"{len(data.stock_bal)} DC stock rows, {len(data.stock_lots)} lots, {len(data.po_lines)} PO lines, "
-        f"{len(data.listings)} channel listings"
-    )
-
-    with pos_connection(settings) as pos, pos.cursor() as cur:
-        for table, columns, rows in (
-            ("store", generator.STORE_COLUMNS, data.stores),
-            ("store_stock", generator.STORE_STOCK_COLUMNS, data.store_stock),
-            ("sale_ticket", generator.TICKET_COLUMNS, data.tickets),
-            ("sale_line", generator.SALE_LINE_COLUMNS, data.sale_lines),
-        ):
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for values in rows:
-                    copy.write_row(values)
-        pos.commit()
-    progress(f"  POS: {len(data.stores)} stores, {len(data.store_stock)} store stock rows, {len(data.tickets)} tickets")
-    return SeedSummary(True, len(data.items), len(data.stock_bal), len(data.store_stock), time.monotonic() - started)
+    if not items:
+        _load_erp(settings, data)
+        progress(
+            f"  ERP: {len(data.items)} items ({len(data.kit_components)} kit components), "
+            f"{len(data.locations)} locations, {len(data.stock_bal)} DC stock rows, {len(data.stock_lots)} lots, "
+            f"{len(data.po_lines)} PO lines, {len(data.safety_stock)} safety stock overrides, "
+            f"{len(data.listings)} channel listings"
+        )
+    else:
+        progress(f"  ERP already has {items} items: left as it is; loading the empty POS only")
+    if not stores:
+        _load_pos(settings, data)
+        progress(
+            f"  POS: {len(data.stores)} stores, {len(data.store_stock)} store stock rows, "
+            f"{len(data.tickets)} tickets ({len(data.sale_lines)} lines)"
+        )
+    seconds = time.monotonic() - started
+    progress(f"  seeded in {seconds:.1f} s")
+    return SeedSummary(True, len(data.items), len(data.stock_bal), len(data.store_stock), seconds)
