@@ -1,0 +1,106 @@
+"""The life of one reservation (cart hold -> order -> shipment), whatever order its events arrive in.
+
+Channels send HOLD, CONFIRM, RELEASE and FULFILL events for a reservation; an
+event may arrive twice, and the events of one reservation may arrive out of
+order. So the state is not a pointer that each event moves: it is the *set* of
+operations seen, and the phase is a function of that set and the clock. Any
+interleaving of the same events therefore ends in the same phase, and a
+duplicate changes nothing.
+
+Where the set is ambiguous, the phase that holds back more units wins:
+- a CONFIRM (an order exists) commits the units even if its HOLD never came or
+  already lapsed;
+- a FULFILL (shipped) keeps the units deducted until the location's on-hand is
+  seen to fall or a grace period passes, even if a RELEASE also arrives, because
+  the units have physically left and the ERP/POS decrement may still be on its way;
+- a RELEASE before its HOLD leaves nothing held (the HOLD that follows is moot).
+
+Pure: no Kafka, no Bytewax, no clock of its own (callers pass ``now_ms``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+HOLD = "HOLD"
+CONFIRM = "CONFIRM"
+RELEASE = "RELEASE"
+FULFILL = "FULFILL"
+OPS = frozenset({HOLD, CONFIRM, RELEASE, FULFILL})
+
+
+class Phase(Enum):
+    NONE = "none"  # nothing that holds units back (released, lapsed, or only unknown events)
+    HELD = "held"  # a cart hold: counts in `reserved` until it expires
+    COMMITTED = "committed"  # an order: counts in `committed`, no expiry
+    SHIPPED = "shipped"  # fulfilled: still counts in `committed` until the decrement is seen or grace passes
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationEvent:
+    event_id: str
+    reservation_id: str
+    op: str
+    qty: int
+    expires_at_ms: int | None  # HOLD only
+    occurred_at_ms: int
+
+
+@dataclass(slots=True)
+class Reservation:
+    reservation_id: str
+    qty: int = 0
+    ops: set[str] = field(default_factory=set)
+    expires_at_ms: int | None = None
+    fulfilled_at_ms: int | None = None
+    decrement_seen: bool = False
+    seen_event_ids: set[str] = field(default_factory=set)
+
+    def apply(self, event: ReservationEvent) -> bool:
+        """Record ``event``; False when it was already seen (a duplicate changes nothing)."""
+        if event.event_id in self.seen_event_ids:
+            return False
+        self.seen_event_ids.add(event.event_id)
+        self.ops.add(event.op)
+        # Events of one reservation should agree on the quantity; if they do not, hold back the larger.
+        self.qty = max(self.qty, event.qty)
+        if event.op == HOLD and event.expires_at_ms is not None:
+            # Two HOLDs with different deadlines: the later one keeps units back longer.
+            self.expires_at_ms = max(self.expires_at_ms or event.expires_at_ms, event.expires_at_ms)
+        if event.op == FULFILL:
+            first = self.fulfilled_at_ms
+            self.fulfilled_at_ms = event.occurred_at_ms if first is None else min(first, event.occurred_at_ms)
+        return True
+
+    def phase(self, now_ms: int, grace_ms: int) -> Phase:
+        if FULFILL in self.ops:
+            assert self.fulfilled_at_ms is not None
+            if self.decrement_seen or now_ms >= self.fulfilled_at_ms + grace_ms:
+                return Phase.NONE
+            return Phase.SHIPPED
+        if RELEASE in self.ops:
+            return Phase.NONE
+        if CONFIRM in self.ops:
+            return Phase.COMMITTED
+        if HOLD in self.ops and self.expires_at_ms is not None and now_ms < self.expires_at_ms:
+            return Phase.HELD
+        return Phase.NONE
+
+    def reserved(self, now_ms: int, grace_ms: int) -> int:
+        """Units this reservation keeps in `reserved` now."""
+        return self.qty if self.phase(now_ms, grace_ms) is Phase.HELD else 0
+
+    def committed(self, now_ms: int, grace_ms: int) -> int:
+        """Units this reservation keeps in `committed` now."""
+        return self.qty if self.phase(now_ms, grace_ms) in (Phase.COMMITTED, Phase.SHIPPED) else 0
+
+    def next_deadline_ms(self, now_ms: int, grace_ms: int) -> int | None:
+        """When this reservation's phase will change with no further input (for a timer), if ever."""
+        phase = self.phase(now_ms, grace_ms)
+        if phase is Phase.HELD:
+            return self.expires_at_ms
+        if phase is Phase.SHIPPED:
+            assert self.fulfilled_at_ms is not None
+            return self.fulfilled_at_ms + grace_ms
+        return None
