@@ -15,6 +15,8 @@ import orjson
 
 from atp.settings import Settings
 from infra import java, process
+from infra.process import Progress
+from infra.service import Service
 
 NAME = "connect"
 DEBEZIUM_CLASSES = (
@@ -70,23 +72,31 @@ def _write_config(settings: Settings) -> Path:
     return path
 
 
-def healthy(settings: Settings) -> bool:
-    if not process.port_open(settings.connect_port):
-        return False
-    with urllib.request.urlopen(f"{settings.connect_url}/connector-plugins", timeout=3) as response:
-        plugins = {p["class"] for p in orjson.loads(response.read())}
-    return all(c in plugins for c in DEBEZIUM_CLASSES)
+class Connect(Service):
+    """A distributed worker; healthy once its REST API lists both Debezium connector classes."""
 
+    name = NAME
 
-def start(settings: Settings, progress: process.Progress) -> None:
-    write_secrets(settings)
-    if process.running_pid(settings, NAME) is None:
+    @property
+    def port(self) -> int:
+        return self.settings.connect_port
+
+    def _probe(self) -> bool:
+        with urllib.request.urlopen(f"{self.settings.connect_url}/connector-plugins", timeout=3) as response:
+            plugins = {p["class"] for p in orjson.loads(response.read())}
+        return all(c in plugins for c in DEBEZIUM_CLASSES)
+
+    def start(self, progress: Progress) -> None:
+        write_secrets(self.settings)  # every start: a changed password reaches the connectors on restart
+        super().start(progress)
+
+    def _launch(self, progress: Progress) -> None:
+        settings = self.settings
         config = _write_config(settings)
         process.start_detached(
             settings,
             NAME,
             [java.java(), "-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-             f"-Dlog4j2.configurationFile={java.LOG4J_CONFIG}", f"-Datp.log.file={process.log_file(settings, NAME)}",
+             f"-Dlog4j2.configurationFile={java.LOG4J_CONFIG}", f"-Datp.log.file={self.log}",
              "-cp", java.kafka_classpath(settings), "org.apache.kafka.connect.cli.ConnectDistributed", str(config)],
         )  # fmt: skip
-    process.wait_healthy(settings, NAME, lambda: healthy(settings), progress)

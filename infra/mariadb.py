@@ -17,12 +17,15 @@ from atp.errors import ServiceError
 from atp.settings import PROJECT_ROOT, Settings
 from infra import process
 from infra.os_user import own
+from infra.process import Progress
+from infra.service import Service
 
 NAME = "mariadb"
 OS_USER = "mysql"
 SCHEMA_FILE = PROJECT_ROOT / "schemas" / "sources" / "erp.sql"
-# Debezium's MariaDB connector reads the binlog and snapshots with a short global read lock.
-CDC_PRIVILEGES = "SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR"
+# What Debezium's MariaDB connector needs beyond SELECT on erp.*: list databases, take the short
+# global read lock of its snapshot (RELOAD), read the binlog and its position. No write privilege.
+CDC_GLOBAL_PRIVILEGES = "RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR"
 
 
 def _data(settings: Settings) -> Path:
@@ -64,15 +67,19 @@ def _init_datadir(settings: Settings) -> None:
         raise ServiceError(f"mariadb: mariadb-install-db failed: {(result.stderr or result.stdout).strip()[-400:]}")
 
 
-def healthy(settings: Settings) -> bool:
-    if not process.port_open(settings.mariadb_port):
-        return False
-    return admin_sql(settings, "SELECT 1").strip() == "1"
+class MariaDb(Service):
+    name = NAME
 
+    @property
+    def port(self) -> int:
+        return self.settings.mariadb_port
 
-def start(settings: Settings, progress: process.Progress) -> None:
-    _init_datadir(settings)
-    if process.running_pid(settings, NAME) is None and not process.port_open(settings.mariadb_port):
+    def _probe(self) -> bool:
+        return admin_sql(self.settings, "SELECT 1").strip() == "1"
+
+    def _launch(self, progress: Progress) -> None:
+        settings = self.settings
+        _init_datadir(settings)
         socket_dir = _socket(settings).parent
         socket_dir.mkdir(parents=True, exist_ok=True)
         own(socket_dir, OS_USER)
@@ -86,12 +93,12 @@ def start(settings: Settings, progress: process.Progress) -> None:
         if os.geteuid() == 0:
             argv.append(f"--user={OS_USER}")
         process.start_detached(settings, NAME, argv)
-    process.wait_healthy(settings, NAME, lambda: healthy(settings), progress)
-    _create_users(settings)
 
+    def _after_start(self, progress: Progress) -> None:
+        _create_users(self.settings)
 
-def stop(settings: Settings) -> None:
-    process.stop(settings, NAME, timeout_s=60)
+    def stop(self) -> None:
+        process.stop(self.settings, NAME, timeout_s=60)
 
 
 def admin_sql(settings: Settings, sql: str) -> str:
@@ -121,7 +128,10 @@ def _create_users(settings: Settings) -> None:
         "GRANT ALL PRIVILEGES ON erp.* TO 'erp_admin'@'127.0.0.1'; "
         f"CREATE USER IF NOT EXISTS 'erp_cdc'@'127.0.0.1' IDENTIFIED BY {cdc_pw}; "
         f"ALTER USER 'erp_cdc'@'127.0.0.1' IDENTIFIED BY {cdc_pw}; "
-        f"GRANT {CDC_PRIVILEGES} ON *.* TO 'erp_cdc'@'127.0.0.1'; "
+        # SELECT on erp.* only (an older stack granted it on *.*, which reaches mysql.*).
+        "REVOKE SELECT ON *.* FROM 'erp_cdc'@'127.0.0.1'; "
+        f"GRANT {CDC_GLOBAL_PRIVILEGES} ON *.* TO 'erp_cdc'@'127.0.0.1'; "
+        "GRANT SELECT ON erp.* TO 'erp_cdc'@'127.0.0.1'; "
         "FLUSH PRIVILEGES;",
     )
 

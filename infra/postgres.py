@@ -8,13 +8,15 @@ The publication ``atp_pos`` is created by the owner, so the CDC user need not ow
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 from atp.errors import ServiceError
 from atp.settings import PROJECT_ROOT, Settings
-from infra import process
 from infra.os_user import as_user, own
+from infra.process import Progress
+from infra.service import Service
 
 NAME = "postgres"
 OS_USER = "postgres"
@@ -33,7 +35,7 @@ def _socket_dir(settings: Settings) -> Path:
 
 
 def _run(argv: list[str], what: str) -> str:
-    result = subprocess.run(argv, capture_output=True, text=True)
+    result = subprocess.run(argv, capture_output=True, text=True, start_new_session=True)
     if result.returncode != 0:
         raise ServiceError(f"postgres: {what} failed: {(result.stderr or result.stdout).strip()[-400:]}")
     return result.stdout
@@ -65,36 +67,53 @@ def _init_cluster(settings: Settings) -> None:
         )
 
 
-def healthy(settings: Settings) -> bool:
-    if not process.port_open(settings.postgres_port):
-        return False
-    result = subprocess.run(
-        [str(BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(settings.postgres_port)], capture_output=True
-    )
-    return result.returncode == 0
+class Postgres(Service):
+    """Started and stopped with pg_ctl as the ``postgres`` OS user; its pid is in ``postmaster.pid``."""
 
+    name = NAME
 
-def start(settings: Settings, progress: process.Progress) -> None:
-    _init_cluster(settings)
-    if not healthy(settings):
+    @property
+    def port(self) -> int:
+        return self.settings.postgres_port
+
+    def running(self) -> bool:
+        pid = running_pid(self.settings)
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def _probe(self) -> bool:
+        result = subprocess.run([str(BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True)
+        return result.returncode == 0
+
+    def _launch(self, progress: Progress) -> None:
+        settings = self.settings
+        _init_cluster(settings)
         sockets = _socket_dir(settings)
         sockets.mkdir(parents=True, exist_ok=True)
         own(sockets, OS_USER)
-        log = process.log_file(settings, NAME)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.touch()
-        own(log, OS_USER)
-        _run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(settings)), "-l", str(log), "-w", "-t", "60",
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.log.touch()
+        own(self.log, OS_USER)
+        # pg_ctl returns once the server is up; the server (its own session) outlives us.
+        _run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(settings)), "-l", str(self.log), "-w",
+                               "-t", str(int(settings.start_timeout_s)),
                                "-o", f"-p {settings.postgres_port} -k {sockets}", "start"]), "start")  # fmt: skip
-    process.wait_healthy(settings, NAME, lambda: healthy(settings), progress)
-    _create_roles(settings)
 
+    def _after_start(self, progress: Progress) -> None:
+        _create_roles(self.settings)
 
-def stop(settings: Settings) -> None:
-    if running_pid(settings) is None:
-        return
-    subprocess.run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(settings)), "-m", "fast", "stop"]),
-                   capture_output=True)  # fmt: skip
+    def stop(self) -> None:
+        if not self.running():
+            return
+        _run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(self.settings)), "-m", "fast", "-w",
+                               "-t", "60", "stop"]), "stop")  # fmt: skip
 
 
 def superuser_sql(settings: Settings, sql: str, database: str = "postgres") -> str:
@@ -134,8 +153,9 @@ def apply_schema(settings: Settings) -> None:
     with pos_connection(settings, autocommit=True) as pos, pos.cursor() as cur:
         cur.execute(SCHEMA_FILE.read_text().encode())
         cur.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (PUBLICATION,))
-        if cur.fetchone() is None:
-            cur.execute(f"CREATE PUBLICATION {PUBLICATION} FOR TABLE {tables}".encode())
+        verb = "CREATE" if cur.fetchone() is None else "ALTER"
+        # Owned by the table owner, so the CDC role needs no ownership; SET keeps the list exact.
+        cur.execute(f"{verb} PUBLICATION {PUBLICATION} {'FOR' if verb == 'CREATE' else 'SET'} TABLE {tables}".encode())
         cur.execute(b"REVOKE ALL ON SCHEMA public FROM PUBLIC")
         cur.execute(b"GRANT USAGE ON SCHEMA public TO pos_cdc")
         cur.execute(f"GRANT SELECT ON {tables} TO pos_cdc".encode())

@@ -100,9 +100,17 @@ def port_open(port: int) -> bool:
 
 
 def wait_healthy(
-    settings: Settings, name: str, healthy: Callable[[], bool], progress: Progress, log: Path | None = None
+    settings: Settings,
+    name: str,
+    healthy: Callable[[], bool],
+    progress: Progress,
+    log: Path | None = None,
+    alive: Callable[[], bool] | None = None,
 ) -> None:
-    """Poll ``healthy`` until it answers True; fail naming the service and its log when time runs out."""
+    """Poll ``healthy`` until it answers True; fail naming the service and its log when time runs out.
+
+    ``alive`` (optional) says whether the service's process still exists: if it died, fail at once.
+    """
     log = log or log_file(settings, name)
     started = time.monotonic()
     announced = started
@@ -116,13 +124,9 @@ def wait_healthy(
         elapsed = time.monotonic() - started
         if elapsed > settings.start_timeout_s:
             raise ServiceError(f"{name} did not become healthy within {settings.start_timeout_s:.0f}s; see {log}")
-        if name in _DIED_EARLY and running_pid(settings, name) is None:
+        if alive is not None and not alive():
             raise ServiceError(f"{name} exited during start-up; see {log}")
-        if time.monotonic() - announced > 10:
+        if time.monotonic() - announced >= 10:
             progress(f"  waiting for {name} ({elapsed:.0f}s)")
             announced = time.monotonic()
         time.sleep(0.5)
-
-
-# Services whose pid file is their real process (checked for early death while waiting).
-_DIED_EARLY = {"kafka", "connect", "registry"}

@@ -2,30 +2,69 @@
 
 Storage is KafkaSQL (a journal topic in our Kafka), so schema ids survive a
 registry restart, as they must: every record on an output topic names its id.
-Both HTTP ports are bound to 127.0.0.1.
+We create the journal topics ourselves before the first start: one partition (one
+total order of registry writes) and no time- or size-based deletion. Both HTTP
+ports are bound to 127.0.0.1.
+
+ccompat ids: ``legacy-id-mode`` is on, so the id the Confluent API hands out is
+Apicurio's *global* id, one per registered version. Unlike Confluent's registry, the
+same schema text registered under two subjects gets two ids (both resolve). Stacks
+created with this mode must keep it: switching it re-maps existing ids.
 """
 
 from __future__ import annotations
 
 import urllib.request
 
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from atp.errors import ServiceError
 from atp.settings import Settings
 from infra import java, process
+from infra.process import Progress
+from infra.service import Service
 
 NAME = "registry"
+JOURNAL_TOPIC = "atp.registry-journal"
+SNAPSHOTS_TOPIC = "atp.registry-snapshots"
+# Apicurio refuses compacted journals; keep every message forever.
+_KEEP_FOREVER = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
 
 
-def healthy(settings: Settings) -> bool:
-    if not process.port_open(settings.registry_port):
-        return False
-    with urllib.request.urlopen(f"{settings.registry_url}/subjects", timeout=2) as response:
-        return bool(response.status == 200)
+def _ensure_journal_topics(settings: Settings) -> None:
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    existing = set(admin.list_topics(timeout=10).topics)
+    missing = [
+        NewTopic(topic, num_partitions=1, replication_factor=1, config=_KEEP_FOREVER)
+        for topic in (JOURNAL_TOPIC, SNAPSHOTS_TOPIC)
+        if topic not in existing
+    ]
+    if not missing:
+        return
+    for topic, future in admin.create_topics(missing, operation_timeout=10).items():
+        try:
+            future.result()
+        except Exception as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise ServiceError(f"registry: could not create its journal topic {topic}: {exc}") from exc
 
 
-def start(settings: Settings, progress: process.Progress) -> None:
-    if process.running_pid(settings, NAME) is None:
-        work = settings.data_dir / NAME
-        work.mkdir(parents=True, exist_ok=True)
+class Registry(Service):
+    name = NAME
+
+    @property
+    def port(self) -> int:
+        return self.settings.registry_port
+
+    def _probe(self) -> bool:
+        with urllib.request.urlopen(f"{self.settings.registry_url}/subjects", timeout=2) as response:
+            return bool(response.status == 200)
+
+    def _launch(self, progress: Progress) -> None:
+        settings = self.settings
+        _ensure_journal_topics(settings)
+        self.data.mkdir(parents=True, exist_ok=True)
         process.start_detached(
             settings,
             NAME,
@@ -34,11 +73,11 @@ def start(settings: Settings, progress: process.Progress) -> None:
              "-Dquarkus.management.host=127.0.0.1", f"-Dquarkus.management.port={settings.registry_management_port}",
              "-Dapicurio.storage.kind=kafkasql",
              f"-Dapicurio.kafkasql.bootstrap.servers={settings.bootstrap_servers}",
-             "-Dapicurio.kafkasql.topic=atp.registry-journal",
-             "-Dapicurio.kafkasql.snapshots.topic=atp.registry-snapshots",
+             f"-Dapicurio.kafkasql.topic={JOURNAL_TOPIC}",
+             f"-Dapicurio.kafkasql.snapshots.topic={SNAPSHOTS_TOPIC}",
+             f"-Dapicurio.storage.snapshot.location={self.data}",
              "-Dapicurio.ccompat.legacy-id-mode.enabled=true",
              "-Dquarkus.log.level=INFO",
              "-jar", str(java.apicurio_jar(settings))],
-            cwd=work,
+            cwd=self.data,
         )  # fmt: skip
-    process.wait_healthy(settings, NAME, lambda: healthy(settings), progress)

@@ -2,85 +2,79 @@
 
 Start order: the legacy databases first (they are the sources), then Kafka, then
 what lives on Kafka (the registry's KafkaSQL journal, Connect's internal topics).
+After the services, the source schemas (``schemas/sources/*.sql``) are applied as
+the owners and the CDC users get their read-only grants and publication.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterable
 
 from atp.settings import Settings
-from infra import connect, java, kafka, mariadb, postgres, process, registry
+from infra import java, mariadb, postgres
+from infra.connect import Connect
+from infra.kafka import Kafka
+from infra.mariadb import MariaDb
+from infra.postgres import Postgres
+from infra.registry import Registry
+from infra.service import Service, ServiceStatus
 
 Progress = Callable[[str], None]
 
 SERVICES = ("postgres", "mariadb", "kafka", "registry", "connect")
+_CLASSES: dict[str, type[Service]] = {
+    "postgres": Postgres,
+    "mariadb": MariaDb,
+    "kafka": Kafka,
+    "registry": Registry,
+    "connect": Connect,
+}
+
+__all__ = ["SERVICES", "ServiceStatus", "apply_source_schemas", "down", "install", "service_objects", "status", "up"]
 
 
-@dataclass(frozen=True)
-class ServiceStatus:
-    name: str
-    healthy: bool
-    detail: str
-    log: Path
+def service_objects(settings: Settings, names: Iterable[str] | None = None) -> list[Service]:
+    """The services named (all by default), in start order."""
+    wanted = set(SERVICES if names is None else names)
+    unknown = wanted - set(SERVICES)
+    if unknown:
+        from atp.errors import ConfigError
+
+        raise ConfigError(f"unknown service(s) {sorted(unknown)}; known: {', '.join(SERVICES)}")
+    return [_CLASSES[name](settings) for name in SERVICES if name in wanted]
 
 
 def install(settings: Settings, progress: Progress) -> None:
+    """Fetch Kafka, Connect, Debezium and Apicurio with Maven into ``settings.lib_dir`` (idempotent)."""
     java.install(settings, progress)
 
 
-def up(settings: Settings, progress: Progress, services: tuple[str, ...] = SERVICES) -> None:
-    install(settings, progress)
-    starters: dict[str, Callable[[Settings, Progress], None]] = {
-        "postgres": postgres.start,
-        "mariadb": mariadb.start,
-        "kafka": kafka.start,
-        "registry": registry.start,
-        "connect": connect.start,
-    }
-    for name in SERVICES:
-        if name in services:
-            progress(f"  starting {name} ...")
-            starters[name](settings, progress)
-    if "postgres" in services:
+def apply_source_schemas(settings: Settings, names: Iterable[str] | None = None) -> None:
+    """Run ``schemas/sources/{pos,erp}.sql`` as the owners, then the CDC grants and publication (idempotent)."""
+    wanted = set(SERVICES if names is None else names)
+    if "postgres" in wanted:
         postgres.apply_schema(settings)
-    if "mariadb" in services:
+    if "mariadb" in wanted:
         mariadb.apply_schema(settings)
-    progress("  source schemas applied (ERP erp.*, POS public.*) with read-only CDC grants")
+
+
+def up(settings: Settings, progress: Progress, services: Iterable[str] | None = None) -> None:
+    """Start the services (all by default) in order, each health-checked; then the source schemas."""
+    names = list(SERVICES if services is None else services)
+    if {"kafka", "registry", "connect"} & set(names):
+        install(settings, progress)
+    for service in service_objects(settings, names):
+        service.start(progress)
+    if {"postgres", "mariadb"} & set(names):
+        apply_source_schemas(settings, names)
+        progress("  source schemas applied (ERP erp.*, POS public.*) with read-only CDC grants")
 
 
 def down(settings: Settings) -> None:
-    for name in reversed(SERVICES):
-        if name == "postgres":
-            postgres.stop(settings)
-        else:
-            process.stop(settings, name, timeout_s=60 if name == "mariadb" else 30)
-
-
-def _probe(check: Callable[[Settings], bool], settings: Settings) -> bool:
-    try:
-        return check(settings)
-    except Exception:  # noqa: BLE001 - a failing probe is an unhealthy service
-        return False
+    """Stop every service, last started first (each stop waits until the process is gone)."""
+    for service in reversed(service_objects(settings)):
+        service.stop()
 
 
 def status(settings: Settings) -> list[ServiceStatus]:
-    checks: dict[str, tuple[Callable[[Settings], bool], int]] = {
-        "postgres": (postgres.healthy, settings.postgres_port),
-        "mariadb": (mariadb.healthy, settings.mariadb_port),
-        "kafka": (kafka.healthy, settings.kafka_port),
-        "registry": (registry.healthy, settings.registry_port),
-        "connect": (connect.healthy, settings.connect_port),
-    }
-    result = []
-    for name in SERVICES:
-        check, port = checks[name]
-        ok = _probe(check, settings)
-        detail = f"127.0.0.1:{port}" + ("" if ok else " not answering")
-        result.append(
-            ServiceStatus(
-                name, ok, f"{detail}  log {process.log_file(settings, name)}", process.log_file(settings, name)
-            )
-        )
-    return result
+    return [service.status() for service in service_objects(settings)]
