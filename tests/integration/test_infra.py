@@ -144,9 +144,7 @@ def test_an_erp_stock_bal_update_arrives_on_erp_erp_STOCK_BAL_as_a_debezium_even
         cur.execute("UPDATE STOCK_BAL SET QTY_OH = 15, UPD_TS = NOW(3) WHERE ITEM_NO = %s", (item_no,))
         erp.commit()
 
-    event = _first_event(
-        infra_cdc, "erp.erp.STOCK_BAL", lambda e: e["op"] == "u" and e["after"]["ITEM_NO"] == item_no
-    )
+    event = _first_event(infra_cdc, "erp.erp.STOCK_BAL", lambda e: e["op"] == "u" and e["after"]["ITEM_NO"] == item_no)
 
     assert event["before"]["QTY_OH"] == "10.000" and event["after"]["QTY_OH"] == "15.000"  # decimals as strings
     assert event["after"]["LOC_CD"] == "DC9999" and event["after"]["QTY_HOLD"] == "1.000"
@@ -161,9 +159,7 @@ def test_a_pos_store_stock_update_arrives_on_pos_public_store_stock_as_a_debeziu
         cur.execute("UPDATE store_stock SET on_hand = 6, updated_at = localtimestamp WHERE upc = %s", (upc,))
         pos.commit()
 
-    event = _first_event(
-        infra_cdc, "pos.public.store_stock", lambda e: e["op"] == "u" and e["after"]["upc"] == upc
-    )
+    event = _first_event(infra_cdc, "pos.public.store_stock", lambda e: e["op"] == "u" and e["after"]["upc"] == upc)
 
     assert event["before"]["on_hand"] == 7 and event["after"]["on_hand"] == 6  # REPLICA IDENTITY FULL
     assert event["after"]["store_id"] == "ST9999"
