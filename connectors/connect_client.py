@@ -1,4 +1,4 @@
-"""A small client for Kafka Connect's REST API (the PyPI `debezium-client` is an empty placeholder)."""
+"""A small typed client for Kafka Connect's REST API (stdlib urllib; every failure is a ServiceError)."""
 
 from __future__ import annotations
 
@@ -33,12 +33,24 @@ class ConnectClient:
         return orjson.loads(raw) if raw else None
 
     def connectors(self) -> list[str]:
+        """Names of the registered connectors (GET /connectors)."""
         names: list[str] = self._call("GET", "/connectors")
         return names
 
     def put_config(self, name: str, config: dict[str, str]) -> None:
-        """Create the connector or update its config (idempotent)."""
-        self._call("PUT", f"/connectors/{name}/config", config)
+        """Create the connector or update its config (idempotent).
+
+        A worker that is still joining its group answers 409 (rebalance in progress): retry for a while.
+        """
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            try:
+                self._call("PUT", f"/connectors/{name}/config", config)
+                return
+            except ServiceError as exc:
+                if " 409:" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def status(self, name: str) -> dict[str, Any]:
         status: dict[str, Any] = self._call("GET", f"/connectors/{name}/status")
@@ -64,9 +76,10 @@ class ConnectClient:
             states = [status["connector"]["state"]] + [t["state"] for t in tasks]
             failed = [t for t in tasks if t["state"] == "FAILED"]
             if status["connector"]["state"] == "FAILED" or failed:
+                what = f"task {failed[0]['id']}" if failed else "connector"
                 trace = (failed[0] if failed else status["connector"]).get("trace", "")
                 first_lines = " | ".join(trace.strip().splitlines()[:2])
-                raise ServiceError(f"connector {name} FAILED: {first_lines}")
+                raise ServiceError(f"connector {name} FAILED ({what}): {first_lines}")
             if tasks and all(s == "RUNNING" for s in states):
                 return
             state = ",".join(states)

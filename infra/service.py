@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from atp.errors import ServiceError
 from atp.settings import Settings
 from infra import process
 from infra.process import Progress
@@ -77,7 +78,10 @@ class Service(ABC):
         else:
             if not self.running():
                 progress(f"  starting {self.name} on 127.0.0.1:{self.port} (log {self.log})")
-                self._launch(progress)
+                try:
+                    self._launch(progress)
+                except ServiceError as exc:
+                    raise ServiceError(f"{self.name} could not start: {exc}; see {self.log}") from exc
             process.wait_healthy(self.settings, self.name, self.health, progress, self.log, alive=self.running)
         self._after_start(progress)
 
