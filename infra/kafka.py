@@ -79,7 +79,9 @@ class Kafka(Service):
         return self.settings.kafka_port
 
     def _probe(self) -> bool:
-        admin = AdminClient({"bootstrap.servers": self.settings.bootstrap_servers, "socket.timeout.ms": 2000})
+        admin = AdminClient(
+            {"bootstrap.servers": self.settings.bootstrap_servers, "socket.timeout.ms": 2000, "log_level": 0}
+        )  # a probe: not-yet-up is expected, so no librdkafka noise on stderr
         metadata = admin.list_topics(timeout=2)
         return len(metadata.brokers) > 0
 
