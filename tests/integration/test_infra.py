@@ -2,19 +2,18 @@
 least privilege for the CDC users, personal data kept out of Kafka, the registry's contracts
 and ids across a restart, and failures that name the service and its log.
 
-The fixtures below are self-contained (own home ``.atp/test`` and ports 2xxxx, never a
-developer's demo stack) so they can be lifted into ``conftest.py`` as they are. If a
-service cannot start, every test that needs it FAILS with the ServiceError message.
+The stack comes from ``conftest.py`` (own home ``.atp/test`` and ports 2xxxx, never a
+developer's demo stack). If a service cannot start, every test that needs it FAILS with
+the ServiceError message.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import stat
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -24,61 +23,12 @@ from confluent_kafka.schema_registry import SchemaRegistryClient, topic_subject_
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from atp.errors import AtpError, ServiceError
-from atp.settings import PROJECT_ROOT, Settings, load_settings
+from atp.errors import ServiceError
+from atp.settings import Settings
 from connectors.legacy_db import erp_connection, pos_connection
 from infra import process
 
 pytestmark = pytest.mark.integration
-
-INFRA_TEST_ENVIRONMENT = {
-    "ATP_HOME": str(PROJECT_ROOT / ".atp" / "test"),
-    "ATP_KAFKA_PORT": "29092",
-    "ATP_KAFKA_CONTROLLER_PORT": "29093",
-    "ATP_CONNECT_PORT": "28083",
-    "ATP_REGISTRY_PORT": "28081",
-    "ATP_REGISTRY_MANAGEMENT_PORT": "28091",
-    "ATP_POSTGRES_PORT": "25432",
-    "ATP_MARIADB_PORT": "23306",
-    "ATP_STORE_PORT": "28124",
-}
-
-_set_up_failures: dict[str, str] = {}
-
-
-def _fail_once(step: str, action: Callable[[], None]) -> None:
-    """Run a set-up step once per session; when it failed, every later test fails with the same line."""
-    if step in _set_up_failures:
-        pytest.fail(_set_up_failures[step], pytrace=False)
-    try:
-        action()
-    except (AtpError, OSError) as exc:
-        _set_up_failures[step] = f"{step} failed: {exc}"
-        pytest.fail(_set_up_failures[step], pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def infra_settings() -> Settings:
-    os.environ.update(INFRA_TEST_ENVIRONMENT)  # subprocesses read the same environment
-    return load_settings()
-
-
-@pytest.fixture(scope="session")
-def infra_stack(infra_settings: Settings) -> Iterator[Settings]:
-    from infra import stack
-
-    _fail_once("install", lambda: stack.install(infra_settings, print))
-    _fail_once("stack up", lambda: stack.up(infra_settings, print))
-    yield infra_settings
-    stack.down(infra_settings)
-
-
-@pytest.fixture(scope="session")
-def infra_cdc(infra_stack: Settings) -> Settings:
-    from connectors.cdc_connectors import register_cdc
-
-    _fail_once("register CDC", lambda: register_cdc(infra_stack, print))
-    return infra_stack
 
 
 def _run_id() -> int:
@@ -116,10 +66,10 @@ def _first_event(
     raise AssertionError(f"no matching event on {topic} within {timeout_s:.0f}s")
 
 
-def test_every_service_is_healthy_and_a_second_up_starts_nothing(infra_stack: Settings) -> None:
+def test_every_service_is_healthy_and_a_second_up_starts_nothing(stack: Settings) -> None:
     from infra import stack
 
-    statuses = stack.status(infra_stack)
+    statuses = stack.status(stack)
     assert [(s.name, s.healthy) for s in statuses] == [
         ("postgres", True),
         ("mariadb", True),
@@ -128,14 +78,14 @@ def test_every_service_is_healthy_and_a_second_up_starts_nothing(infra_stack: Se
         ("connect", True),
     ]
     said: list[str] = []
-    stack.up(infra_stack, said.append)
+    stack.up(stack, said.append)
     assert [line for line in said if "starting" in line] == []
     assert sum("already running and healthy" in line for line in said) == 5
 
 
-def test_an_erp_stock_bal_update_arrives_on_erp_erp_STOCK_BAL_as_a_debezium_event(infra_cdc: Settings) -> None:
+def test_an_erp_stock_bal_update_arrives_on_erp_erp_STOCK_BAL_as_a_debezium_event(cdc: Settings) -> None:
     item_no = f"ZZ-INFRA-{_run_id()}"
-    with erp_connection(infra_cdc) as erp, erp.cursor() as cur:
+    with erp_connection(cdc) as erp, erp.cursor() as cur:
         cur.execute(
             "INSERT INTO STOCK_BAL (ITEM_NO, LOC_CD, QTY_OH, QTY_HOLD, UPD_TS) VALUES (%s, 'DC9999', 10, 1, NOW(3))",
             (item_no,),
@@ -144,31 +94,31 @@ def test_an_erp_stock_bal_update_arrives_on_erp_erp_STOCK_BAL_as_a_debezium_even
         cur.execute("UPDATE STOCK_BAL SET QTY_OH = 15, UPD_TS = NOW(3) WHERE ITEM_NO = %s", (item_no,))
         erp.commit()
 
-    event = _first_event(infra_cdc, "erp.erp.STOCK_BAL", lambda e: e["op"] == "u" and e["after"]["ITEM_NO"] == item_no)
+    event = _first_event(cdc, "erp.erp.STOCK_BAL", lambda e: e["op"] == "u" and e["after"]["ITEM_NO"] == item_no)
 
     assert event["before"]["QTY_OH"] == "10.000" and event["after"]["QTY_OH"] == "15.000"  # decimals as strings
     assert event["after"]["LOC_CD"] == "DC9999" and event["after"]["QTY_HOLD"] == "1.000"
     assert event["source"]["connector"] == "mariadb" and event["source"]["table"] == "STOCK_BAL"
 
 
-def test_a_pos_store_stock_update_arrives_on_pos_public_store_stock_as_a_debezium_event(infra_cdc: Settings) -> None:
+def test_a_pos_store_stock_update_arrives_on_pos_public_store_stock_as_a_debezium_event(cdc: Settings) -> None:
     upc = f"{_run_id():012d}"
-    with pos_connection(infra_cdc) as pos, pos.cursor() as cur:
+    with pos_connection(cdc) as pos, pos.cursor() as cur:
         cur.execute("INSERT INTO store_stock VALUES ('ST9999', %s, 7, localtimestamp)", (upc,))
         pos.commit()
         cur.execute("UPDATE store_stock SET on_hand = 6, updated_at = localtimestamp WHERE upc = %s", (upc,))
         pos.commit()
 
-    event = _first_event(infra_cdc, "pos.public.store_stock", lambda e: e["op"] == "u" and e["after"]["upc"] == upc)
+    event = _first_event(cdc, "pos.public.store_stock", lambda e: e["op"] == "u" and e["after"]["upc"] == upc)
 
     assert event["before"]["on_hand"] == 7 and event["after"]["on_hand"] == 6  # REPLICA IDENTITY FULL
     assert event["after"]["store_id"] == "ST9999"
     assert event["source"]["connector"] == "postgresql" and event["source"]["table"] == "store_stock"
 
 
-def test_customer_email_and_loyalty_id_never_reach_kafka(infra_cdc: Settings) -> None:
+def test_customer_email_and_loyalty_id_never_reach_kafka(cdc: Settings) -> None:
     ticket_id = 900_000_000_000 + _run_id()
-    with pos_connection(infra_cdc) as pos, pos.cursor() as cur:
+    with pos_connection(cdc) as pos, pos.cursor() as cur:
         cur.execute(
             "INSERT INTO sale_ticket (ticket_id, store_id, opened_at, status, customer_email, loyalty_id) "
             "VALUES (%s, 'ST9999', now(), 'PAID', 'private.person@example.com', 'LOY-SECRET')",
@@ -177,15 +127,15 @@ def test_customer_email_and_loyalty_id_never_reach_kafka(infra_cdc: Settings) ->
         pos.commit()
 
     event = _first_event(
-        infra_cdc, "pos.public.sale_ticket", lambda e: e["op"] == "c" and e["after"]["ticket_id"] == ticket_id
+        cdc, "pos.public.sale_ticket", lambda e: e["op"] == "c" and e["after"]["ticket_id"] == ticket_id
     )
 
     assert sorted(event["after"]) == ["opened_at", "status", "store_id", "ticket_id"]
     assert "private.person@example.com" not in json.dumps(event) and "LOY-SECRET" not in json.dumps(event)
 
 
-def test_the_erp_cdc_user_can_read_but_not_write(infra_stack: Settings) -> None:
-    with erp_connection(infra_stack, "cdc") as erp, erp.cursor() as cur:
+def test_the_erp_cdc_user_can_read_but_not_write(stack: Settings) -> None:
+    with erp_connection(stack, "cdc") as erp, erp.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM STOCK_BAL")
         for statement in (
             "INSERT INTO LOCATION (LOC_CD, LOC_TYPE, LOC_NAME) VALUES ('XX0001', 'D', 'x')",
@@ -198,8 +148,8 @@ def test_the_erp_cdc_user_can_read_but_not_write(infra_stack: Settings) -> None:
                 cur.execute(statement)
 
 
-def test_the_pos_cdc_user_can_read_but_not_write(infra_stack: Settings) -> None:
-    with pos_connection(infra_stack, "cdc", autocommit=True) as pos, pos.cursor() as cur:
+def test_the_pos_cdc_user_can_read_but_not_write(stack: Settings) -> None:
+    with pos_connection(stack, "cdc", autocommit=True) as pos, pos.cursor() as cur:
         cur.execute(b"SELECT COUNT(*) FROM store_stock")
         for statement in (
             b"INSERT INTO store VALUES ('XX', 'x', 'UTC')",
@@ -211,18 +161,18 @@ def test_the_pos_cdc_user_can_read_but_not_write(infra_stack: Settings) -> None:
                 cur.execute(statement)
 
 
-def test_connector_configs_name_the_password_file_never_the_password(infra_cdc: Settings) -> None:
+def test_connector_configs_name_the_password_file_never_the_password(cdc: Settings) -> None:
     from infra.connect import secrets_file
 
     for name in ("atp-erp", "atp-pos"):
-        with urllib.request.urlopen(f"{infra_cdc.connect_url}/connectors/{name}/config", timeout=5) as response:
+        with urllib.request.urlopen(f"{cdc.connect_url}/connectors/{name}/config", timeout=5) as response:
             config = orjson.loads(response.read())
-        assert config["database.password"].startswith("${file:" + str(secrets_file(infra_cdc)) + ":")
-    assert stat.S_IMODE(secrets_file(infra_cdc).stat().st_mode) == 0o600
+        assert config["database.password"].startswith("${file:" + str(secrets_file(cdc)) + ":")
+    assert stat.S_IMODE(secrets_file(cdc).stat().st_mode) == 0o600
 
 
 def test_a_full_transitive_contract_round_trips_through_avro_and_its_id_survives_a_registry_restart(
-    infra_stack: Settings,
+    stack: Settings,
 ) -> None:
     from infra.registry import Registry
 
@@ -235,7 +185,7 @@ def test_a_full_transitive_contract_round_trips_through_avro_and_its_id_survives
             "fields": [{"name": "sku", "type": "string"}, {"name": "available", "type": "int"}],
         }
     )
-    client = SchemaRegistryClient({"url": infra_stack.registry_url})
+    client = SchemaRegistryClient({"url": stack.registry_url})
     client.set_compatibility(subject_name=f"{topic}-value", level="FULL_TRANSITIVE")
     serializer = AvroSerializer(client, schema, conf={"subject.name.strategy": topic_subject_name_strategy})
     context = SerializationContext(topic, MessageField.VALUE)
@@ -244,15 +194,15 @@ def test_a_full_transitive_contract_round_trips_through_avro_and_its_id_survives
     assert client.get_compatibility(f"{topic}-value") == "FULL_TRANSITIVE"
     assert AvroDeserializer(client)(payload, context) == {"sku": "TEE-1001-BLK-M", "available": 3}
 
-    registry = Registry(infra_stack)
+    registry = Registry(stack)
     registry.stop()
     registry.start(print)
 
-    fresh_client = SchemaRegistryClient({"url": infra_stack.registry_url})  # no cached ids
+    fresh_client = SchemaRegistryClient({"url": stack.registry_url})  # no cached ids
     assert AvroDeserializer(fresh_client)(payload, context) == {"sku": "TEE-1001-BLK-M", "available": 3}
 
 
-def test_a_service_that_never_becomes_healthy_fails_naming_itself_and_its_log(infra_settings: Settings) -> None:
-    impatient = infra_settings.model_copy(update={"start_timeout_s": 0.5})
+def test_a_service_that_never_becomes_healthy_fails_naming_itself_and_its_log(settings: Settings) -> None:
+    impatient = settings.model_copy(update={"start_timeout_s": 0.5})
     with pytest.raises(ServiceError, match=r"^flaky did not become healthy within 0s; see .*flaky\.log$"):
         process.wait_healthy(impatient, "flaky", lambda: False, lambda _: None)
