@@ -276,37 +276,33 @@ def _composite_key(line: str) -> tuple[str, ...] | None:
     return tuple(c.strip() for c in match.group(1).split(",")) if match else None
 
 
+def _table(body: str) -> Table:
+    """Column lines (spec or DDL alike) to a table; a composite key line sets the primary key."""
+    columns: dict[str, Column] = {}
+    primary_key: list[str] = []
+    for line in body.splitlines():
+        composite = _composite_key(line)
+        if composite:
+            primary_key = list(composite)
+            continue
+        column, rest = line.split(None, 1)
+        columns[column] = _column(column, rest, primary_key)
+    return Table(columns, tuple(primary_key))
+
+
 def _spec_tables() -> dict[str, Table]:
     assert SPEC.is_file(), f"the legacy spec is expected beside the checkout, at {SPEC}"
     tables = {}
     # A table is a name at the start of a line (maybe followed by a note), then its indented column lines.
     for name, body in re.findall(r"^(\w+)(?: {2,}.*)?\n((?:  .+\n)+)", SPEC.read_text(), flags=re.M):
-        columns: dict[str, Column] = {}
-        primary_key: list[str] = []
-        for line in body.splitlines():
-            composite = _composite_key(line)
-            if composite:
-                primary_key = list(composite)
-                continue
-            column, rest = line.split(None, 1)
-            columns[column] = _column(column, rest, primary_key)
-        tables[name] = Table(columns, tuple(primary_key))
+        tables[name] = _table(body)
     return tables
 
 
 def _ddl_tables(ddl: str) -> dict[str, Table]:
     tables = {}
     for name, body in re.findall(r"^CREATE TABLE IF NOT EXISTS (\w+) \(\n(.*?)\n\)", ddl, flags=re.M | re.S):
-        columns: dict[str, Column] = {}
-        primary_key: list[str] = []
-        for line in body.splitlines():
-            composite = _composite_key(line)
-            if composite:
-                primary_key = list(composite)
-                continue
-            column, rest = line.split(None, 1)
-            columns[column] = _column(column, rest, primary_key)
-        tables[name] = Table(columns, tuple(primary_key))
+        tables[name] = _table(body)
     return tables
 
 
