@@ -67,9 +67,9 @@ def _first_event(
 
 
 def test_every_service_is_healthy_and_a_second_up_starts_nothing(stack: Settings) -> None:
-    from infra import stack
+    from infra import stack as services
 
-    statuses = stack.status(stack)
+    statuses = services.status(stack)
     assert [(s.name, s.healthy) for s in statuses] == [
         ("postgres", True),
         ("mariadb", True),
@@ -78,7 +78,7 @@ def test_every_service_is_healthy_and_a_second_up_starts_nothing(stack: Settings
         ("connect", True),
     ]
     said: list[str] = []
-    stack.up(stack, said.append)
+    services.up(stack, said.append)
     assert [line for line in said if "starting" in line] == []
     assert sum("already running and healthy" in line for line in said) == 5
 
