@@ -36,8 +36,12 @@ def subject(topic: str) -> str:
     return f"{topic}-value"
 
 
+# A registry request that hangs must fail (and be retried by whoever called) rather than stall a process.
+REGISTRY_TIMEOUT_S = 10
+
+
 def registry_client(settings: Settings) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": settings.registry_url})
+    return SchemaRegistryClient({"url": settings.registry_url, "timeout": REGISTRY_TIMEOUT_S})
 
 
 def register_contracts(settings: Settings) -> dict[str, int]:
@@ -77,6 +81,10 @@ def serializer(client: SchemaRegistryClient, topic: str) -> Callable[[dict[str, 
 
 def deserializer(client: SchemaRegistryClient, topic: str, reader_schema: Path | None = None) -> Callable[[bytes], Any]:
     """Decode wire-format records of ``topic``, optionally into an older or newer reader schema."""
-    avro = AvroDeserializer(client, reader_schema.read_text() if reader_schema else None)
+    # The subject strategy is explicit: the default asks the registry for "associations" (an endpoint our
+    # registry lacks) while decoding, an extra round trip that was seen to hang.
+    avro = AvroDeserializer(
+        client, reader_schema.read_text() if reader_schema else None, conf={"subject.name.strategy": _topic_subject}
+    )
     ctx = SerializationContext(topic, MessageField.VALUE)
     return lambda value: avro(value, ctx)
