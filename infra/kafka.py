@@ -57,11 +57,12 @@ def _write_config(settings: Settings) -> Path:
 def _format_storage(settings: Settings, config: Path) -> None:
     if (settings.data_dir / NAME / "log" / "meta.properties").exists():
         return
+    # URL-safe base64 may start with "-": passed as --cluster-id=<id> so it is never read as an option.
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     result = subprocess.run(
         [java.java(), "-cp", java.kafka_classpath(settings), f"-Dlog4j2.configurationFile={java.LOG4J_CONFIG}",
          f"-Datp.log.file={process.log_file(settings, NAME)}",
-         "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+         "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)],
         capture_output=True,
         text=True,
     )  # fmt: skip
