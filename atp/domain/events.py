@@ -16,13 +16,25 @@ from dataclasses import dataclass
 # MariaDB, (lsn,) for PostgreSQL. Only positions of the same source row are compared.
 SourcePosition = tuple[int, ...]
 
+# LOCATION.LOC_TYPE
+DC = "D"
+STORE = "S"
+
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
-    """Where an input came from, carried into the output's source_ts_ms and cause_ref."""
+    """Where an input came from, carried into the output's source_ts_ms and cause_ref.
+
+    ``topic``, ``partition`` and ``offset`` name the Kafka message, so that an input
+    that turns out unusable later (an unknown SKU or location) can be dead-lettered
+    by its coordinates.
+    """
 
     source_ts_ms: int
     cause_ref: str
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,7 @@ class StockLevel:
     quality_hold: int
     position: SourcePosition
     provenance: Provenance
+    location_type: str = DC  # which system of record spoke: ERP for DCs, POS for stores
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,4 +88,151 @@ class UpcReleased:
     position: SourcePosition
 
 
-Event = StockLevel | StoreStockByUpc | ItemChanged | UpcReleased
+@dataclass(frozen=True, slots=True)
+class LotChanged:
+    """A ``STOCK_LOT`` row: ``qty`` units of a lot that may not be sold from ``expiry_day`` on.
+
+    ``expiry_day`` is days since 1970-01-01 (null: the lot never expires). A deleted
+    row is a lot of zero units.
+    """
+
+    sku: str
+    location: str
+    lot: str
+    qty: int
+    expiry_day: int | None
+    position: SourcePosition
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class InboundChanged:
+    """A ``PO_LINE`` row as supply: ``open_qty`` units not yet received, due on ``due_day``.
+
+    ``open_qty`` is ``QTY_ORD - QTY_RCV`` (never negative) for an open line and 0 for
+    a closed, cancelled or deleted one. ``line`` is ``"<PO_NO>/<LINE_NO>"``.
+    """
+
+    sku: str
+    location: str
+    line: str
+    open_qty: int
+    due_day: int
+    position: SourcePosition
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyStockChanged:
+    """A ``SAFETY_STK`` planner override; ``location`` may be ``'*'`` (every location).
+
+    ``units`` is None when the override was deleted (the default applies again).
+    """
+
+    sku: str
+    location: str
+    units: int | None
+    position: SourcePosition
+    provenance: Provenance
+
+
+ALL_LOCATIONS = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class KitComponentChanged:
+    """A ``KIT_COMPONENT`` row: one kit needs ``qty_per_kit`` of the component (0: no longer)."""
+
+    kit_sku: str
+    component_sku: str
+    qty_per_kit: int
+    position: SourcePosition
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class ListingChanged:
+    """A ``CHANNEL_LISTING`` row: the channel sells ``sku`` as ``channel_sku``."""
+
+    channel: str
+    channel_sku: str
+    sku: str
+    active: bool
+    deleted: bool
+    position: SourcePosition
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class LocationChanged:
+    """A ``LOCATION`` row: a DC or store exists (or no longer does)."""
+
+    location: str
+    location_type: str  # DC or STORE
+    ship_from: bool
+    deleted: bool
+    position: SourcePosition
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class SaleTicketChanged:
+    """A POS ``sale_ticket`` row, without its personal columns: which store sold, and whether it counts."""
+
+    ticket_id: int
+    store: str
+    status: str  # 'OPEN', 'PAID', 'VOID'
+    deleted: bool
+    position: SourcePosition
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class SaleLineChanged:
+    """A POS ``sale_line`` row; ``qty`` is negative for a return. Its store is on the ticket."""
+
+    ticket_id: int
+    line_no: int
+    upc: str
+    qty: int
+    deleted: bool
+    position: SourcePosition
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationReceived:
+    """One event of ``orders.reservations``, validated, personal data dropped.
+
+    ``sku`` is empty until the channel SKU has been resolved through ``CHANNEL_LISTING``.
+    ``provenance.cause_ref`` is the event id; ``source_ts_ms`` its ``occurred_at``.
+    """
+
+    channel: str
+    channel_sku: str
+    location: str
+    event_id: str
+    reservation_id: str
+    op: str  # HOLD, CONFIRM, RELEASE, FULFILL
+    qty: int
+    expires_at_ms: int | None  # HOLD only
+    occurred_at_ms: int
+    provenance: Provenance
+    sku: str = ""
+
+
+Event = (
+    StockLevel
+    | StoreStockByUpc
+    | ItemChanged
+    | UpcReleased
+    | LotChanged
+    | InboundChanged
+    | SafetyStockChanged
+    | KitComponentChanged
+    | ListingChanged
+    | LocationChanged
+    | SaleTicketChanged
+    | SaleLineChanged
+    | ReservationReceived
+)

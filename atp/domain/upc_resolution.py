@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from atp.domain.events import ItemChanged, SourcePosition, StockLevel, StoreStockByUpc, UpcReleased
+from atp.domain.events import STORE, ItemChanged, SourcePosition, StockLevel, StoreStockByUpc, UpcReleased
 
 
 @dataclass(slots=True)
@@ -64,4 +64,5 @@ def _as_stock_level(sku: str, row: StoreStockByUpc) -> StockLevel:
         quality_hold=0,
         position=row.position,
         provenance=row.provenance,
+        location_type=STORE,
     )
