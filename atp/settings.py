@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from atp.errors import ConfigError
@@ -70,8 +71,46 @@ class Settings(BaseSettings):
 
     # -- the engine ------------------------------------------------------------------
     low_stock_threshold: int = Field(default=5, ge=0, description="available at or below this is LOW_STOCK.")
+    fulfil_grace_s: int = Field(
+        default=900,
+        ge=0,
+        description="After a FULFILL, its units stay in `committed` until on-hand is seen to fall, or this long.",
+    )
+    dc_safety_stock: int = Field(default=0, ge=0, description="Default safety stock at a DC (no planner override).")
+    store_safety_stock: int = Field(
+        default=1, ge=0, description="Default safety stock at a store (no planner override): shelf shrink."
+    )
+    dynamic_safety_factor: float = Field(
+        default=0.0,
+        ge=0,
+        description="Dynamic rule: raise safety stock to factor x std-dev of daily store sales (0: off).",
+    )
+    sales_window_days: int = Field(default=14, ge=2, description="Rolling window of the dynamic safety stock rule.")
+    unresolved_wait_s: int = Field(
+        default=60,
+        ge=0,
+        description="How long an input naming an unknown SKU, channel SKU or location waits before the DLQ.",
+    )
+    timezone: str = Field(default="UTC", description="IANA zone in which lots expire, unless set per location.")
+    location_timezones: dict[str, str] = Field(
+        default_factory=dict,
+        description='Per-location IANA zones as JSON, e.g. {"DC0001": "Europe/Paris"}.',
+    )
     recovery_partitions: int = Field(default=1, ge=1, description="Bytewax recovery partitions (fixed once created).")
     snapshot_interval_s: int = Field(default=1, ge=1, description="Bytewax epoch / snapshot interval, whole seconds.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        _check_zone(zone)
+        return zone
+
+    @field_validator("location_timezones")
+    @classmethod
+    def _known_zones(cls, zones: dict[str, str]) -> dict[str, str]:
+        for zone in zones.values():
+            _check_zone(zone)
+        return zones
 
     @property
     def bootstrap_servers(self) -> str:
@@ -110,6 +149,13 @@ class Settings(BaseSettings):
     @cached_property
     def chdb_path(self) -> Path:
         return self.home / "chdb"
+
+
+def _check_zone(zone: str) -> None:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {zone!r}") from exc
 
 
 def load_settings() -> Settings:

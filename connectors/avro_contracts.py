@@ -25,6 +25,7 @@ COMPATIBILITY = "FULL_TRANSITIVE"
 CURRENT = {
     topics.AVAILABILITY: "atp.availability-v1.avsc",
     topics.DLQ: "atp.dlq-v1.avsc",
+    topics.ALERTS: "atp.alerts-v1.avsc",
 }
 
 

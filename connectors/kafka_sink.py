@@ -15,12 +15,12 @@ from typing import Any
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import KafkaError, Message, Producer
 
-from atp.domain.records import AvailabilityRecord, DeadLetter
+from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from atp.errors import AtpError
 from atp.settings import Settings
 from connectors import avro_contracts, topics
 
-OutputRecord = AvailabilityRecord | DeadLetter
+OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter
 
 
 class DeliveryFailed(AtpError):
@@ -41,6 +41,7 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
         client = avro_contracts.registry_client(settings)
         self._encode_availability = avro_contracts.serializer(client, topics.AVAILABILITY)
         self._encode_dead_letter = avro_contracts.serializer(client, topics.DLQ)
+        self._encode_alert = avro_contracts.serializer(client, topics.ALERTS)
         self._failures: list[str] = []
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
@@ -60,6 +61,8 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
     def _encode(self, item: OutputRecord) -> tuple[str, bytes | None, bytes]:
         if isinstance(item, AvailabilityRecord):
             return topics.AVAILABILITY, item.key.encode(), self._encode_availability(item.to_dict())
+        if isinstance(item, AlertRecord):
+            return topics.ALERTS, item.key.encode(), self._encode_alert(item.to_dict())
         dead: dict[str, Any] = item.to_dict()
         return (
             topics.DLQ,
@@ -72,7 +75,7 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
 
 
 class AtpKafkaSink(DynamicSink[OutputRecord]):
-    """Availability records to ``atp.availability``, dead letters to ``atp.dlq``, Avro wire format."""
+    """Availability records to ``atp.availability``, alerts to ``atp.alerts``, dead letters to ``atp.dlq``."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings

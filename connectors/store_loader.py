@@ -36,6 +36,7 @@ LOADER_GROUP = "atp-store-loader"
 TABLES_BY_TOPIC: dict[str, tuple[str, ...]] = {
     topics.AVAILABILITY: ("atp.location_availability", "atp.availability_history"),
     topics.DLQ: ("atp.dlq",),
+    topics.ALERTS: ("atp.alerts",),
 }
 
 

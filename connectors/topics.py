@@ -18,8 +18,10 @@ AVAILABILITY = "atp.availability"
 DLQ = "atp.dlq"
 ALERTS = "atp.alerts"
 CHANNEL_PREFIX = "atp.channel."
+# Channels' cart holds and orders (JSON, key = reservation_id): an input, written by the channels.
+RESERVATIONS = "orders.reservations"
 
-OUTPUT_TOPICS = (AVAILABILITY, DLQ)
+OUTPUT_TOPICS = (AVAILABILITY, DLQ, ALERTS)
 
 # Partitions for the CDC and output topics: the unit of parallelism of a Bytewax cluster.
 PARTITIONS = 4

@@ -201,6 +201,22 @@ class SaleLineChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class SaleRecorded:
+    """Units sold (negative: returned) at a store, once the line's ticket says which store.
+
+    ``sku`` is empty until the UPC has been resolved. ``sold_at_ms`` is the line's commit
+    time at the POS, so the sales window is in event time and replays the same.
+    """
+
+    upc: str
+    store: str
+    qty: int
+    sold_at_ms: int
+    provenance: Provenance
+    sku: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ReservationReceived:
     """One event of ``orders.reservations``, validated, personal data dropped.
 
@@ -234,5 +250,6 @@ Event = (
     | LocationChanged
     | SaleTicketChanged
     | SaleLineChanged
+    | SaleRecorded
     | ReservationReceived
 )

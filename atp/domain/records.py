@@ -65,6 +65,44 @@ class AvailabilityRecord:
         }
 
 
+# Kinds of `atp.alerts` transitions.
+ALERT_LOW_STOCK = "LOW_STOCK"
+ALERT_OUT_OF_STOCK = "OUT_OF_STOCK"
+ALERT_BACK_IN_STOCK = "BACK_IN_STOCK"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One `atp.alerts` record: a SKU at a location crossed into low stock, out of stock or back in stock.
+
+    ``at_ms`` is the source time of the change that crossed (not the wall clock), and
+    ``version`` the availability record's: a re-sent alert is the same alert.
+    """
+
+    sku: str
+    location: str
+    kind: str
+    available: int
+    threshold: int
+    at_ms: int
+    version: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.sku}@{self.location}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "location": self.location,
+            "kind": self.kind,
+            "available": self.available,
+            "threshold": self.threshold,
+            "at_ms": self.at_ms,
+            "version": self.version,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     """An input the pipeline could not use, kept whole (personal data masked) with the reason."""

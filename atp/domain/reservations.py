@@ -38,6 +38,14 @@ class Phase(Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Deadlines:
+    """When a reservation's units stop counting with no further event, if they ever do."""
+
+    hold_lapses_ms: int | None  # an unconfirmed cart hold lapses
+    grace_ends_ms: int | None  # a shipment stops counting though its on-hand decrement was not seen
+
+
+@dataclass(frozen=True, slots=True)
 class ReservationEvent:
     event_id: str
     reservation_id: str
@@ -56,6 +64,7 @@ class Reservation:
     fulfilled_at_ms: int | None = None
     decrement_seen: bool = False
     seen_event_ids: set[str] = field(default_factory=set)
+    last_event_ms: int = 0
 
     def apply(self, event: ReservationEvent) -> bool:
         """Record ``event``; False when it was already seen (a duplicate changes nothing)."""
@@ -63,6 +72,7 @@ class Reservation:
             return False
         self.seen_event_ids.add(event.event_id)
         self.ops.add(event.op)
+        self.last_event_ms = max(self.last_event_ms, event.occurred_at_ms)
         # Events of one reservation should agree on the quantity; if they do not, hold back the larger.
         self.qty = max(self.qty, event.qty)
         if event.op == HOLD and event.expires_at_ms is not None:
@@ -87,6 +97,13 @@ class Reservation:
             return Phase.HELD
         return Phase.NONE
 
+    def is_over(self, now_ms: int, grace_ms: int) -> bool:
+        """Nothing more can change for this reservation's units: it was released, shipped and seen
+        leaving on-hand (or past grace), or its hold lapsed with no order."""
+        return self.phase(now_ms, grace_ms) is Phase.NONE and (
+            bool(self.ops & {RELEASE, FULFILL}) or (CONFIRM not in self.ops and HOLD in self.ops)
+        )
+
     def reserved(self, now_ms: int, grace_ms: int) -> int:
         """Units this reservation keeps in `reserved` now."""
         return self.qty if self.phase(now_ms, grace_ms) is Phase.HELD else 0
@@ -94,6 +111,16 @@ class Reservation:
     def committed(self, now_ms: int, grace_ms: int) -> int:
         """Units this reservation keeps in `committed` now."""
         return self.qty if self.phase(now_ms, grace_ms) in (Phase.COMMITTED, Phase.SHIPPED) else 0
+
+    def deadlines_ms(self, grace_ms: int) -> Deadlines:
+        """Absolute deadlines (not relative to now), so a timer can tell which one passed when."""
+        hold_lapses = None
+        if HOLD in self.ops and not self.ops & {CONFIRM, RELEASE, FULFILL}:
+            hold_lapses = self.expires_at_ms
+        grace_ends = None
+        if FULFILL in self.ops and not self.decrement_seen and self.fulfilled_at_ms is not None:
+            grace_ends = self.fulfilled_at_ms + grace_ms
+        return Deadlines(hold_lapses, grace_ends)
 
     def next_deadline_ms(self, now_ms: int, grace_ms: int) -> int | None:
         """When this reservation's phase will change with no further input (for a timer), if ever."""

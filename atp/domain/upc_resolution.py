@@ -10,9 +10,9 @@ would have had the item come first (replays must give the same versions).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from atp.domain.events import STORE, ItemChanged, SourcePosition, StockLevel, StoreStockByUpc, UpcReleased
+from atp.domain.events import STORE, ItemChanged, SaleRecorded, SourcePosition, StockLevel, StoreStockByUpc, UpcReleased
 
 
 @dataclass(slots=True)
@@ -21,6 +21,7 @@ class UpcState:
     sku: str | None = None
     mapping_position: SourcePosition = ()
     waiting: dict[str, list[StoreStockByUpc]] = field(default_factory=dict)
+    waiting_sales: list[SaleRecorded] = field(default_factory=list)
 
     def apply_store_stock(self, row: StoreStockByUpc) -> list[StockLevel]:
         if self.sku is None:
@@ -31,7 +32,14 @@ class UpcState:
             return []
         return [_as_stock_level(self.sku, row)]
 
-    def apply_item(self, item: ItemChanged) -> list[StockLevel]:
+    def apply_sale(self, sale: SaleRecorded) -> list[SaleRecorded]:
+        """A store sale of this UPC, passed on under its SKU (or kept until the UPC is known)."""
+        if self.sku is None:
+            self.waiting_sales.append(sale)
+            return []
+        return [replace(sale, sku=self.sku)]
+
+    def apply_item(self, item: ItemChanged) -> list[StockLevel | SaleRecorded]:
         """This UPC now names ``item.sku``: release every store row that was waiting for it."""
         if item.position < self.mapping_position:
             return []
@@ -40,8 +48,12 @@ class UpcState:
             self.sku = None
             return []
         self.sku = item.sku
-        released = [_as_stock_level(item.sku, row) for _, queue in sorted(self.waiting.items()) for row in queue]
+        released: list[StockLevel | SaleRecorded] = [
+            _as_stock_level(item.sku, row) for _, queue in sorted(self.waiting.items()) for row in queue
+        ]
+        released += [replace(sale, sku=item.sku) for sale in self.waiting_sales]
         self.waiting.clear()
+        self.waiting_sales.clear()
         return released
 
     def apply_release(self, release: UpcReleased) -> list[StockLevel]:
@@ -52,7 +64,7 @@ class UpcState:
 
     @property
     def is_empty(self) -> bool:
-        return self.sku is None and not self.waiting
+        return self.sku is None and not self.waiting and not self.waiting_sales
 
 
 def _as_stock_level(sku: str, row: StoreStockByUpc) -> StockLevel:

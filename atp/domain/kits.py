@@ -1,0 +1,196 @@
+"""Kits (bundles): what their components allow, and holds on a kit taken from its components.
+
+A kit has no stock of its own. At each location it offers
+``min over components of floor(component available / units per kit)``, less any
+planner safety stock set on the kit. The kit's own SKU state (item status,
+holds and orders on the kit) is computed upstream like any SKU and reaches the
+kit as :class:`KitTerms`; each component reports its availability per location
+as :class:`ComponentSupply`. Both meet here, keyed by the kit.
+
+Holds on a kit must not leave its components promisable to someone else, so a
+reservation event on a kit is also *exploded* (:class:`KitBom`) into one event
+per component, for ``qty x units per kit`` units of it. The components' own
+availability then already accounts for kits held, which is why the kit's
+``available`` does not subtract its reservations a second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from atp.domain.events import KitComponentChanged, Provenance, ReservationReceived, SourcePosition
+from atp.domain.records import CAUSE_KIT, AlertRecord, AvailabilityRecord
+from atp.domain.rules import KIT, alert_kind, day_to_date, kits_allowed, stock_status
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentSupply:
+    """A component's published figures at one location, sent to each kit that uses it."""
+
+    kit_sku: str
+    component_sku: str
+    location: str
+    available: int
+    on_hand: int
+    incoming: int
+    next_inbound_day: int | None
+    provenance: Provenance
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class KitTerms:
+    """What the kit's own SKU state says: whether it may be promised, planner safety stock, and holds."""
+
+    kit_sku: str
+    discontinued: bool
+    planner_safety_stock: tuple[tuple[str, int], ...]  # (location or '*', units)
+    reserved: tuple[tuple[str, int], ...]  # (location, units)
+    committed: tuple[tuple[str, int], ...]
+    provenance: Provenance
+    cause: str
+
+
+# (available, on_hand, incoming, next_inbound_day) of one component at one location
+Supply = tuple[int, int, int, int | None]
+# What a kit location last published: (on_hand, reserved, committed, safety, available, incoming, next_day, status)
+KitPublished = tuple[int, int, int, int, int, int, int | None, str]
+
+KitInput = ComponentSupply | KitTerms | KitComponentChanged
+
+
+@dataclass(slots=True)
+class KitState:
+    """Keyed by kit SKU: its bill of materials, its components' supply per location, and its terms."""
+
+    kit_sku: str
+    bom: dict[str, tuple[int, SourcePosition]] = field(default_factory=dict)  # component -> (per kit, position)
+    supply: dict[str, dict[str, Supply]] = field(default_factory=dict)  # location -> component -> supply
+    terms: KitTerms | None = None
+    published: dict[str, KitPublished] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+
+    def apply(self, value: KitInput, now_ms: int, low_stock_threshold: int) -> list[AvailabilityRecord | AlertRecord]:
+        if isinstance(value, ComponentSupply):
+            supply = (value.available, value.on_hand, value.incoming, value.next_inbound_day)
+            self.supply.setdefault(value.location, {})[value.component_sku] = supply
+            return self._publish([value.location], value.provenance, value.cause, now_ms, low_stock_threshold)
+        if isinstance(value, KitTerms):
+            self.terms = value
+            return self._publish(self._locations(), value.provenance, value.cause, now_ms, low_stock_threshold)
+        known = self.bom.get(value.component_sku)
+        if known is not None and value.position < known[1]:
+            return []
+        self.bom[value.component_sku] = (value.qty_per_kit, value.position)
+        return self._publish(self._locations(), value.provenance, CAUSE_KIT, now_ms, low_stock_threshold)
+
+    def _locations(self) -> list[str]:
+        codes = set(self.supply)
+        if self.terms is not None:
+            codes.update(code for code, _ in self.terms.reserved + self.terms.committed)
+        return sorted(codes)
+
+    def _publish(
+        self, codes: list[str], provenance: Provenance, cause: str, now_ms: int, low_stock_threshold: int
+    ) -> list[AvailabilityRecord | AlertRecord]:
+        out: list[AvailabilityRecord | AlertRecord] = []
+        for code in codes:
+            out += self._publish_location(code, provenance, cause, now_ms, low_stock_threshold)
+        return out
+
+    def _publish_location(
+        self, code: str, provenance: Provenance, cause: str, now_ms: int, low_stock_threshold: int
+    ) -> list[AvailabilityRecord | AlertRecord]:
+        terms = self.terms
+        if terms is None:  # the kit's item row has not been seen: publish nothing rather than guess
+            return []
+        components = [(sku, per_kit) for sku, (per_kit, _) in sorted(self.bom.items()) if per_kit > 0]
+        at_location = self.supply.get(code, {})
+        no_supply: Supply = (0, 0, 0, None)
+        supplies = [(at_location.get(sku, no_supply), per_kit) for sku, per_kit in components]
+        from_components = kits_allowed((s[0], per_kit) for s, per_kit in supplies)
+        with_inbound = kits_allowed((s[0] + s[2], per_kit) for s, per_kit in supplies)
+        on_hand = kits_allowed((s[1], per_kit) for s, per_kit in supplies)
+        incoming = max(0, with_inbound - from_components)
+        inbound_days = [s[3] for s, _ in supplies if s[2] > 0 and s[3] is not None]
+        next_inbound_day = max(inbound_days) if incoming > 0 and inbound_days else None
+        planner = dict(terms.planner_safety_stock)
+        safety_stock = planner.get(code, planner.get("*", 0))
+        available = 0 if terms.discontinued else max(0, from_components - safety_stock)
+        reserved = dict(terms.reserved).get(code, 0)
+        committed = dict(terms.committed).get(code, 0)
+        status = stock_status(KIT, terms.discontinued, available, incoming, low_stock_threshold)
+        published: KitPublished = (
+            on_hand,
+            reserved,
+            committed,
+            safety_stock,
+            available,
+            incoming,
+            next_inbound_day,
+            status,
+        )
+        previous = self.published.get(code)
+        if published == previous:
+            return []
+        self.published[code] = published
+        version = self.versions[code] = self.versions.get(code, 0) + 1
+        record = AvailabilityRecord(
+            sku=self.kit_sku,
+            location=code,
+            on_hand=on_hand,
+            unsellable=0,
+            reserved=reserved,
+            committed=committed,
+            safety_stock=safety_stock,
+            available=available,
+            incoming=incoming,
+            next_inbound_date=day_to_date(next_inbound_day),
+            status=status,
+            version=version,
+            source_ts_ms=provenance.source_ts_ms,
+            computed_ts_ms=now_ms,
+            cause=cause,
+            cause_ref=provenance.cause_ref,
+        )
+        out: list[AvailabilityRecord | AlertRecord] = [record]
+        kind = alert_kind(previous[4] if previous else None, available, low_stock_threshold)
+        if kind is not None:
+            out.append(
+                AlertRecord(self.kit_sku, code, kind, available, low_stock_threshold, provenance.source_ts_ms, version)
+            )
+        return out
+
+
+@dataclass(slots=True)
+class KitBom:
+    """Keyed by SKU, upstream of the engine: the components of a kit, to explode holds on it."""
+
+    kit_sku: str
+    components: dict[str, tuple[int, SourcePosition]] = field(default_factory=dict)
+
+    def apply_component(self, change: KitComponentChanged) -> None:
+        known = self.components.get(change.component_sku)
+        if known is None or change.position >= known[1]:
+            self.components[change.component_sku] = (change.qty_per_kit, change.position)
+
+    def explode(self, reservation: ReservationReceived) -> list[ReservationReceived]:
+        """The event itself (the kit's own `reserved`), then one per component for its units."""
+        out = [reservation]
+        for component, (per_kit, _) in sorted(self.components.items()):
+            if per_kit <= 0:
+                continue
+            out.append(
+                replace(
+                    reservation,
+                    sku=component,
+                    event_id=f"{reservation.event_id}>{component}",
+                    reservation_id=f"{reservation.reservation_id}>kit {reservation.sku}",
+                    qty=reservation.qty * per_kit,
+                )
+            )
+        return out
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(per_kit > 0 for per_kit, _ in self.components.values())
