@@ -22,9 +22,16 @@ RULES = EngineRules(low_stock_threshold=5, fulfil_grace_ms=10 * MINUTE, dc_safet
 
 
 def stock(
-    on_hand: int, position: int, location: str = "DC0001", hold: int = 0, sku: str = "TEE-1", location_type: str = DC
+    on_hand: int,
+    position: int,
+    location: str = "DC0001",
+    hold: int = 0,
+    sku: str = "TEE-1",
+    location_type: str = DC,
+    at: int | None = None,
 ) -> StockLevel:
-    provenance = Provenance(1000 + position, f"stock@{position}", "erp.erp.STOCK_BAL", 0, position)
+    committed_at = 1000 + position if at is None else at
+    provenance = Provenance(committed_at, f"stock@{position}", "erp.erp.STOCK_BAL", 0, position)
     return StockLevel(sku, location, on_hand, hold, (2, position, 0), provenance, location_type)
 
 

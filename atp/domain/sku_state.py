@@ -231,7 +231,7 @@ class SkuState:
         location.on_hand = level.on_hand
         location.quality_hold = level.quality_hold
         if fell_by > 0:
-            _match_shipments(location, fell_by, now_ms, rules.fulfil_grace_ms)
+            _match_shipments(location, fell_by, level.provenance.source_ts_ms, now_ms, rules.fulfil_grace_ms)
         cause = CAUSE_SALE if level.location_type == STORE and fell_by > 0 else CAUSE_STOCK
         return self._publish(level.location, level.provenance, cause, now_ms, rules)
 
@@ -544,13 +544,19 @@ def _supply(
     )
 
 
-def _match_shipments(location: LocationState, fell_by: int, now_ms: int, grace_ms: int) -> None:
+def _match_shipments(location: LocationState, fell_by: int, fell_at_ms: int, now_ms: int, grace_ms: int) -> None:
     """On-hand fell: the shipped reservations it accounts for (oldest shipment first) stop counting.
 
     Only whole shipments are matched: a fall smaller than a shipment might be a sale
     and the shipment's own decrement still to come, so that shipment stays deducted.
+    Only a fall committed strictly after the shipment counts: a late-delivered change
+    from before the FULFILL is not its decrement (found by the property tests).
     """
-    shipped = [r for r in location.reservations.values() if r.phase(now_ms, grace_ms) is Phase.SHIPPED]
+    shipped = [
+        r
+        for r in location.reservations.values()
+        if r.phase(now_ms, grace_ms) is Phase.SHIPPED and (r.fulfilled_at_ms or 0) < fell_at_ms
+    ]
     for reservation in sorted(shipped, key=lambda r: (r.fulfilled_at_ms or 0, r.reservation_id)):
         if reservation.qty <= fell_by:
             reservation.decrement_seen = True

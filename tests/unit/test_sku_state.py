@@ -175,15 +175,23 @@ def test_a_shipment_stays_deducted_until_on_hand_is_seen_to_fall_by_it():
     assert (ordered.committed, ordered.available) == (3, 7)
     # Shipped, but the ERP has not decremented yet: nothing changes, the units stay committed.
     assert state.apply(reservation(FULFILL, qty=3, at=NOW + 1), NOW + 1, RULES) == []
-    decremented = only(state.apply(stock(7, 101), NOW + 2, RULES))
+    decremented = only(state.apply(stock(7, 101, at=NOW + 2), NOW + 2, RULES))
     assert (decremented.on_hand, decremented.committed, decremented.available) == (7, 0, 7)
+
+
+def test_a_fall_committed_before_the_shipment_is_not_its_decrement():
+    state = known_sku(10)
+    state.apply(reservation(CONFIRM, qty=3), NOW, RULES)
+    state.apply(reservation(FULFILL, qty=3, at=NOW + 5), NOW + 5, RULES)
+    late = only(state.apply(stock(7, 101, at=NOW + 1), NOW + 6, RULES))  # a sale from before, delivered late
+    assert (late.committed, late.available) == (3, 4)
 
 
 def test_a_fall_smaller_than_the_shipment_does_not_end_it():
     state = known_sku(10)
     state.apply(reservation(CONFIRM, qty=3), NOW, RULES)
     state.apply(reservation(FULFILL, qty=3, at=NOW + 1), NOW + 1, RULES)
-    record = only(state.apply(stock(9, 101), NOW + 2, RULES))  # one unit sold elsewhere
+    record = only(state.apply(stock(9, 101, at=NOW + 2), NOW + 2, RULES))  # one unit sold elsewhere
     assert (record.committed, record.available) == (3, 6)
 
 
