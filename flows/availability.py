@@ -1,14 +1,25 @@
-"""The availability dataflow: Debezium change topics in, `atp.availability` and `atp.dlq` out.
+"""The availability dataflow: Debezium change topics and channel reservations in; availability,
+alerts and dead letters out.
 
-    cdc_in ─► decode_cdc ─┬─► dead_letters ─────────────────────────────────┐
-                          └─► events ─┬─► route_to_upc ─► resolve_upc ─┐    │
-                                      └─► route_to_sku ◄───────────────┘    │
-                                              │                             │
-                                         availability (keyed by SKU) ──► to_kafka
+    cdc_in ─► decode ─┬─► dead_letters ──────────────────────────────────────────────────────┐
+                      └─► events                                                              │
+        sale tickets/lines ─► join_tickets ─┐                                                 │
+        store stock, item UPCs ─────────────┴─► resolve_upc ─┐                                │
+        reservations ─► check_location ─► resolve_listing ─► explode_kits ─┐                  │
+        ERP stock, items, lots, POs, safety stock, kit components ─────────┴─► availability ─┤
+                                                   component supply, kit terms ─► kits ──────┤
+                                                                                   to_kafka ◄┘
+
+Keys: ``resolve_upc`` by UPC, ``join_tickets`` by ticket, ``check_location`` by
+location, ``resolve_listing`` by channel and channel SKU, ``explode_kits``,
+``availability`` and ``kits`` by SKU. Time-driven changes (holds that lapse,
+lots that expire, fulfilment grace, inputs that waited in vain for their
+reference) are Bytewax timers on those keys: ``notify_at`` returns the soonest
+deadline, and it fires with no further input.
 
 Step ids are part of the stored recovery format: Bytewax keys snapshots by
-step id, so renaming ``resolve_upc`` or ``availability`` would silently start
-that step from empty state while the inputs resume from their saved offsets.
+step id, so renaming a stateful step would silently start it from empty state
+while the inputs resume from their saved offsets.
 
 Run with ``atp run`` (which adds recovery), or directly:
 ``python -m bytewax.run flows.availability:flow -r .atp/recovery -s 1 -b 0``.
@@ -17,9 +28,10 @@ Run with ``atp run`` (which adds recovery), or directly:
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
 
 import bytewax.operators as op
 from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
@@ -28,75 +40,234 @@ from bytewax.inputs import Source
 from bytewax.outputs import Sink
 from confluent_kafka import OFFSET_BEGINNING
 
-from atp.domain.events import Event, ItemChanged, StockLevel, StoreStockByUpc, UpcReleased
-from atp.domain.records import AvailabilityRecord, DeadLetter
-from atp.domain.sku_state import SkuState
+from atp.domain.events import (
+    Event,
+    InboundChanged,
+    ItemChanged,
+    KitComponentChanged,
+    ListingChanged,
+    LocationChanged,
+    LotChanged,
+    ReservationReceived,
+    SafetyStockChanged,
+    SaleLineChanged,
+    SaleRecorded,
+    SaleTicketChanged,
+    StockLevel,
+    StoreStockByUpc,
+    UpcReleased,
+)
+from atp.domain.kits import ComponentSupply, KitBom, KitInput, KitState, KitTerms
+from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
+from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
+from atp.domain.sales import TicketState
+from atp.domain.sku_state import EngineRules, Output, SkuInput, SkuState
 from atp.domain.upc_resolution import UpcState
 from atp.settings import Settings, load_settings
+from connectors import topics
 from connectors.cdc.decode import CDC_TOPICS, Decoded, decode_change, masked_payload
+from connectors.reservations import decode_reservation
 
 RawMessage = KafkaSourceMessage[bytes | None, bytes | None]
-OutputRecord = AvailabilityRecord | DeadLetter
+OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter
+Clock = Callable[[], int]
+
+INPUT_TOPICS = (*CDC_TOPICS, topics.RESERVATIONS)
+
+S = TypeVar("S")
+V = TypeVar("V")
+W = TypeVar("W")
 
 
-def _now_ms() -> int:
+def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-# What reaches the UPC-keyed step: store stock by UPC, and item master changes that (re)assign a UPC.
-UpcInput = StoreStockByUpc | ItemChanged | UpcReleased
+def rules_from(settings: Settings) -> EngineRules:
+    return EngineRules(
+        low_stock_threshold=settings.low_stock_threshold,
+        fulfil_grace_ms=settings.fulfil_grace_s * 1000,
+        dc_safety_stock=settings.dc_safety_stock,
+        store_safety_stock=settings.store_safety_stock,
+        dynamic_safety_factor=settings.dynamic_safety_factor,
+        sales_window_days=settings.sales_window_days,
+        unresolved_wait_ms=settings.unresolved_wait_s * 1000,
+        default_timezone=settings.timezone,
+        location_timezones=dict(settings.location_timezones),
+    )
 
 
-class ResolveUpc(op.StatefulLogic[UpcInput, StockLevel, UpcState]):
-    """Keyed by UPC: joins POS store stock with the item master's UPC -> SKU mapping."""
+def _as_datetime(epoch_ms: int | None) -> dt.datetime | None:
+    return None if epoch_ms is None else dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC)
 
-    def __init__(self, resumed: UpcState | None) -> None:
-        # Bytewax hands the builder only the resumed state, not the key: a new UPC's state
-        # is created from its first event, which always names the UPC.
+
+class KeyedLogic(op.StatefulLogic[tuple[str, V], W, S], Generic[S, V, W]):
+    """A stateful step whose values carry their key (Bytewax hands the builder only the resumed state).
+
+    Subclasses say how to create the state for a key, how an input changes it, and
+    (optionally) what happens at its deadline. The state is always snapshotted as a copy.
+    """
+
+    def __init__(self, resumed: S | None, clock: Clock) -> None:
         self.state = resumed
+        self.clock = clock
 
-    def on_item(self, value: UpcInput) -> tuple[Iterable[StockLevel], bool]:
+    @classmethod
+    def builder(cls, clock: Clock) -> Callable[[S | None], KeyedLogic[S, V, W]]:
+        return lambda resumed: cls(resumed, clock)
+
+    def create(self, key: str) -> S:
+        raise NotImplementedError
+
+    def apply(self, state: S, value: V, now_ms: int) -> list[W]:
+        raise NotImplementedError
+
+    def expire(self, state: S, now_ms: int) -> list[W]:
+        return []
+
+    def deadline_ms(self, state: S) -> int | None:
+        return None
+
+    def keep(self, state: S) -> bool:
+        return True
+
+    def on_item(self, value: tuple[str, V]) -> tuple[Iterable[W], bool]:
+        key, item = value
         if self.state is None:
-            self.state = UpcState(value.upc or "")
-        if isinstance(value, StoreStockByUpc):
-            out = self.state.apply_store_stock(value)
-        elif isinstance(value, ItemChanged):
-            out = self.state.apply_item(value)
-        else:
-            out = self.state.apply_release(value)
-        return out, (op.StatefulLogic.DISCARD if self.state.is_empty else op.StatefulLogic.RETAIN)
+            self.state = self.create(key)
+        out = self.apply(self.state, item, self.clock())
+        return out, (op.StatefulLogic.RETAIN if self.keep(self.state) else op.StatefulLogic.DISCARD)
 
-    def snapshot(self) -> UpcState:
+    def on_notify(self) -> tuple[Iterable[W], bool]:
+        assert self.state is not None
+        out = self.expire(self.state, self.clock())
+        return out, (op.StatefulLogic.RETAIN if self.keep(self.state) else op.StatefulLogic.DISCARD)
+
+    def notify_at(self) -> dt.datetime | None:
+        return None if self.state is None else _as_datetime(self.deadline_ms(self.state))
+
+    def snapshot(self) -> S:
         assert self.state is not None
         return copy.deepcopy(self.state)
 
 
-class Availability(op.StatefulLogic[Event, AvailabilityRecord, SkuState]):
+# What reaches the UPC-keyed step: store stock and sales by UPC, and item changes that (re)assign a UPC.
+UpcInput = StoreStockByUpc | SaleRecorded | ItemChanged | UpcReleased
+
+
+class ResolveUpc(KeyedLogic[UpcState, UpcInput, StockLevel | SaleRecorded]):
+    """Keyed by UPC: joins POS store stock and sales with the item master's UPC -> SKU mapping."""
+
+    def create(self, key: str) -> UpcState:
+        return UpcState(key)
+
+    def apply(self, state: UpcState, value: UpcInput, now_ms: int) -> list[StockLevel | SaleRecorded]:
+        if isinstance(value, StoreStockByUpc):
+            return list(state.apply_store_stock(value))
+        if isinstance(value, SaleRecorded):
+            return list(state.apply_sale(value))
+        if isinstance(value, ItemChanged):
+            return list(state.apply_item(value))
+        return list(state.apply_release(value))
+
+    def keep(self, state: UpcState) -> bool:
+        return not state.is_empty
+
+
+class JoinTickets(KeyedLogic[TicketState, SaleTicketChanged | SaleLineChanged, SaleRecorded]):
+    """Keyed by POS ticket: a sale line learns its store from its ticket."""
+
+    def create(self, key: str) -> TicketState:
+        return TicketState(int(key))
+
+    def apply(self, state: TicketState, value: SaleTicketChanged | SaleLineChanged, now_ms: int) -> list[SaleRecorded]:
+        return state.apply(value)
+
+
+# What reaches the location- and listing-keyed steps.
+ReferenceInput = ReservationReceived | LocationChanged | ListingChanged
+
+
+class CheckReference(KeyedLogic[Reference, ReferenceInput, ReservationReceived | DeadLetter]):
+    """Keyed by location or by listing: a reservation passes once what it names is known to the ERP."""
+
+    def __init__(self, resumed: Reference | None, clock: Clock, names_sku: bool, wait_ms: int) -> None:
+        super().__init__(resumed, clock)
+        self.names_sku = names_sku
+        self.wait_ms = wait_ms
+
+    def create(self, key: str) -> Reference:
+        return Reference(key, names_sku=self.names_sku)
+
+    def apply(self, state: Reference, value: ReferenceInput, now_ms: int) -> list[ReservationReceived | DeadLetter]:
+        if isinstance(value, ReservationReceived):
+            return list(state.check(value, now_ms))
+        return list(state.learn(value))
+
+    def expire(self, state: Reference, now_ms: int) -> list[ReservationReceived | DeadLetter]:
+        reason = UNKNOWN_CHANNEL_SKU if self.names_sku else UNKNOWN_LOCATION
+        return list(state.give_up(now_ms, self.wait_ms, reason))
+
+    def deadline_ms(self, state: Reference) -> int | None:
+        return state.deadline_ms(self.wait_ms)
+
+    def keep(self, state: Reference) -> bool:
+        return not state.is_empty
+
+
+class ExplodeKits(KeyedLogic[KitBom, ReservationReceived | KitComponentChanged, ReservationReceived]):
+    """Keyed by SKU: a reservation on a kit also reserves its components."""
+
+    def create(self, key: str) -> KitBom:
+        return KitBom(key)
+
+    def apply(
+        self, state: KitBom, value: ReservationReceived | KitComponentChanged, now_ms: int
+    ) -> list[ReservationReceived]:
+        if isinstance(value, KitComponentChanged):
+            state.apply_component(value)
+            return []
+        return state.explode(value)
+
+    def keep(self, state: KitBom) -> bool:
+        return not state.is_empty
+
+
+class Availability(KeyedLogic[SkuState, SkuInput, Output]):
     """Keyed by SKU: every location of the SKU, and the records their changes publish."""
 
-    def __init__(self, resumed: SkuState | None, low_stock_threshold: int) -> None:
-        self.state = resumed
+    def __init__(self, resumed: SkuState | None, clock: Clock, rules: EngineRules) -> None:
+        super().__init__(resumed, clock)
+        self.rules = rules
+
+    def create(self, key: str) -> SkuState:
+        return SkuState(key)
+
+    def apply(self, state: SkuState, value: SkuInput, now_ms: int) -> list[Output]:
+        return state.apply(value, now_ms, self.rules)
+
+    def expire(self, state: SkuState, now_ms: int) -> list[Output]:
+        return state.on_timer(now_ms, self.rules)
+
+    def deadline_ms(self, state: SkuState) -> int | None:
+        return state.next_deadline_ms(self.rules)
+
+
+class Kits(KeyedLogic[KitState, KitInput, AvailabilityRecord | AlertRecord]):
+    """Keyed by kit SKU: what its components allow at each location."""
+
+    def __init__(self, resumed: KitState | None, clock: Clock, low_stock_threshold: int) -> None:
+        super().__init__(resumed, clock)
         self.low_stock_threshold = low_stock_threshold
 
-    def on_item(self, value: Event) -> tuple[Iterable[AvailabilityRecord], bool]:
-        if self.state is None:
-            self.state = SkuState(value.sku if isinstance(value, StockLevel | ItemChanged) else "")
-        if isinstance(value, StockLevel):
-            return self.state.apply_stock(value, _now_ms(), self.low_stock_threshold), op.StatefulLogic.RETAIN
-        if isinstance(value, ItemChanged):
-            return self.state.apply_item(value, _now_ms(), self.low_stock_threshold), op.StatefulLogic.RETAIN
-        return [], op.StatefulLogic.RETAIN
+    def create(self, key: str) -> KitState:
+        return KitState(key)
 
-    def snapshot(self) -> SkuState:
-        assert self.state is not None
-        return copy.deepcopy(self.state)
+    def apply(self, state: KitState, value: KitInput, now_ms: int) -> list[AvailabilityRecord | AlertRecord]:
+        return state.apply(value, now_ms, self.low_stock_threshold)
 
 
-def _decode(msg: RawMessage) -> Decoded:
-    return decode_change(msg.topic or "", msg.partition or 0, msg.offset or 0, msg.value, _now_ms())
-
-
-def _consumer_error(error: KafkaError[bytes | None, bytes | None]) -> DeadLetter:
+def _consumer_error(error: KafkaError[bytes | None, bytes | None], clock: Clock) -> DeadLetter:
     msg = error.msg
     return DeadLetter(
         source_topic=msg.topic or "",
@@ -105,61 +276,187 @@ def _consumer_error(error: KafkaError[bytes | None, bytes | None]) -> DeadLetter
         reason="consumer_error",
         error=str(error.err),
         payload=masked_payload(msg.value),
-        at_ms=_now_ms(),
+        at_ms=clock(),
     )
 
 
-def _to_upc(event: Event) -> list[tuple[str, UpcInput]]:
+def _decoder(clock: Clock) -> Callable[[RawMessage], Decoded]:
+    def decode(msg: RawMessage) -> Decoded:
+        topic, partition, offset = msg.topic or "", msg.partition or 0, msg.offset or 0
+        if topic == topics.RESERVATIONS:
+            return decode_reservation(topic, partition, offset, msg.value, clock())
+        return decode_change(topic, partition, offset, msg.value, clock())
+
+    return decode
+
+
+def _keyed(key: str, value: V) -> tuple[str, tuple[str, V]]:
+    return key, (key, value)
+
+
+def _to_upc(event: Event) -> list[tuple[str, tuple[str, UpcInput]]]:
     if isinstance(event, StoreStockByUpc | UpcReleased):
-        return [(event.upc, event)]
+        return [_keyed(event.upc, event)]
     if isinstance(event, ItemChanged) and event.upc is not None:
-        return [(event.upc, event)]
+        return [_keyed(event.upc, event)]
     return []
 
 
-def _to_sku(event: Event) -> list[tuple[str, Event]]:
-    if isinstance(event, StockLevel | ItemChanged):
-        return [(event.sku, event)]
+def _to_ticket(event: Event) -> list[tuple[str, tuple[str, SaleTicketChanged | SaleLineChanged]]]:
+    if isinstance(event, SaleTicketChanged | SaleLineChanged):
+        return [_keyed(str(event.ticket_id), event)]
     return []
+
+
+def _to_location(event: Event) -> list[tuple[str, tuple[str, ReferenceInput]]]:
+    if isinstance(event, ReservationReceived | LocationChanged):
+        return [_keyed(event.location, event)]
+    return []
+
+
+def _listing_key(channel: str, channel_sku: str) -> str:
+    return f"{channel}/{channel_sku}"
+
+
+def _listing_change(event: Event) -> list[tuple[str, tuple[str, ReferenceInput]]]:
+    if isinstance(event, ListingChanged):
+        return [_keyed(_listing_key(event.channel, event.channel_sku), event)]
+    return []
+
+
+def _located(
+    value: ReservationReceived | DeadLetter,
+) -> list[tuple[str, tuple[str, ReferenceInput]]]:
+    if isinstance(value, ReservationReceived):
+        return [_keyed(_listing_key(value.channel, value.channel_sku), value)]
+    return []
+
+
+def _kit_bom_change(event: Event) -> list[tuple[str, tuple[str, ReservationReceived | KitComponentChanged]]]:
+    if isinstance(event, KitComponentChanged):
+        return [_keyed(event.kit_sku, event)]
+    return []
+
+
+def _listed(
+    value: ReservationReceived | DeadLetter,
+) -> list[tuple[str, tuple[str, ReservationReceived | KitComponentChanged]]]:
+    if isinstance(value, ReservationReceived):
+        return [_keyed(value.sku, value)]
+    return []
+
+
+def _erp_to_sku(event: Event) -> list[tuple[str, tuple[str, SkuInput]]]:
+    """The SKU a decoded ERP input concerns; a kit component change concerns the component (kits have a step)."""
+    if isinstance(event, StockLevel | ItemChanged | LotChanged | InboundChanged | SafetyStockChanged):
+        return [_keyed(event.sku, event)]
+    if isinstance(event, KitComponentChanged):
+        return [_keyed(event.component_sku, event)]
+    return []
+
+
+def _resolved_to_sku(value: StockLevel | SaleRecorded | ReservationReceived) -> list[tuple[str, tuple[str, SkuInput]]]:
+    return [_keyed(value.sku, value)]
+
+
+def _to_kit(value: Any) -> list[tuple[str, tuple[str, KitInput]]]:
+    if isinstance(value, ComponentSupply | KitTerms | KitComponentChanged):
+        return [_keyed(value.kit_sku, value)]
+    return []
+
+
+def _is_output(value: Any) -> bool:
+    return isinstance(value, AvailabilityRecord | AlertRecord | DeadLetter)
+
+
+def _input(
+    flow: Dataflow, settings: Settings, source: Source[Any] | None, clock: Clock
+) -> tuple[Stream[RawMessage], list[Stream[DeadLetter]]]:
+    if source is not None:
+        return op.input("cdc_in", flow, source), []
+    from bytewax.connectors.kafka import operators as kop
+
+    kafka_in = kop.input(
+        "cdc_in",
+        flow,
+        brokers=[settings.bootstrap_servers],
+        topics=list(INPUT_TOPICS),
+        tail=True,
+        starting_offset=OFFSET_BEGINNING,
+        batch_size=1000,
+    )
+    return kafka_in.oks, [op.map("consumer_errors", kafka_in.errs, lambda e: _consumer_error(e, clock))]
 
 
 def build_flow(
-    settings: Settings, source: Source[Any] | None = None, sink: Sink[OutputRecord] | None = None
+    settings: Settings,
+    source: Source[Any] | None = None,
+    sink: Sink[OutputRecord] | None = None,
+    clock: Clock = wall_clock_ms,
 ) -> Dataflow:
-    """The availability dataflow; tests pass a testing source of Kafka messages and a list sink."""
+    """The availability dataflow; tests pass a testing source of Kafka messages, a list sink and a clock."""
     flow = Dataflow("atp_availability")
-    raw: Stream[RawMessage]
-    letters: list[Stream[DeadLetter]] = []
-    if source is None:
-        from bytewax.connectors.kafka import operators as kop
+    rules = rules_from(settings)
+    raw, letters = _input(flow, settings, source, clock)
 
-        kafka_in = kop.input(
-            "cdc_in",
-            flow,
-            brokers=[settings.bootstrap_servers],
-            topics=list(CDC_TOPICS),
-            tail=True,
-            starting_offset=OFFSET_BEGINNING,
-            batch_size=1000,
-        )
-        raw = kafka_in.oks
-        letters.append(op.map("consumer_errors", kafka_in.errs, _consumer_error))
-    else:
-        raw = op.input("cdc_in", flow, source)
-
-    decoded = op.map("decode_cdc", raw, _decode)
+    decoded = op.map("decode_cdc", raw, _decoder(clock))
     letters.append(op.filter_map("dead_letters", decoded, lambda d: d.dead_letter))
     events = op.flat_map("events", decoded, lambda d: d.events)
 
-    by_upc = op.flat_map("route_to_upc", events, _to_upc)
-    resolved = op.stateful("resolve_upc", by_upc, ResolveUpc)
-    from_stores = op.key_on("key_store_stock", op.key_rm("unkey_resolved", resolved), lambda e: e.sku)
-    by_sku = op.merge("sku_inputs", op.flat_map("route_to_sku", events, _to_sku), from_stores)
+    # POS sales learn their store from the ticket, then (like store stock) their SKU from the UPC.
+    sales = op.stateful("join_tickets", op.flat_map("route_to_ticket", events, _to_ticket), JoinTickets.builder(clock))
+    sales_by_upc = op.map("key_sales", op.key_rm("unkey_sales", sales), lambda s: _keyed(s.upc, s))
+    by_upc = op.merge("upc_inputs", op.flat_map("route_to_upc", events, _to_upc), sales_by_upc)
+    from_stores = op.key_rm("unkey_resolved", op.stateful("resolve_upc", by_upc, ResolveUpc.builder(clock)))
 
-    threshold = settings.low_stock_threshold
-    records = op.stateful("availability", by_sku, lambda resumed: Availability(resumed, threshold))
+    # Channel reservations: the location must exist, the channel SKU names the SKU, a kit reserves its parts.
+    wait_ms = rules.unresolved_wait_ms
+    located = op.stateful(
+        "check_location",
+        op.flat_map("route_to_location", events, _to_location),
+        lambda resumed: CheckReference(resumed, clock, False, wait_ms),
+    )
+    located_out = op.key_rm("unkey_located", located)
+    listing_inputs = op.merge(
+        "listing_inputs",
+        op.flat_map("route_to_listing", events, _listing_change),
+        op.flat_map("route_located", located_out, _located),
+    )
+    listed = op.key_rm(
+        "unkey_listed",
+        op.stateful("resolve_listing", listing_inputs, lambda resumed: CheckReference(resumed, clock, True, wait_ms)),
+    )
+    bom_inputs = op.merge(
+        "bom_inputs",
+        op.flat_map("route_kit_bom", events, _kit_bom_change),
+        op.flat_map("route_listed", listed, _listed),
+    )
+    reservations = op.key_rm("unkey_exploded", op.stateful("explode_kits", bom_inputs, ExplodeKits.builder(clock)))
 
-    outgoing: Stream[OutputRecord] = op.merge("outgoing", op.key_rm("unkey_records", records), *letters)
+    by_sku = op.merge(
+        "sku_inputs",
+        op.flat_map("route_to_sku", events, _erp_to_sku),
+        op.flat_map("route_store_stock", from_stores, _resolved_to_sku),
+        op.flat_map("route_reservations", reservations, _resolved_to_sku),
+    )
+    engine = op.key_rm(
+        "unkey_records", op.stateful("availability", by_sku, lambda resumed: Availability(resumed, clock, rules))
+    )
+
+    threshold = rules.low_stock_threshold
+    kit_inputs = op.merge(
+        "kit_inputs", op.flat_map("route_to_kit", engine, _to_kit), op.flat_map("route_bom_to_kit", events, _to_kit)
+    )
+    kits = op.key_rm("unkey_kits", op.stateful("kits", kit_inputs, lambda resumed: Kits(resumed, clock, threshold)))
+
+    outgoing: Stream[OutputRecord] = op.merge(
+        "outgoing",
+        op.filter("engine_out", engine, _is_output),
+        kits,
+        op.filter("reference_out", located_out, _is_output),
+        op.filter("listing_out", listed, _is_output),
+        *letters,
+    )
     if sink is None:
         from connectors.kafka_sink import AtpKafkaSink
 

@@ -78,7 +78,9 @@ def lot(
 def inbound(
     line: str, open_qty: int, due_day: int, position: int, location: str = "DC0001", sku: str = "TEE-1"
 ) -> InboundChanged:
-    return InboundChanged(sku, location, line, open_qty, due_day, (2, position, 0), Provenance(position, f"po@{position}"))
+    return InboundChanged(
+        sku, location, line, open_qty, due_day, (2, position, 0), Provenance(position, f"po@{position}")
+    )
 
 
 def safety(location: str, units: int | None, position: int, sku: str = "TEE-1") -> SafetyStockChanged:

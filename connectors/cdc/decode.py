@@ -31,7 +31,15 @@ POS_TOPIC_PREFIX = "pos.public."
 TABLES: dict[str, tuple[TableDecoder, PositionReader]] = {
     ERP_TOPIC_PREFIX + "STOCK_BAL": (erp.stock_bal, mariadb_position),
     ERP_TOPIC_PREFIX + "ITEM_MASTER": (erp.item_master, mariadb_position),
+    ERP_TOPIC_PREFIX + "STOCK_LOT": (erp.stock_lot, mariadb_position),
+    ERP_TOPIC_PREFIX + "PO_LINE": (erp.po_line, mariadb_position),
+    ERP_TOPIC_PREFIX + "SAFETY_STK": (erp.safety_stk, mariadb_position),
+    ERP_TOPIC_PREFIX + "KIT_COMPONENT": (erp.kit_component, mariadb_position),
+    ERP_TOPIC_PREFIX + "CHANNEL_LISTING": (erp.channel_listing, mariadb_position),
+    ERP_TOPIC_PREFIX + "LOCATION": (erp.location, mariadb_position),
     POS_TOPIC_PREFIX + "store_stock": (pos.store_stock, postgres_position),
+    POS_TOPIC_PREFIX + "sale_ticket": (pos.sale_ticket, postgres_position),
+    POS_TOPIC_PREFIX + "sale_line": (pos.sale_line, postgres_position),
 }
 
 CDC_TOPICS = tuple(TABLES)
@@ -57,7 +65,8 @@ def decode_change(topic: str, partition: int, offset: int, value: bytes | None, 
         decode_table, read_position = table
         position = read_position(change.source)
         ref = f"{topic}[{partition}]@{offset} {describe_position(position)}"
-        return Decoded(decode_table(change, position, Provenance(commit_ts_ms(change.source), ref)))
+        provenance = Provenance(commit_ts_ms(change.source), ref, topic, partition, offset)
+        return Decoded(decode_table(change, position, provenance))
     except InputError as exc:
         letter = DeadLetter(
             source_topic=topic,

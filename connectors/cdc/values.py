@@ -76,6 +76,14 @@ def whole_units(row: dict[str, Any], column: str) -> int:
     return units
 
 
+def whole_number(row: dict[str, Any], column: str) -> int:
+    """An INT column (a count or a line number), which may be negative: the caller decides what is valid."""
+    value = required(row, column)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CdcDecodeError("wrong_type", f"column {column} should be an integer, got {type(value).__name__}")
+    return value
+
+
 def flag(row: dict[str, Any], column: str, allowed: frozenset[str]) -> str:
     value = code(row, column)
     if value not in allowed:

@@ -24,7 +24,7 @@ UPC = "000000000017"
 
 def run(messages, workers: int = 1) -> list[AvailabilityRecord | DeadLetter]:
     out: list[AvailabilityRecord | DeadLetter] = []
-    flow = build_flow(Settings(low_stock_threshold=5), TestingSource(messages), TestingSink(out))
+    flow = build_flow(Settings(low_stock_threshold=5, store_safety_stock=0), TestingSource(messages), TestingSink(out))
     if workers == 1:
         run_main(flow)
     else:

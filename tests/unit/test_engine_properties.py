@@ -89,13 +89,13 @@ def oracle_available(inputs: list[Timed], now: int) -> int:
             phases[e.reservation_id] = "gone"
         elif e.op == FULFILL:
             phases[e.reservation_id], shipped_at[e.reservation_id] = "shipped", e.occurred_at_ms
-    held_back = 0
-    for rid, phase in phases.items():
-        if phase == "held" and now < expires[rid]:
-            held_back += qty[rid]
-        elif phase == "committed" or (phase == "shipped" and now < shipped_at[rid] + GRACE):
-            held_back += qty[rid]
-    return max(0, on_hand - held_back)
+
+    def holds_back(rid: str, phase: str) -> bool:
+        if phase == "held":
+            return now < expires[rid]
+        return phase == "committed" or (phase == "shipped" and now < shipped_at[rid] + GRACE)
+
+    return max(0, on_hand - sum(qty[rid] for rid, phase in phases.items() if holds_back(rid, phase)))
 
 
 def engine_available(arrivals: list[Timed], now: int) -> tuple[SkuState, int]:

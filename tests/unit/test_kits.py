@@ -13,7 +13,9 @@ KIT = "GIFT-1"
 
 def supply(part: str, available: int, location: str = "DC0001", on_hand: int | None = None) -> ComponentSupply:
     on_hand = available if on_hand is None else on_hand
-    return ComponentSupply(KIT, part, location, available, on_hand, 0, None, Provenance(7, f"{part}@{available}"), "stock")
+    return ComponentSupply(
+        KIT, part, location, available, on_hand, 0, None, Provenance(7, f"{part}@{available}"), "stock"
+    )
 
 
 def terms(discontinued: bool = False, planner=(), reserved=()) -> KitTerms:

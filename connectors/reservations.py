@@ -1,0 +1,114 @@
+"""Channel reservations: ``orders.reservations`` JSON events, validated at the edge.
+
+One event a message (key = reservation_id), fields as the legacy-sources spec
+says. The pydantic model is strict: a quantity of ``1.5`` or ``true`` is not
+taken for a number, a timestamp without a zone is not guessed at. Every message
+is either a :class:`ReservationReceived` or a dead letter with a reason.
+``customer_ref`` is personal data: it is read past, never copied into the event,
+an error text or a log line, and masked in dead-lettered payloads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from atp.domain.events import Event, Provenance, ReservationReceived
+from atp.domain.records import DeadLetter
+from atp.errors import InputError
+from connectors.cdc.decode import Decoded, masked_payload
+
+_NON_EMPTY = Field(min_length=1, max_length=200)
+
+
+class ReservationMessage(BaseModel):
+    """The wire shape of one reservation event."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", str_strip_whitespace=True)
+
+    event_id: str = _NON_EMPTY
+    reservation_id: str = _NON_EMPTY
+    channel: str = _NON_EMPTY
+    channel_sku: str = _NON_EMPTY
+    location: str = _NON_EMPTY
+    qty: int
+    op: str
+    expires_at: str | None = None
+    occurred_at: str
+
+
+# Which field a validation failure names -> the dead-letter reason.
+_REASON_BY_FIELD = {"qty": "invalid_quantity", "op": "unknown_op"}
+_OPS = frozenset({"HOLD", "CONFIRM", "RELEASE", "FULFILL"})
+_MAX_QTY = 10**9
+
+
+def decode_reservation(topic: str, partition: int, offset: int, value: bytes | None, now_ms: int) -> Decoded:
+    """The reservation event in one message, or why it cannot be used."""
+    try:
+        event: Event = _parse(topic, partition, offset, value)
+        return Decoded([event])
+    except InputError as exc:
+        letter = DeadLetter(
+            source_topic=topic,
+            partition=partition,
+            offset=offset,
+            reason=exc.reason,
+            error=exc.detail,
+            payload=masked_payload(value),
+            at_ms=now_ms,
+        )
+        return Decoded([], letter)
+
+
+def _parse(topic: str, partition: int, offset: int, value: bytes | None) -> ReservationReceived:
+    if value is None or not value.strip():
+        raise InputError("empty_message", "a reservation message without a value")
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise InputError("unparsable_json", str(exc)) from exc
+    if not isinstance(doc, dict):
+        raise InputError("not_an_object", f"expected a JSON object, got {type(doc).__name__}")
+    try:
+        message = ReservationMessage.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        # The message names the field and the rule, never the value: it could be personal data.
+        raise InputError(_REASON_BY_FIELD.get(field, "invalid_field"), f"{field}: {first['msg']}") from exc
+    if message.op not in _OPS:
+        raise InputError("unknown_op", f"op must be one of {sorted(_OPS)}")
+    if not 0 < message.qty <= _MAX_QTY:
+        raise InputError("invalid_quantity", f"qty must be a whole number above 0, got {message.qty}")
+    if message.op == "HOLD" and message.expires_at is None:
+        raise InputError("hold_without_expiry", "a HOLD must say when it lapses (expires_at)")
+    occurred_at_ms = _epoch_ms("occurred_at", message.occurred_at)
+    expires_at_ms = _epoch_ms("expires_at", message.expires_at) if message.expires_at is not None else None
+    return ReservationReceived(
+        channel=message.channel,
+        channel_sku=message.channel_sku,
+        location=message.location,
+        event_id=message.event_id,
+        reservation_id=message.reservation_id,
+        op=message.op,
+        qty=message.qty,
+        expires_at_ms=expires_at_ms if message.op == "HOLD" else None,
+        occurred_at_ms=occurred_at_ms,
+        provenance=Provenance(
+            occurred_at_ms, f"{topic}[{partition}]@{offset} event={message.event_id}", topic, partition, offset
+        ),
+    )
+
+
+def _epoch_ms(field: str, text: str) -> int:
+    """An RFC 3339 timestamp with its offset; a naive one is refused rather than guessed."""
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise InputError("invalid_timestamp", f"{field} is not an RFC 3339 timestamp") from exc
+    if moment.tzinfo is None:
+        raise InputError("invalid_timestamp", f"{field} has no UTC offset")
+    return int(moment.timestamp() * 1000)

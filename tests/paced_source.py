@@ -1,0 +1,43 @@
+"""A Bytewax test source that releases its messages on a schedule, then lingers before ending.
+
+Bytewax's TestingSource ends the flow as soon as its list is exhausted, so timers
+(a hold lapsing half a second later) would never get the chance to fire. This
+one keeps the flow alive for ``linger_s`` after the last message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from bytewax.inputs import DynamicSource, StatelessSourcePartition
+
+
+class _Partition(StatelessSourcePartition[Any]):
+    def __init__(self, schedule: list[tuple[float, Any]], linger_s: float) -> None:
+        start = time.monotonic()
+        self._due = [(start + delay, item) for delay, item in schedule]
+        self._end = start + (max((d for d, _ in schedule), default=0.0)) + linger_s
+
+    def next_batch(self) -> list[Any]:
+        now = time.monotonic()
+        if not self._due and now >= self._end:
+            raise StopIteration
+        ready = [item for due, item in self._due if due <= now]
+        self._due = [(due, item) for due, item in self._due if due > now]
+        return ready
+
+    def next_awake(self) -> dt.datetime | None:
+        return dt.datetime.now(dt.UTC) + dt.timedelta(milliseconds=20)
+
+
+class PacedSource(DynamicSource[Any]):
+    """``schedule``: (seconds after start, message); worker 0 emits everything."""
+
+    def __init__(self, schedule: list[tuple[float, Any]], linger_s: float = 0.5) -> None:
+        self._schedule = schedule
+        self._linger_s = linger_s
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
+        return _Partition(self._schedule if worker_index == 0 else [], self._linger_s)
