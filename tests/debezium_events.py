@@ -84,3 +84,78 @@ def stock_bal_row(sku: str, loc: str, qty_oh: str, qty_hold: str = "0.000") -> d
 
 def store_stock_row(store: str, upc: str, on_hand: int) -> dict[str, Any]:
     return {"store_id": store, "upc": upc, "on_hand": on_hand, "updated_at": 1_700_000_000_000_000}
+
+
+ERP_LOCATIONS = "erp.erp.LOCATION"
+ERP_LISTINGS = "erp.erp.CHANNEL_LISTING"
+ERP_KITS = "erp.erp.KIT_COMPONENT"
+ERP_LOTS = "erp.erp.STOCK_LOT"
+ERP_POS = "erp.erp.PO_LINE"
+ERP_SAFETY = "erp.erp.SAFETY_STK"
+RESERVATIONS = "orders.reservations"
+
+
+def location_row(loc: str, loc_type: str = "D", ship_from: str = "Y") -> dict[str, Any]:
+    return {
+        "LOC_CD": loc.ljust(6),
+        "LOC_TYPE": loc_type,
+        "LOC_NAME": f"Location {loc}",
+        "LATITUDE": "48.850000",
+        "LONGITUDE": "2.350000",
+        "SHIP_FROM_FLG": ship_from,
+    }
+
+
+def listing_row(channel: str, channel_sku: str, sku: str, active: str = "Y") -> dict[str, Any]:
+    return {"CHANNEL_CD": channel, "CHANNEL_SKU": channel_sku, "ITEM_NO": sku, "ACTIVE_FLG": active}
+
+
+def kit_row(kit: str, part: str, qty: int) -> dict[str, Any]:
+    return {"KIT_ITEM_NO": kit, "COMP_ITEM_NO": part, "COMP_QTY": qty}
+
+
+def lot_row(sku: str, loc: str, lot: str, qty: str, expiry_day: int | None) -> dict[str, Any]:
+    return {"ITEM_NO": sku, "LOC_CD": loc, "LOT_NO": lot, "QTY": qty, "EXPIRY_DT": expiry_day}
+
+
+def po_row(po: str, line: int, sku: str, loc: str, ordered: str, received: str, due_day: int, status: str = "O"):
+    return {
+        "PO_NO": po,
+        "LINE_NO": line,
+        "ITEM_NO": sku,
+        "LOC_CD": loc,
+        "QTY_ORD": ordered,
+        "QTY_RCV": received,
+        "DUE_DT": due_day,
+        "STATUS": status,
+    }
+
+
+def safety_row(sku: str, loc: str, units: int) -> dict[str, Any]:
+    return {"ITEM_NO": sku, "LOC_CD": loc, "SS_QTY": units}
+
+
+def reservation_value(
+    op: str,
+    reservation_id: str = "cart-1",
+    qty: Any = 2,
+    channel_sku: str = "SH-TEE-1",
+    location: str = "DC0001",
+    expires_at: str | None = "2099-01-01T00:00:00Z",
+    occurred_at: str = "2026-11-22T10:00:00Z",
+    event_id: str | None = None,
+    customer_ref: str | None = "cust-4711",
+) -> bytes:
+    doc = {
+        "event_id": event_id or f"{reservation_id}-{op}",
+        "reservation_id": reservation_id,
+        "channel": "SHOPIFY",
+        "channel_sku": channel_sku,
+        "location": location,
+        "qty": qty,
+        "op": op,
+        "expires_at": expires_at if op == "HOLD" else None,
+        "occurred_at": occurred_at,
+        "customer_ref": customer_ref,
+    }
+    return orjson.dumps(doc)

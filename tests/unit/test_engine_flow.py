@@ -1,0 +1,162 @@
+"""The whole engine in-process: reservations, expiry timers, kits and dead letters through the real dataflow.
+
+A paced source keeps the flow alive after its last input, so a hold's deadline
+fires with no further input, exactly as in production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bytewax.testing import TestingSink, run_main
+
+from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
+from atp.settings import Settings
+from flows.availability import build_flow
+from tests.debezium_events import (
+    ERP_ITEMS,
+    ERP_KITS,
+    ERP_LISTINGS,
+    ERP_LOCATIONS,
+    ERP_STOCK,
+    RESERVATIONS,
+    envelope,
+    item_row,
+    kit_row,
+    listing_row,
+    location_row,
+    mariadb_source,
+    message,
+    reservation_value,
+    stock_bal_row,
+)
+from tests.paced_source import PacedSource
+
+_offsets = iter(range(1, 10**6))
+
+
+def erp(topic: str, row: dict, table: str, op: str = "r"):
+    offset = next(_offsets)
+    return message(topic, envelope(op, None, row, mariadb_source(table, 10_000 + offset)), offset)
+
+
+def reservation(op: str, **fields):
+    return message(RESERVATIONS, reservation_value(op, **fields), next(_offsets))
+
+
+def run(schedule, linger_s: float = 0.6, **settings) -> list:
+    out: list = []
+    config = Settings(low_stock_threshold=2, store_safety_stock=0, unresolved_wait_s=0, **settings)
+    run_main(build_flow(config, PacedSource(schedule, linger_s), TestingSink(out)))
+    return out
+
+
+def availability(out, key: str) -> list[tuple[int, int, int, str]]:
+    return [
+        (r.reserved, r.committed, r.available, r.cause)
+        for r in out
+        if isinstance(r, AvailabilityRecord) and r.key == key
+    ]
+
+
+def a_shirt_listed_on_shopify(on_hand: str = "10.000"):
+    return [
+        erp(ERP_LOCATIONS, location_row("DC0001"), "LOCATION"),
+        erp(ERP_ITEMS, item_row("TEE-1", "000000000017"), "ITEM_MASTER"),
+        erp(ERP_LISTINGS, listing_row("SHOPIFY", "SH-TEE-1", "TEE-1"), "CHANNEL_LISTING"),
+        erp(ERP_STOCK, stock_bal_row("TEE-1", "DC0001", on_hand), "STOCK_BAL"),
+    ]
+
+
+def in_a_moment(seconds: float) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).isoformat()
+
+
+def test_a_cart_hold_is_released_at_its_deadline_with_no_further_input():
+    schedule = [(0.0, m) for m in a_shirt_listed_on_shopify()]
+    schedule.append((0.2, reservation("HOLD", qty=3, expires_at=in_a_moment(1.0))))
+    out = run(schedule, linger_s=1.5)
+    assert availability(out, "TEE-1@DC0001") == [
+        (0, 0, 10, "stock"),
+        (3, 0, 7, "reservation"),
+        (0, 0, 10, "expiry"),
+    ]
+
+
+def test_an_order_is_committed_and_a_duplicate_or_reordered_event_changes_nothing():
+    schedule = [(0.0, m) for m in a_shirt_listed_on_shopify()]
+    schedule += [
+        (0.1, reservation("CONFIRM", qty=3)),
+        (0.1, reservation("HOLD", qty=3)),  # the hold arrives after its confirmation
+        (0.1, reservation("CONFIRM", qty=3)),  # and the confirmation twice
+    ]
+    out = run(schedule)
+    assert availability(out, "TEE-1@DC0001") == [(0, 0, 10, "stock"), (0, 3, 7, "reservation")]
+
+
+def test_a_kit_drops_when_a_component_sells():
+    schedule = [
+        (0.0, erp(ERP_ITEMS, item_row("TEE-1", "000000000017"), "ITEM_MASTER")),
+        (0.0, erp(ERP_ITEMS, item_row("MUG-1", "000000000024"), "ITEM_MASTER")),
+        (0.0, erp(ERP_ITEMS, item_row("GIFT-1", None, item_type="K"), "ITEM_MASTER")),
+        (0.0, erp(ERP_KITS, kit_row("GIFT-1", "TEE-1", 1), "KIT_COMPONENT")),
+        (0.0, erp(ERP_KITS, kit_row("GIFT-1", "MUG-1", 2), "KIT_COMPONENT")),
+        (0.1, erp(ERP_STOCK, stock_bal_row("TEE-1", "DC0001", "9.000"), "STOCK_BAL")),
+        (0.1, erp(ERP_STOCK, stock_bal_row("MUG-1", "DC0001", "10.000"), "STOCK_BAL")),
+        (0.3, erp(ERP_STOCK, stock_bal_row("MUG-1", "DC0001", "4.000"), "STOCK_BAL", op="u")),
+    ]
+    out = run(schedule)
+    kit = [r.available for r in out if isinstance(r, AvailabilityRecord) and r.sku == "GIFT-1"]
+    assert kit[-2:] == [5, 2]
+
+
+def test_a_hold_on_a_kit_holds_its_components():
+    schedule = [
+        (0.0, erp(ERP_LOCATIONS, location_row("DC0001"), "LOCATION")),
+        (0.0, erp(ERP_ITEMS, item_row("TEE-1", "000000000017"), "ITEM_MASTER")),
+        (0.0, erp(ERP_ITEMS, item_row("GIFT-1", None, item_type="K"), "ITEM_MASTER")),
+        (0.0, erp(ERP_KITS, kit_row("GIFT-1", "TEE-1", 2), "KIT_COMPONENT")),
+        (0.0, erp(ERP_LISTINGS, listing_row("SHOPIFY", "SH-GIFT-1", "GIFT-1"), "CHANNEL_LISTING")),
+        (0.1, erp(ERP_STOCK, stock_bal_row("TEE-1", "DC0001", "10.000"), "STOCK_BAL")),
+        (0.3, reservation("HOLD", qty=2, channel_sku="SH-GIFT-1")),
+    ]
+    out = run(schedule)
+    assert availability(out, "TEE-1@DC0001")[-1] == (4, 0, 6, "reservation")
+    kit = [(r.reserved, r.available) for r in out if isinstance(r, AvailabilityRecord) and r.sku == "GIFT-1"]
+    assert kit[-1] == (2, 3)
+
+
+def test_reservations_naming_unknown_things_or_malformed_are_dead_lettered_and_the_flow_goes_on():
+    schedule = [(0.0, m) for m in a_shirt_listed_on_shopify()]
+    schedule += [
+        (0.1, reservation("HOLD", channel_sku="NOT-LISTED")),
+        (0.1, reservation("HOLD", location="XX9999")),
+        (0.1, reservation("HOLD", qty=1.5)),
+        (0.1, reservation("HOLD", qty=-2)),
+        (0.1, reservation("HOLD", expires_at=None)),
+        (0.1, message(RESERVATIONS, b"{not json", next(_offsets))),
+        (0.2, reservation("HOLD", qty=1, reservation_id="cart-ok")),
+    ]
+    out = run(schedule, linger_s=1.2)
+    letters = sorted(d.reason for d in out if isinstance(d, DeadLetter))
+    assert letters == [
+        "hold_without_expiry",
+        "invalid_quantity",
+        "invalid_quantity",
+        "unknown_channel_sku",
+        "unknown_location",
+        "unparsable_json",
+    ]
+    assert availability(out, "TEE-1@DC0001")[-1] == (1, 0, 9, "reservation")
+    assert not any("cust-4711" in (d.payload + d.error) for d in out if isinstance(d, DeadLetter))
+
+
+def test_crossing_into_low_and_out_of_stock_raises_alerts():
+    schedule = [(0.0, m) for m in a_shirt_listed_on_shopify("3.000")]
+    schedule += [
+        (0.2, erp(ERP_STOCK, stock_bal_row("TEE-1", "DC0001", "2.000"), "STOCK_BAL", op="u")),
+        (0.3, erp(ERP_STOCK, stock_bal_row("TEE-1", "DC0001", "0.000"), "STOCK_BAL", op="u")),
+        (0.4, erp(ERP_STOCK, stock_bal_row("TEE-1", "DC0001", "8.000"), "STOCK_BAL", op="u")),
+    ]
+    out = run(schedule)
+    assert [a.kind for a in out if isinstance(a, AlertRecord)] == ["LOW_STOCK", "OUT_OF_STOCK", "BACK_IN_STOCK"]
