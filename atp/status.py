@@ -38,7 +38,9 @@ def print_status(settings: Settings, out: Progress) -> None:
     if "kafka" not in healthy:
         return
     out("lag (messages not yet processed)")
-    flow = lag.lag_by_topic(settings, "dataflow", CDC_TOPICS, lag.flow_positions(settings.recovery_dir))
+    flow = lag.lag_by_topic(
+        settings, "dataflow", (*CDC_TOPICS, topics.RESERVATIONS), lag.flow_positions(settings.recovery_dir)
+    )
     loader_topics = topics.OUTPUT_TOPICS
     loader = lag.lag_by_topic(
         settings, "loader", loader_topics, lag.group_positions(settings, LOADER_GROUP, loader_topics)
