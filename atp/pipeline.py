@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from atp.errors import AtpError
+from atp.errors import AtpError, ServiceError
 from atp.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("atp.pipeline")
@@ -55,9 +55,26 @@ def running_pid(settings: Settings) -> int | None:
     return pid
 
 
+# The shape of the engine state Bytewax pickles into recovery snapshots. Bump it when a stateful step's
+# state class changes shape: resuming a snapshot of another shape would crash, or worse, half-work.
+# 1: issue 2 (stock and items only); 2: reservations, lots, inbound, safety stock, kits, sales.
+STATE_FORMAT = 2
+
+
+def _format_file(settings: Settings) -> Path:
+    return settings.recovery_dir.with_name(settings.recovery_dir.name + ".format")
+
+
 def ensure_recovery(settings: Settings) -> None:
-    """Create the recovery partitions once; their number is fixed afterwards."""
+    """Create the recovery partitions once (their number is fixed afterwards); refuse another state format."""
+    format_file = _format_file(settings)
     if settings.recovery_dir.exists() and any(settings.recovery_dir.iterdir()):
+        found = int(format_file.read_text().strip()) if format_file.exists() else 1
+        if found != STATE_FORMAT:
+            raise ServiceError(
+                f"recovery state in {settings.recovery_dir} has state format {found}, this engine needs "
+                f"{STATE_FORMAT}: rebuild it from the topics as the README's 'Replay' says"
+            )
         return
     settings.recovery_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(
@@ -65,6 +82,7 @@ def ensure_recovery(settings: Settings) -> None:
         check=True,
         cwd=PROJECT_ROOT,
     )
+    format_file.write_text(f"{STATE_FORMAT}\n")
 
 
 def flow_command(settings: Settings) -> list[str]:
@@ -131,6 +149,7 @@ def start_detached(settings: Settings, progress: Progress) -> int:
     pid = running_pid(settings)
     process: subprocess.Popen[bytes] | None = None
     if pid is None:
+        ensure_recovery(settings)  # a recovery of another state format is refused here, in one line
         settings.logs_dir.mkdir(parents=True, exist_ok=True)
         with open(pipeline_log(settings), "ab") as out:
             process = subprocess.Popen(

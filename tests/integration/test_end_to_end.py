@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
 import time
 import uuid
@@ -16,58 +15,11 @@ from atp import analyst
 from atp.pipeline import flow_pid_file
 from atp.settings import Settings
 from connectors import topics
-from connectors.legacy_db import erp_connection, pos_connection
+from connectors.legacy_db import pos_connection
 from connectors.output_watch import Record, TopicWatcher
+from tests.integration.legacy_writes import DC, a_store, new_item, put_on_shelf, set_dc_stock
 
 pytestmark = pytest.mark.integration
-
-DC = "DC0001"
-
-
-def new_upc() -> str:
-    digits = [9] + [random.randint(0, 9) for _ in range(10)]
-    odd, even = sum(digits[0::2]), sum(digits[1::2])
-    return "".join(map(str, digits)) + str((10 - (odd * 3 + even) % 10) % 10)
-
-
-def new_item(settings: Settings) -> tuple[str, str]:
-    """A new stocked, active item in the ERP item master: (sku, upc)."""
-    sku, upc = f"IT-{uuid.uuid4().hex[:10].upper()}", new_upc()
-    with erp_connection(settings) as erp, erp.cursor() as cur:
-        cur.execute(
-            "INSERT INTO ITEM_MASTER (ITEM_NO, STYLE_NO, DESCR, UPC, ITEM_TYPE, STATUS_FLG, UPD_TS) "
-            "VALUES (%s, 'IT', 'integration test item', %s, 'S', 'A', NOW(3))",
-            (sku, upc),
-        )
-        erp.commit()
-    return sku, upc
-
-
-def set_dc_stock(settings: Settings, sku: str, qty_oh: int, qty_hold: int = 0) -> None:
-    with erp_connection(settings) as erp, erp.cursor() as cur:
-        cur.execute(
-            "INSERT INTO STOCK_BAL (ITEM_NO, LOC_CD, QTY_OH, QTY_HOLD, UPD_TS) VALUES (%s, %s, %s, %s, NOW(3)) "
-            "ON DUPLICATE KEY UPDATE QTY_OH = VALUES(QTY_OH), QTY_HOLD = VALUES(QTY_HOLD), UPD_TS = NOW(3)",
-            (sku, DC, qty_oh, qty_hold),
-        )
-        erp.commit()
-
-
-def a_store(settings: Settings) -> str:
-    with pos_connection(settings) as pos, pos.cursor() as cur:
-        cur.execute("SELECT store_id FROM store ORDER BY store_id LIMIT 1")
-        row = cur.fetchone()
-    assert row is not None, "the seeded POS has no store"
-    return str(row[0])
-
-
-def put_on_shelf(settings: Settings, store: str, upc: str, on_hand: int) -> None:
-    with pos_connection(settings) as pos, pos.cursor() as cur:
-        cur.execute(
-            "INSERT INTO store_stock (store_id, upc, on_hand, updated_at) VALUES (%s, %s, %s, localtimestamp)",
-            (store, upc, on_hand),
-        )
-        pos.commit()
 
 
 @pytest.fixture
@@ -119,7 +71,8 @@ def test_a_pos_sale_at_a_store_reaches_the_topic_and_clickhouse(pipeline: Settin
     sku, upc = new_item(pipeline)
     store = a_store(pipeline)
     put_on_shelf(pipeline, store, upc, 6)
-    next_record(availability, f"{sku}@{store}", on_hand=6, available=6)
+    # A store keeps one unit back by default (ATP_STORE_SAFETY_STOCK): shelf shrink.
+    next_record(availability, f"{sku}@{store}", on_hand=6, available=5, safety_stock=1)
 
     pos = pos_connection(pipeline)
     try:
@@ -127,13 +80,13 @@ def test_a_pos_sale_at_a_store_reaches_the_topic_and_clickhouse(pipeline: Settin
     finally:
         pos.close()
     sold = next_record(availability, f"{sku}@{store}", on_hand=4)
-    assert (sold["available"], sold["status"], sold["version"]) == (4, "LOW_STOCK", 2)
+    assert (sold["available"], sold["status"], sold["version"], sold["cause"]) == (3, "LOW_STOCK", 2, "sale")
     assert sold["cause_ref"].startswith("pos.public.store_stock[")
 
     row = store_row(pipeline, sku, store, 2)
     assert row["on_hand"] == 4
     chain = analyst.why(pipeline, sku, store)
-    assert [(c["version"], c["on_hand"], c["available_change"]) for c in chain] == [(1, 6, 6), (2, 4, -2)]
+    assert [(c["version"], c["on_hand"], c["available_change"]) for c in chain] == [(1, 6, 5), (2, 4, -2)]
 
 
 def test_an_undecodable_cdc_message_is_dead_lettered_and_the_flow_keeps_going(
