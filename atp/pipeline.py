@@ -119,8 +119,10 @@ def supervise(settings: Settings, stop: threading.Event) -> None:
             raise AtpError("the store loader stopped; see the log above")
         if stop.is_set():
             break
-        # A crash right after start means something is wrong that a restart will not fix quickly.
-        backoff_s = 1.0 if time.monotonic() - started > 60 else min(backoff_s * 2, 30.0)
+        # A crash right after start means something is wrong that a restart will not fix quickly; a kill from
+        # outside (a signal: an operator, the OOM killer, a chaos test) is not the flow's fault: restart at once.
+        killed = flow.returncode is not None and flow.returncode < 0
+        backoff_s = 1.0 if killed or time.monotonic() - started > 60 else min(backoff_s * 2, 30.0)
         log.warning(
             "dataflow exited with %s; restarting in %.0fs (it resumes from its last snapshot)",
             flow.returncode,

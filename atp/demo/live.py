@@ -145,3 +145,55 @@ def pos_return(
     if qty <= 0:
         raise ValueError(f"a return takes back at least one unit, not {qty}")
     return _ring_up(pos, store_id, upc, -qty, ticket_id, unit_price)
+
+
+def ship_from_dc(erp: ErpConnection, item_no: str, loc_cd: str, qty: int) -> int:
+    """A DC picks and ships ``qty`` units: QTY_OH goes down (never below zero)."""
+    with erp.cursor() as cur:
+        cur.execute(
+            "UPDATE STOCK_BAL SET QTY_OH = GREATEST(QTY_OH - %s, 0), UPD_TS = NOW(3) "
+            "WHERE ITEM_NO = %s AND LOC_CD = %s",
+            (qty, item_no, loc_cd),
+        )
+        if cur.rowcount != 1:
+            raise LiveChangeError(f"no STOCK_BAL row for {item_no} at {loc_cd}")
+    return _committed(erp)
+
+
+# -- channels (Kafka topic orders.reservations) --------------------------------------------
+
+
+def hold_in_cart(
+    bootstrap_servers: str, channel: str, channel_sku: str, location: str, qty: int, expires_in_s: float
+) -> tuple[int, int]:
+    """A shopper puts ``qty`` units in a cart: a HOLD that lapses after ``expires_in_s`` unless confirmed.
+
+    Returns (epoch ms when Kafka acknowledged the event, epoch ms of the hold's deadline).
+    """
+    import uuid
+
+    import orjson
+    from confluent_kafka import Producer
+
+    from connectors.topics import RESERVATIONS
+
+    now = dt.datetime.now(dt.UTC)
+    expires = now + dt.timedelta(seconds=expires_in_s)
+    cart = f"cart-{uuid.uuid4().hex[:10]}"
+    event = {
+        "event_id": f"{cart}-hold",
+        "reservation_id": cart,
+        "channel": channel,
+        "channel_sku": channel_sku,
+        "location": location,
+        "qty": qty,
+        "op": "HOLD",
+        "expires_at": expires.isoformat(timespec="milliseconds"),
+        "occurred_at": now.isoformat(timespec="milliseconds"),
+        "customer_ref": None,
+    }
+    producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True})
+    producer.produce(RESERVATIONS, key=cart.encode(), value=orjson.dumps(event))
+    if producer.flush(30) != 0:
+        raise LiveChangeError("Kafka did not acknowledge the cart hold")
+    return time.time_ns() // 1_000_000, int(expires.timestamp() * 1000)

@@ -107,6 +107,65 @@ def _pick_store_item(settings: Settings) -> tuple[str, str, str]:
     raise RuntimeError("the demo POS has no store item with stock on hand")
 
 
+def _pick_listed_dc_item(settings: Settings) -> tuple[str, str, str, str]:
+    """(sku, dc, channel, channel_sku) of an active stocked item with units at a DC and a live listing."""
+    with erp_connection(settings) as erp, erp.cursor() as cur:
+        cur.execute(
+            "SELECT b.ITEM_NO, TRIM(b.LOC_CD), c.CHANNEL_CD, c.CHANNEL_SKU FROM STOCK_BAL b "
+            "JOIN ITEM_MASTER i ON i.ITEM_NO = b.ITEM_NO JOIN LOCATION l ON l.LOC_CD = b.LOC_CD "
+            "JOIN CHANNEL_LISTING c ON c.ITEM_NO = b.ITEM_NO AND c.ACTIVE_FLG = 'Y' "
+            "WHERE l.LOC_TYPE = 'D' AND i.ITEM_TYPE = 'S' AND i.STATUS_FLG = 'A' AND b.QTY_OH - b.QTY_HOLD >= 10 "
+            "ORDER BY b.ITEM_NO, b.LOC_CD, c.CHANNEL_CD LIMIT 1"
+        )
+        row = cur.fetchone()
+    if row is None:
+        raise RuntimeError("the demo ERP has no listed DC item with stock")
+    return str(row[0]), str(row[1]), str(row[2]), str(row[3])
+
+
+@dataclass(frozen=True)
+class KitScene:
+    kit: str
+    location: str
+    component: str
+    per_kit: int
+    component_upc: str | None
+
+
+def _pick_kit(settings: Settings) -> KitScene:
+    """A kit that can be promised somewhere, and the component that limits it there."""
+    from atp.analyst import run_query
+
+    with erp_connection(settings) as erp, erp.cursor() as cur:
+        cur.execute(
+            "SELECT k.KIT_ITEM_NO, k.COMP_ITEM_NO, k.COMP_QTY, c.UPC FROM KIT_COMPONENT k "
+            "JOIN ITEM_MASTER c ON c.ITEM_NO = k.COMP_ITEM_NO ORDER BY k.KIT_ITEM_NO"
+        )
+        bom: dict[str, list[tuple[str, int, str | None]]] = {}
+        for kit, part, per_kit, upc in cur.fetchall():
+            bom.setdefault(str(kit), []).append((str(part), int(per_kit), str(upc) if upc else None))
+    if not bom:
+        raise RuntimeError("the demo ERP has no kits")
+    rows = run_query(
+        settings,
+        "SELECT sku, location, available FROM atp.location_availability FINAL "
+        "WHERE sku IN {kits:Array(String)} AND available > 0 ORDER BY location LIKE 'DC%' DESC, sku, location LIMIT 20",
+        {"kits": sorted(bom)},
+    )
+    for row in rows:
+        kit, location = str(row["sku"]), str(row["location"])
+        parts = run_query(
+            settings,
+            "SELECT sku, available FROM atp.location_availability FINAL "
+            "WHERE sku IN {parts:Array(String)} AND location = {location:String}",
+            {"parts": [p for p, _, _ in bom[kit]], "location": location},
+        )
+        available = {str(p["sku"]): int(p["available"]) for p in parts}
+        limiting = min(bom[kit], key=lambda c: available.get(c[0], 0) // c[1])
+        return KitScene(kit, location, limiting[0], limiting[1], limiting[2])
+    raise RuntimeError("no demo kit can be promised anywhere")
+
+
 def _show_change(
     settings: Settings,
     progress: Progress,
@@ -174,6 +233,8 @@ def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
     try:
         dc_sku, dc = _pick_dc_item(settings)
         store_sku, store, upc = _pick_store_item(settings)
+        held_sku, held_dc, channel, channel_sku = _pick_listed_dc_item(settings)
+        kit = _pick_kit(settings)
         arrivals = [
             _show_change(
                 settings,
@@ -203,6 +264,8 @@ def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
                 lambda: _with_pos(settings, lambda c: live.pos_return(c, store, upc, 1)),
             ),
         ]
+        arrivals.append(_show_hold_expiring(settings, progress, watcher, held_sku, held_dc, channel, channel_sku))
+        arrivals.append(_show_kit_dropping(settings, progress, watcher, kit))
     finally:
         watcher.close()
     latencies = sorted(a.record_latency_ms for a in arrivals)
@@ -213,6 +276,69 @@ def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
     progress(f"  .venv/bin/atp why {store_sku} {store}")
     progress("  .venv/bin/atp status")
     progress("  .venv/bin/atp down")
+
+
+HOLD_SECONDS = 10
+
+
+def _show_hold_expiring(
+    settings: Settings,
+    progress: Progress,
+    watcher: TopicWatcher,
+    sku: str,
+    dc: str,
+    channel: str,
+    channel_sku: str,
+) -> Arrival:
+    """A cart hold reserves units, then lapses at its deadline with no further input."""
+    from atp.demo import live
+
+    deadline: list[int] = []
+
+    def hold() -> int:
+        sent, expires = live.hold_in_cart(settings.bootstrap_servers, channel, channel_sku, dc, 3, HOLD_SECONDS)
+        deadline.append(expires)
+        return sent
+
+    arrival = _show_change(
+        settings,
+        progress,
+        watcher,
+        f"{channel}: a shopper puts 3 x {channel_sku} ({sku}) in a cart, held at {dc} for {HOLD_SECONDS}s",
+        sku,
+        dc,
+        hold,
+    )
+    progress(f"  reserved={arrival.record['reserved']}: nothing else happens; waiting for the hold to lapse ...")
+    key = f"{sku}@{dc}"
+    released, arrived_ms = watcher.wait_for(
+        lambda k, r: k == key and r["cause"] == "expiry", HOLD_SECONDS + WAIT_FOR_RECORD_S
+    )
+    progress(
+        f"  lapsed: {key} reserved={released['reserved']} available={released['available']} "
+        f"(v{released['version']}, cause=expiry, {arrived_ms - deadline[0]} ms after the deadline)"
+    )
+    return arrival
+
+
+def _show_kit_dropping(settings: Settings, progress: Progress, watcher: TopicWatcher, kit: KitScene) -> Arrival:
+    """A component sells, and the kit it limits drops with it."""
+    from atp.demo import live
+
+    def sell_component() -> int:
+        if kit.location.startswith("ST") and kit.component_upc is not None:
+            return _with_pos(settings, lambda c: live.pos_sale(c, kit.location, kit.component_upc or "", kit.per_kit))
+        return _with_erp(settings, lambda c: live.ship_from_dc(c, kit.component, kit.location, kit.per_kit))
+
+    return _show_change(
+        settings,
+        progress,
+        watcher,
+        f"Kit {kit.kit} at {kit.location}: {kit.per_kit} x its component {kit.component} sell",
+        kit.kit,
+        kit.location,
+        sell_component,
+    )
 
 
 def _with_erp(settings: Settings, change: Callable[[Any], int]) -> int:
