@@ -166,13 +166,14 @@ def wait_for_final_state(
     raise AssertionError(f"final state not reached within {timeout_s:.0f}s (got, expected): {missing}")
 
 
-def kill_the_dataflow(settings: Settings) -> None:
+def kill_the_dataflow(settings: Settings, rng: random.Random) -> None:
     pid_file = flow_pid_file(settings)
     old = pid_file.read_text()
     os.kill(int(old), signal.SIGKILL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # the supervisor starts a new one
         if pid_file.exists() and pid_file.read_text() != old:
+            time.sleep(rng.uniform(0.5, 3.0))  # so that the next kill lands mid-stream, not mid-start-up
             return
         time.sleep(0.2)
     raise AssertionError("the supervisor did not restart the dataflow within 60 s")
@@ -197,7 +198,7 @@ def test_killing_the_dataflow_at_random_points_ends_exactly_where_an_uninterrupt
         on_hand[sku] -= 7  # stock moves in the ERP meanwhile, through Debezium
         set_dc_stock(pipeline, sku, on_hand[sku])
         if n in kill_after:
-            kill_the_dataflow(pipeline)
+            kill_the_dataflow(pipeline, rng)
         time.sleep(0.3)
 
     expected = {
