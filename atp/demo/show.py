@@ -146,23 +146,21 @@ def _pick_kit(settings: Settings) -> KitScene:
             bom.setdefault(str(kit), []).append((str(part), int(per_kit), str(upc) if upc else None))
     if not bom:
         raise RuntimeError("the demo ERP has no kits")
-    rows = run_query(
-        settings,
-        "SELECT sku, location, available FROM atp.location_availability FINAL "
-        "WHERE sku IN {kits:Array(String)} AND available > 0 ORDER BY location LIKE 'DC%' DESC, sku, location LIMIT 20",
-        {"kits": sorted(bom)},
-    )
-    for row in rows:
-        kit, location = str(row["sku"]), str(row["location"])
-        parts = run_query(
+
+    def available_at(sku: str) -> dict[str, int]:
+        rows = run_query(
             settings,
-            "SELECT sku, available FROM atp.location_availability FINAL "
-            "WHERE sku IN {parts:Array(String)} AND location = {location:String}",
-            {"parts": [p for p, _, _ in bom[kit]], "location": location},
+            "SELECT location, available FROM atp.location_availability FINAL WHERE sku = {sku:String}",
+            {"sku": sku},
         )
-        available = {str(p["sku"]): int(p["available"]) for p in parts}
-        limiting = min(bom[kit], key=lambda c: available.get(c[0], 0) // c[1])
-        return KitScene(kit, location, limiting[0], limiting[1], limiting[2])
+        return {str(r["location"]): int(r["available"]) for r in rows}
+
+    for kit, parts in sorted(bom.items()):
+        kit_available = available_at(kit)
+        # A DC first: its components are ERP balances, so the scene needs no POS ticket.
+        for location in sorted((loc for loc, n in kit_available.items() if n > 0), key=lambda c: (c[:2] != "DC", c)):
+            limiting = min(parts, key=lambda c: available_at(c[0]).get(location, 0) // c[1])
+            return KitScene(kit, location, limiting[0], limiting[1], limiting[2])
     raise RuntimeError("no demo kit can be promised anywhere")
 
 
