@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from atp.errors import ConfigError
 
@@ -162,6 +162,9 @@ def load_settings() -> Settings:
     """Read the environment once; a bad value becomes a one-line ConfigError."""
     try:
         return Settings()
+    except SettingsError as exc:  # a value that is not even JSON (e.g. ATP_LOCATION_TIMEZONES='{bad')
+        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        raise ConfigError(f"ATP_{field.upper()}: not valid JSON") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"

@@ -99,6 +99,25 @@ def test_a_fulfilment_followed_later_by_the_erp_decrement_never_shows_more_in_be
     assert published and max(r["available"] for r in published) == 6
 
 
+def test_selling_out_raises_an_out_of_stock_alert_in_the_topic_and_the_store(
+    pipeline: Settings, availability: TopicWatcher
+):
+    alerts = TopicWatcher(pipeline, topics.ALERTS)
+    try:
+        sku, _ = a_listed_item_with_stock(pipeline, availability, 10)
+        set_dc_stock(pipeline, sku, 0)
+        alert, _ = alerts.wait_for(lambda k, r: k == f"{sku}@{DC}", 90)
+    finally:
+        alerts.close()
+    assert (alert["kind"], alert["available"], alert["threshold"]) == ("OUT_OF_STOCK", 0, pipeline.low_stock_threshold)
+    deadline = time.monotonic() + 30
+    rows: list[dict[str, object]] = []
+    while not rows and time.monotonic() < deadline:
+        rows = analyst.run_query(pipeline, "SELECT kind FROM atp.alerts FINAL WHERE sku = {sku:String}", {"sku": sku})
+        time.sleep(0.3)
+    assert [r["kind"] for r in rows] == ["OUT_OF_STOCK"]
+
+
 # -- chaos --------------------------------------------------------------------------------------
 
 SKUS = 12

@@ -31,6 +31,22 @@ def test_a_bad_setting_names_its_environment_variable(capsys, monkeypatch):
     assert one_line_error(capsys).startswith("atp: ATP_KAFKA_PORT:")
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("ATP_LOCATION_TIMEZONES", "{bad", "not valid JSON"),
+        ("ATP_LOCATION_TIMEZONES", '{"DC0001": "Nowhere/Town"}', "unknown time zone"),
+        ("ATP_TIMEZONE", "Mars/Olympus", "unknown time zone"),
+        ("ATP_FULFIL_GRACE_S", "-5", "greater than or equal to 0"),
+    ],
+)
+def test_a_bad_engine_setting_gets_one_line_naming_it(capsys, monkeypatch, variable, value, says):
+    monkeypatch.setenv(variable, value)
+    assert main(["status"]) == 2
+    error = one_line_error(capsys)
+    assert error.startswith(f"atp: {variable}:") and says in error
+
+
 def test_help_lists_the_subcommands():
     result = subprocess.run(
         [sys.executable, "-m", "atp.cli", "--help"], capture_output=True, text=True, cwd=PROJECT_ROOT
