@@ -60,6 +60,7 @@ from atp.domain.events import (
 from atp.domain.kits import ComponentSupply, KitBom, KitInput, KitState, KitTerms
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
+from atp.domain.rules import KIT
 from atp.domain.sales import TicketState
 from atp.domain.sku_state import EngineRules, Output, SkuInput, SkuState
 from atp.domain.upc_resolution import UpcState
@@ -215,17 +216,21 @@ class CheckReference(KeyedLogic[Reference, ReferenceInput, ReservationReceived |
         return not state.is_empty
 
 
-class ExplodeKits(KeyedLogic[KitBom, ReservationReceived | KitComponentChanged, ReservationReceived]):
+# What reaches the kit-explosion step: reservations by SKU, and what makes a SKU a kit.
+BomInput = ReservationReceived | KitComponentChanged | ItemChanged
+
+
+class ExplodeKits(KeyedLogic[KitBom, BomInput, ReservationReceived]):
     """Keyed by SKU: a reservation on a kit also reserves its components."""
 
     def create(self, key: str) -> KitBom:
         return KitBom(key)
 
-    def apply(
-        self, state: KitBom, value: ReservationReceived | KitComponentChanged, now_ms: int
-    ) -> list[ReservationReceived]:
+    def apply(self, state: KitBom, value: BomInput, now_ms: int) -> list[ReservationReceived]:
         if isinstance(value, KitComponentChanged):
-            state.apply_component(value)
+            return state.apply_component(value)
+        if isinstance(value, ItemChanged):
+            state.apply_item(value.item_type)
             return []
         return state.explode(value)
 
@@ -332,15 +337,15 @@ def _located(
     return []
 
 
-def _kit_bom_change(event: Event) -> list[tuple[str, tuple[str, ReservationReceived | KitComponentChanged]]]:
+def _kit_bom_change(event: Event) -> list[tuple[str, tuple[str, BomInput]]]:
     if isinstance(event, KitComponentChanged):
         return [_keyed(event.kit_sku, event)]
+    if isinstance(event, ItemChanged) and event.item_type == KIT:
+        return [_keyed(event.sku, event)]
     return []
 
 
-def _listed(
-    value: ReservationReceived | DeadLetter,
-) -> list[tuple[str, tuple[str, ReservationReceived | KitComponentChanged]]]:
+def _listed(value: ReservationReceived | DeadLetter) -> list[tuple[str, tuple[str, BomInput]]]:
     if isinstance(value, ReservationReceived):
         return [_keyed(value.sku, value)]
     return []

@@ -162,35 +162,63 @@ class KitState:
         return out
 
 
+# A kit reservation's events are kept this long after they occurred, to re-explode them if the kit's bill
+# of materials changes (the same horizon as the engine's memory of reservations).
+KIT_EVENT_MEMORY_MS = 7 * 86_400_000
+
+
 @dataclass(slots=True)
 class KitBom:
-    """Keyed by SKU, upstream of the engine: the components of a kit, to explode holds on it."""
+    """Keyed by SKU, upstream of the engine: the components of a kit, to explode holds on it.
+
+    The events of reservations on a kit are kept for a while, so that a component
+    that joins the kit later (or a bill of materials that arrives after the hold,
+    as at start-up) still gets its share held. Re-exploding is idempotent: a derived
+    event's id names the component and the units per kit, so the engine recognises
+    a repeat, and a changed quantity arrives as a new event that can only hold more.
+    """
 
     kit_sku: str
+    is_kit: bool = False
     components: dict[str, tuple[int, SourcePosition]] = field(default_factory=dict)
+    kit_events: list[ReservationReceived] = field(default_factory=list)
 
-    def apply_component(self, change: KitComponentChanged) -> None:
+    def apply_item(self, item_type: str) -> None:
+        self.is_kit = item_type == KIT
+
+    def apply_component(self, change: KitComponentChanged) -> list[ReservationReceived]:
+        """Record the change; returns the kit's kept reservation events exploded for this component."""
         known = self.components.get(change.component_sku)
-        if known is None or change.position >= known[1]:
-            self.components[change.component_sku] = (change.qty_per_kit, change.position)
+        if known is not None and change.position < known[1]:
+            return []
+        self.components[change.component_sku] = (change.qty_per_kit, change.position)
+        if change.qty_per_kit <= 0:
+            return []
+        return [_for_component(event, change.component_sku, change.qty_per_kit) for event in self.kit_events]
 
     def explode(self, reservation: ReservationReceived) -> list[ReservationReceived]:
         """The event itself (the kit's own `reserved`), then one per component for its units."""
+        if self.is_kit or self.components:
+            self.kit_events = [
+                e for e in self.kit_events if e.occurred_at_ms >= reservation.occurred_at_ms - KIT_EVENT_MEMORY_MS
+            ]
+            self.kit_events.append(reservation)
         out = [reservation]
         for component, (per_kit, _) in sorted(self.components.items()):
-            if per_kit <= 0:
-                continue
-            out.append(
-                replace(
-                    reservation,
-                    sku=component,
-                    event_id=f"{reservation.event_id}>{component}",
-                    reservation_id=f"{reservation.reservation_id}>kit {reservation.sku}",
-                    qty=reservation.qty * per_kit,
-                )
-            )
+            if per_kit > 0:
+                out.append(_for_component(reservation, component, per_kit))
         return out
 
     @property
     def is_empty(self) -> bool:
-        return not any(per_kit > 0 for per_kit, _ in self.components.values())
+        return not self.is_kit and not self.components and not self.kit_events
+
+
+def _for_component(reservation: ReservationReceived, component: str, per_kit: int) -> ReservationReceived:
+    return replace(
+        reservation,
+        sku=component,
+        event_id=f"{reservation.event_id}>{component}x{per_kit}",
+        reservation_id=f"{reservation.reservation_id}>kit {reservation.sku}",
+        qty=reservation.qty * per_kit,
+    )

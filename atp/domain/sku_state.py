@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from atp.domain import shipments
 from atp.domain.events import (
     ALL_LOCATIONS,
     DC,
@@ -66,7 +67,7 @@ from atp.domain.records import (
     AvailabilityRecord,
     DeadLetter,
 )
-from atp.domain.reservations import Phase, Reservation, ReservationEvent
+from atp.domain.reservations import FULFILL, Reservation, ReservationEvent
 from atp.domain.rules import (
     KIT,
     STOCKED,
@@ -162,6 +163,8 @@ class LocationState:
     on_hand: int = 0
     quality_hold: int = 0
     stock_position: SourcePosition = ()
+    stock_history: list[shipments.Observation] = field(default_factory=list)  # for shipments' decrements
+    history_forgotten_through: SourcePosition = ()
     lots: dict[str, Lot] = field(default_factory=dict)
     inbound: dict[str, InboundLine] = field(default_factory=dict)
     reservations: dict[str, Reservation] = field(default_factory=dict)
@@ -223,16 +226,17 @@ class SkuState:
             self._wait(level, now_ms)
             return []
         location = self._location(level.location)
+        # Every level goes into the history, even one that arrives late: it may disprove a shipment's decrement.
+        observation = (level.position, level.provenance.source_ts_ms, level.on_hand)
+        shipments.record(location.stock_history, location.history_forgotten_through, observation)
         if level.position < location.stock_position:
-            return []
-        fell_by = location.on_hand - level.on_hand if location.stock_position else 0
+            return self._publish(level.location, level.provenance, CAUSE_STOCK, now_ms, rules)
+        fell = location.stock_position != () and level.on_hand < location.on_hand
         location.stock_position = level.position
         location.location_type = level.location_type
         location.on_hand = level.on_hand
         location.quality_hold = level.quality_hold
-        if fell_by > 0:
-            _match_shipments(location, fell_by, level.provenance.source_ts_ms, now_ms, rules.fulfil_grace_ms)
-        cause = CAUSE_SALE if level.location_type == STORE and fell_by > 0 else CAUSE_STOCK
+        cause = CAUSE_SALE if level.location_type == STORE and fell else CAUSE_STOCK
         return self._publish(level.location, level.provenance, cause, now_ms, rules)
 
     def _apply_item(self, item: ItemChanged, now_ms: int, rules: EngineRules) -> list[Output]:
@@ -356,6 +360,7 @@ class SkuState:
 
     def _deadlines(self, code: str, location: LocationState, rules: EngineRules) -> list[Due]:
         deadlines = []
+        _refresh_shipments(location, self.timers_run_to_ms, rules.fulfil_grace_ms)
         for reservation in location.reservations.values():
             ends = reservation.deadlines_ms(rules.fulfil_grace_ms)
             if ends.hold_lapses_ms is not None:
@@ -402,6 +407,7 @@ class SkuState:
     def figures(self, code: str, now_ms: int, rules: EngineRules) -> Published:
         """What the location would publish now."""
         location = self.locations[code]
+        _refresh_shipments(location, now_ms, rules.fulfil_grace_ms)
         zone = rules.timezone_of(code)
         expired = sum(
             lot.qty
@@ -544,23 +550,19 @@ def _supply(
     )
 
 
-def _match_shipments(location: LocationState, fell_by: int, fell_at_ms: int, now_ms: int, grace_ms: int) -> None:
-    """On-hand fell: the shipped reservations it accounts for (oldest shipment first) stop counting.
-
-    Only whole shipments are matched: a fall smaller than a shipment might be a sale
-    and the shipment's own decrement still to come, so that shipment stays deducted.
-    Only a fall committed strictly after the shipment counts: a late-delivered change
-    from before the FULFILL is not its decrement (found by the property tests).
-    """
-    shipped = [
-        r
+def _refresh_shipments(location: LocationState, now_ms: int, grace_ms: int) -> None:
+    """Mark which shipments the stock history shows leaving on-hand (and un-mark any it no longer shows)."""
+    pending = [
+        (r.reservation_id, r.fulfilled_at_ms, r.qty)
         for r in location.reservations.values()
-        if r.phase(now_ms, grace_ms) is Phase.SHIPPED and (r.fulfilled_at_ms or 0) < fell_at_ms
+        if FULFILL in r.ops and r.fulfilled_at_ms is not None and now_ms < r.fulfilled_at_ms + grace_ms
     ]
-    for reservation in sorted(shipped, key=lambda r: (r.fulfilled_at_ms or 0, r.reservation_id)):
-        if reservation.qty <= fell_by:
-            reservation.decrement_seen = True
-            fell_by -= reservation.qty
+    left = shipments.booked_out(location.stock_history, pending) if pending else set()
+    for reservation_id, _, _ in pending:
+        location.reservations[reservation_id].decrement_seen = reservation_id in left
+    forgotten = shipments.prune(location.stock_history, min((f for _, f, _ in pending), default=None))
+    if forgotten is not None:
+        location.history_forgotten_through = max(location.history_forgotten_through, forgotten)
 
 
 def _forget_old_reservations(location: LocationState, now_ms: int, grace_ms: int) -> None:

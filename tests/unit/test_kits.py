@@ -88,9 +88,26 @@ def test_a_hold_on_a_kit_also_holds_its_components():
     held = bom.explode(reservation(HOLD, rid="cart-9", qty=3, expires=NOW + 1, sku=KIT))
     assert [(r.sku, r.qty, r.reservation_id, r.event_id) for r in held] == [
         (KIT, 3, "cart-9", "cart-9-HOLD"),
-        ("MUG-1", 6, "cart-9>kit GIFT-1", "cart-9-HOLD>MUG-1"),
-        ("TEE-1", 3, "cart-9>kit GIFT-1", "cart-9-HOLD>TEE-1"),
+        ("MUG-1", 6, "cart-9>kit GIFT-1", "cart-9-HOLD>MUG-1x2"),
+        ("TEE-1", 3, "cart-9>kit GIFT-1", "cart-9-HOLD>TEE-1x1"),
     ]
+
+
+def test_a_hold_that_arrived_before_the_kit_bill_of_materials_is_exploded_when_it_arrives():
+    bom = KitBom(KIT)
+    bom.apply_item("K")
+    early = reservation(HOLD, rid="cart-9", qty=3, expires=NOW + 1, sku=KIT)
+    assert bom.explode(early) == [early]
+    [late] = bom.apply_component(component(KIT, "MUG-1", 2, 11))
+    assert (late.sku, late.qty, late.event_id) == ("MUG-1", 6, "cart-9-HOLD>MUG-1x2")
+
+
+def test_a_larger_quantity_per_kit_re_explodes_as_a_new_event_that_can_only_hold_more():
+    bom = KitBom(KIT)
+    bom.apply_component(component(KIT, "MUG-1", 2, 11))
+    bom.explode(reservation(HOLD, rid="cart-9", qty=3, expires=NOW + 1, sku=KIT))
+    [again] = bom.apply_component(component(KIT, "MUG-1", 3, 12))
+    assert (again.qty, again.event_id) == (9, "cart-9-HOLD>MUG-1x3")
 
 
 def test_a_sku_without_components_passes_its_reservations_through():
