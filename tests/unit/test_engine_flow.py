@@ -83,6 +83,51 @@ def test_a_cart_hold_is_released_at_its_deadline_with_no_further_input():
     ]
 
 
+class SteppedClock:
+    """A clock the test moves forward: the engine's notion of now, independent of the wall clock."""
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+
+    def __call__(self) -> int:
+        return int(dt.datetime.now(dt.UTC).timestamp() * 1000) + self.offset_ms
+
+
+def test_with_a_controlled_clock_a_long_hold_lapses_as_soon_as_the_clock_passes_its_deadline():
+    clock = SteppedClock()
+    deadline = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=30)
+    schedule = [(0.0, m) for m in a_shirt_listed_on_shopify()]
+    schedule.append((0.1, reservation("HOLD", qty=2, expires_at=deadline.isoformat())))
+    later = erp(ERP_STOCK, stock_bal_row("TEE-1", "DC0001", "9.000"), "STOCK_BAL", op="u")
+    schedule.append((0.4, later))
+
+    class JumpingSource(PacedSource):  # half an hour passes between the hold and the next stock change
+        def build(self, step_id, worker_index, worker_count):
+            partition = super().build(step_id, worker_index, worker_count)
+            original = partition.next_batch
+
+            def next_batch():
+                batch = original()
+                if any(m is later for m in batch):
+                    clock.offset_ms = 31 * 60_000
+                return batch
+
+            partition.next_batch = next_batch
+            return partition
+
+    out: list = []
+    config = Settings(low_stock_threshold=2, store_safety_stock=0)
+    run_main(build_flow(config, JumpingSource(schedule, 0.3), TestingSink(out), clock=clock))
+    records = [r for r in out if isinstance(r, AvailabilityRecord)]
+    assert [(r.reserved, r.on_hand, r.cause) for r in records] == [
+        (0, 10, "stock"),
+        (2, 10, "reservation"),
+        (0, 10, "expiry"),
+        (0, 9, "stock"),
+    ]
+    assert records[2].source_ts_ms == int(deadline.timestamp() * 1000)
+
+
 def test_an_order_is_committed_and_a_duplicate_or_reordered_event_changes_nothing():
     schedule = [(0.0, m) for m in a_shirt_listed_on_shopify()]
     schedule += [
