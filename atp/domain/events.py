@@ -161,6 +161,7 @@ class ListingChanged:
     deleted: bool
     position: SourcePosition
     provenance: Provenance
+    moved: bool = False  # with deleted: the listing left ``sku`` for another item (a row for it follows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ class Reference:
 
     def learn(self, change: LocationChanged | ListingChanged) -> list[ReservationReceived]:
         """The ERP row changed; returns the reservations that were waiting for it, in arrival order."""
-        if change.position < self.position:
+        if change.position < self.position or (isinstance(change, ListingChanged) and change.moved):
             return []
         self.position = change.position
         if change.deleted:

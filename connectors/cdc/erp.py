@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from atp.domain.events import (
     Event,
     InboundChanged,
@@ -133,7 +135,21 @@ def channel_listing(change: ChangeEvent, position: SourcePosition, provenance: P
     """``CHANNEL_LISTING``: which item a channel SKU sells."""
     row = change.row
     active = flag(row, "ACTIVE_FLG", YES_NO) == "Y"
-    return [
+    events: list[Event] = []
+    before = change.before
+    if before is not None and not change.is_delete and code(before, "ITEM_NO") != code(row, "ITEM_NO"):
+        # Remapped to another item: the old item loses the listing first, at the same position.
+        old = ListingChanged(
+            code(row, "CHANNEL_CD"),
+            code(row, "CHANNEL_SKU"),
+            code(before, "ITEM_NO"),
+            False,
+            True,
+            position,
+            provenance,
+        )
+        events.append(dataclasses.replace(old, moved=True))
+    return events + [
         ListingChanged(
             code(row, "CHANNEL_CD"),
             code(row, "CHANNEL_SKU"),

@@ -1,0 +1,277 @@
+"""What each sales channel may sell: per-location availability summed per channel, less its buffer.
+
+Three keyed stages, because three different things must be known together:
+
+1. :class:`LocationBook`, keyed by location: whether the location ships online
+   orders (``LOCATION.SHIP_FROM_FLG``) and its type. It stamps every availability
+   record with that, and when a flag changes it re-sends every SKU it holds, so a
+   store that starts shipping online counts at once.
+2. :class:`ChannelSums`, keyed by SKU: the SKU's stamped locations and its
+   listings; per channel, the sum over the locations that channel may fulfil from,
+   less the channel's buffer.
+3. :class:`ChannelFeed`, keyed by channel and channel SKU: which item the listing
+   names *now* and whether it is active, and the version of what it published. A
+   remapped listing keeps its version sequence although its figures now come from
+   another SKU's state.
+
+Channel figures only ever use locations known to ship for that channel: a
+location whose ``LOCATION`` row is not known yet does not count (promise less).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from atp.domain.events import DC, STORE, ListingChanged, LocationChanged, Provenance, SourcePosition
+from atp.domain.records import AvailabilityRecord
+from atp.domain.rules import (
+    BACKORDER,
+    DISCONTINUED,
+    IN_STOCK,
+    LOW_STOCK,
+    OUT_OF_STOCK,
+    PREORDER,
+)
+
+# Which locations a channel may fulfil from.
+ONLINE = "online"  # DCs and stores with SHIP_FROM_FLG = 'Y' (the default)
+STORES = "stores"  # every store (e.g. a click-and-collect or POS channel)
+EVERYWHERE = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPolicy:
+    """How one channel sells: where from, and how much it keeps back."""
+
+    fulfil_from: str | tuple[str, ...] = ONLINE  # ONLINE, STORES, EVERYWHERE, or explicit LOC_CDs
+    buffer_units: int = 0
+    buffer_share: float = 0.0  # e.g. 0.1 keeps back 10 % (rounded up)
+
+    def may_fulfil_from(self, location: str, location_type: str, ship_from: bool) -> bool:
+        if isinstance(self.fulfil_from, tuple):
+            return location in self.fulfil_from
+        if self.fulfil_from == EVERYWHERE:
+            return True
+        if self.fulfil_from == STORES:
+            return location_type == STORE
+        return location_type == DC or (location_type == STORE and ship_from)
+
+    def after_buffer(self, units: int) -> int:
+        kept = max(self.buffer_units, math.ceil(units * self.buffer_share - 1e-9))
+        return max(0, units - kept)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRules:
+    policies: Mapping[str, ChannelPolicy] = field(default_factory=dict)
+    default: ChannelPolicy = ChannelPolicy()
+    low_stock_threshold: int = 5
+    timezone: str = "UTC"
+
+    def policy(self, channel: str) -> ChannelPolicy:
+        return self.policies.get(channel, self.default)
+
+    def today(self, now_ms: int) -> dt.date:
+        return dt.datetime.fromtimestamp(now_ms / 1000, tz=ZoneInfo(self.timezone)).date()
+
+
+# -- stage 1: locations ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LocationSupply:
+    """A SKU's availability at a location, stamped with what the channels need to know of the location."""
+
+    sku: str
+    location: str
+    available: int
+    status: str
+    next_inbound_date: dt.date | None
+    location_type: str | None  # None: no LOCATION row seen yet
+    ship_from: bool
+    provenance: Provenance
+
+
+@dataclass(slots=True)
+class LocationBook:
+    location: str
+    location_type: str | None = None
+    ship_from: bool = False
+    position: SourcePosition = ()
+    figures: dict[str, tuple[int, str, dt.date | None, Provenance]] = field(default_factory=dict)
+
+    def apply(self, value: AvailabilityRecord | LocationChanged) -> list[LocationSupply]:
+        if isinstance(value, AvailabilityRecord):
+            provenance = Provenance(value.source_ts_ms, value.cause_ref)
+            self.figures[value.sku] = (value.available, value.status, value.next_inbound_date, provenance)
+            return [self._supply(value.sku)]
+        if value.position < self.position:
+            return []
+        self.position = value.position
+        before = (self.location_type, self.ship_from)
+        self.location_type = None if value.deleted else value.location_type
+        self.ship_from = value.ship_from and not value.deleted
+        if (self.location_type, self.ship_from) == before:
+            return []
+        return [self._supply(sku, value.provenance) for sku in sorted(self.figures)]
+
+    def _supply(self, sku: str, provenance: Provenance | None = None) -> LocationSupply:
+        available, status, next_date, cause = self.figures[sku]
+        return LocationSupply(
+            sku, self.location, available, status, next_date, self.location_type, self.ship_from, provenance or cause
+        )
+
+
+# -- stage 2: sums per SKU ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFigures:
+    """What one listing's channel may sell of its SKU, before versioning."""
+
+    channel: str
+    channel_sku: str
+    sku: str
+    available: int
+    status: str
+    promise_date: dt.date | None
+    provenance: Provenance
+
+
+@dataclass(slots=True)
+class ChannelSums:
+    sku: str
+    locations: dict[str, LocationSupply] = field(default_factory=dict)
+    listings: dict[tuple[str, str], SourcePosition] = field(default_factory=dict)  # (channel, channel_sku)
+
+    def apply(self, value: LocationSupply | ListingChanged, now_ms: int, rules: ChannelRules) -> list[ChannelFigures]:
+        if isinstance(value, LocationSupply):
+            self.locations[value.location] = value
+            return self._figures(sorted(self.listings), value.provenance, now_ms, rules)
+        key = (value.channel, value.channel_sku)
+        known = self.listings.get(key)
+        if known is not None and value.position < known:
+            return []
+        if value.deleted:
+            self.listings.pop(key, None)
+            return []
+        self.listings[key] = value.position
+        return self._figures([key], value.provenance, now_ms, rules)
+
+    def _figures(
+        self, listings: list[tuple[str, str]], provenance: Provenance, now_ms: int, rules: ChannelRules
+    ) -> list[ChannelFigures]:
+        by_channel: dict[str, tuple[int, str, dt.date | None]] = {}
+        out = []
+        for channel, channel_sku in listings:
+            if channel not in by_channel:
+                by_channel[channel] = self._channel_view(channel, now_ms, rules)
+            available, status, promise = by_channel[channel]
+            out.append(ChannelFigures(channel, channel_sku, self.sku, available, status, promise, provenance))
+        return out
+
+    def _channel_view(self, channel: str, now_ms: int, rules: ChannelRules) -> tuple[int, str, dt.date | None]:
+        policy = rules.policy(channel)
+        eligible = [
+            s
+            for s in self.locations.values()
+            if s.location_type is not None and policy.may_fulfil_from(s.location, s.location_type, s.ship_from)
+        ]
+        available = policy.after_buffer(sum(s.available for s in eligible))
+        statuses = {s.status for s in eligible}
+        inbound = [s.next_inbound_date for s in eligible if s.next_inbound_date is not None]
+        if DISCONTINUED in statuses:
+            return 0, DISCONTINUED, None
+        if available > 0:
+            status = (
+                PREORDER
+                if PREORDER in statuses
+                else (LOW_STOCK if available <= rules.low_stock_threshold else IN_STOCK)
+            )
+            return available, status, rules.today(now_ms)
+        if PREORDER in statuses:
+            return 0, PREORDER, min(inbound, default=None)
+        return 0, (BACKORDER if inbound else OUT_OF_STOCK), min(inbound, default=None)
+
+
+# -- stage 3: the feed per listing ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRecord:
+    """One `atp.channel.<channel>` record (contracts.md)."""
+
+    channel: str
+    channel_sku: str
+    sku: str
+    available: int
+    status: str
+    promise_date: dt.date | None
+    version: int
+    computed_ts_ms: int
+
+    @property
+    def key(self) -> str:
+        return self.channel_sku
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "channel": self.channel,
+            "channel_sku": self.channel_sku,
+            "sku": self.sku,
+            "available": self.available,
+            "status": self.status,
+            "promise_date": self.promise_date,
+            "version": self.version,
+            "computed_ts_ms": self.computed_ts_ms,
+        }
+
+
+# (sku, available, status, promise_date) as last published
+FeedPublished = tuple[str, int, str, dt.date | None]
+
+
+@dataclass(slots=True)
+class ChannelFeed:
+    channel: str
+    channel_sku: str
+    sku: str | None = None
+    active: bool = False
+    position: SourcePosition = ()
+    latest: dict[str, ChannelFigures] = field(default_factory=dict)  # by SKU, including one not (yet) listed
+    version: int = 0
+    published: FeedPublished | None = None
+
+    def apply(self, value: ChannelFigures | ListingChanged, now_ms: int) -> list[ChannelRecord]:
+        if isinstance(value, ChannelFigures):
+            self.latest[value.sku] = value
+            return self._publish(now_ms)
+        if value.moved or value.position < self.position:
+            return []  # a remap's "gone from the old item" half: the row for the new item follows
+        self.position = value.position
+        if value.deleted:
+            self.active = False
+            return self._publish(now_ms)
+        self.sku, self.active = value.sku, value.active
+        return self._publish(now_ms)
+
+    def _publish(self, now_ms: int) -> list[ChannelRecord]:
+        if self.sku is None:
+            return []
+        if not self.active:
+            published: FeedPublished = (self.sku, 0, DISCONTINUED, None)  # delisted: stop selling it
+        else:
+            figures = self.latest.get(self.sku)
+            if figures is None:
+                return []  # the item's figures have not arrived yet: publish nothing rather than a guess
+            published = (self.sku, figures.available, figures.status, figures.promise_date)
+        if published == self.published or (self.published is None and not self.active):
+            return []
+        self.published = published
+        self.version += 1
+        sku, available, status, promise = published
+        return [ChannelRecord(self.channel, self.channel_sku, sku, available, status, promise, self.version, now_ms)]
