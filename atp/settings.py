@@ -8,6 +8,7 @@ is listed in the README. Settings are frozen: build them once with
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -91,13 +92,50 @@ class Settings(BaseSettings):
         ge=0,
         description="How long an input naming an unknown SKU, channel SKU or location waits before the DLQ.",
     )
-    timezone: str = Field(default="UTC", description="IANA zone in which lots expire, unless set per location.")
+    timezone: str = Field(
+        default="UTC",
+        description="IANA zone in which lots expire (unless set per location) and channels date promises.",
+    )
     location_timezones: dict[str, str] = Field(
         default_factory=dict,
         description='Per-location IANA zones as JSON, e.g. {"DC0001": "Europe/Paris"}.',
     )
     recovery_partitions: int = Field(default=1, ge=1, description="Bytewax recovery partitions (fixed once created).")
     snapshot_interval_s: int = Field(default=1, ge=1, description="Bytewax epoch / snapshot interval, whole seconds.")
+
+    # -- channels -------------------------------------------------------------------
+    channels: list[str] = Field(
+        default=["SHOPIFY", "AMAZON", "EBAY", "TIKTOK"],
+        description="Channels (CHANNEL_CD) that get an atp.channel.<channel> topic, as JSON.",
+    )
+    channel_fulfilment: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description='Where each channel may fulfil from: "online" (default: DCs and ship-from stores), "stores", '
+        '"all", or a list of LOC_CDs, as JSON.',
+    )
+    channel_buffers: dict[str, int | str] = Field(
+        default_factory=dict,
+        description='Units each channel keeps back: a number of units or a share such as "10%", as JSON.',
+    )
+
+    @field_validator("channel_fulfilment")
+    @classmethod
+    def _known_fulfilment(cls, policies: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        for channel, where in policies.items():
+            if isinstance(where, str) and where not in ("online", "stores", "all"):
+                raise ValueError(f"{channel}: {where!r} is not online, stores, all or a list of locations")
+        return policies
+
+    @field_validator("channel_buffers")
+    @classmethod
+    def _valid_buffers(cls, buffers: dict[str, int | str]) -> dict[str, int | str]:
+        for channel, buffer in buffers.items():
+            if isinstance(buffer, int):
+                if buffer < 0:
+                    raise ValueError(f"{channel}: a buffer cannot be negative")
+            elif not re.fullmatch(r"\d{1,2}(\.\d+)?%", buffer):
+                raise ValueError(f"{channel}: {buffer!r} is neither units nor a share like '10%'")
+        return buffers
 
     @field_validator("timezone")
     @classmethod

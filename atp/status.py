@@ -41,7 +41,7 @@ def print_status(settings: Settings, out: Progress) -> None:
     flow = lag.lag_by_topic(
         settings, "dataflow", (*CDC_TOPICS, topics.RESERVATIONS), lag.flow_positions(settings.recovery_dir)
     )
-    loader_topics = topics.OUTPUT_TOPICS
+    loader_topics = topics.output_topics(settings)
     loader = lag.lag_by_topic(
         settings, "loader", loader_topics, lag.group_positions(settings, LOADER_GROUP, loader_topics)
     )

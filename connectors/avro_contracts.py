@@ -29,8 +29,16 @@ CURRENT = {
 }
 
 
+# Every atp.channel.<channel> topic carries the same contract.
+CHANNEL_CONTRACT = "atp.channel-v1.avsc"
+
+
+def contract_file(topic: str) -> str:
+    return CHANNEL_CONTRACT if topic.startswith(topics.CHANNEL_PREFIX) else CURRENT[topic]
+
+
 def schema_text(topic: str) -> str:
-    return (AVRO_DIR / CURRENT[topic]).read_text()
+    return (AVRO_DIR / contract_file(topic)).read_text()
 
 
 def subject(topic: str) -> str:
@@ -49,7 +57,7 @@ def register_contracts(settings: Settings) -> dict[str, int]:
     """Set FULL_TRANSITIVE and register the current schema of every output topic; returns schema ids."""
     client = registry_client(settings)
     ids = {}
-    for topic in CURRENT:
+    for topic in topics.output_topics(settings):
         try:
             client.set_compatibility(subject_name=subject(topic), level=COMPATIBILITY)
             ids[topic] = client.register_schema(subject(topic), Schema(schema_text(topic), "AVRO"))

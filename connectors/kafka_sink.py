@@ -10,17 +10,19 @@ ignores delivery failures, so we do not use it.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import KafkaError, Message, Producer
 
+from atp.domain.channels import ChannelRecord
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from atp.errors import AtpError
 from atp.settings import Settings
 from connectors import avro_contracts, topics
 
-OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter
+OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
 
 
 class DeliveryFailed(AtpError):
@@ -42,6 +44,8 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
         self._encode_availability = avro_contracts.serializer(client, topics.AVAILABILITY)
         self._encode_dead_letter = avro_contracts.serializer(client, topics.DLQ)
         self._encode_alert = avro_contracts.serializer(client, topics.ALERTS)
+        self._client = client
+        self._encode_channel: dict[str, Callable[[dict[str, Any]], bytes]] = {}
         self._failures: list[str] = []
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
@@ -63,6 +67,12 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
             return topics.AVAILABILITY, item.key.encode(), self._encode_availability(item.to_dict())
         if isinstance(item, AlertRecord):
             return topics.ALERTS, item.key.encode(), self._encode_alert(item.to_dict())
+        if isinstance(item, ChannelRecord):
+            topic = topics.channel_topic(item.channel)
+            encode = self._encode_channel.get(topic)
+            if encode is None:
+                encode = self._encode_channel[topic] = avro_contracts.serializer(self._client, topic)
+            return topic, item.key.encode(), encode(item.to_dict())
         dead: dict[str, Any] = item.to_dict()
         return (
             topics.DLQ,

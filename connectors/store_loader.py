@@ -40,6 +40,12 @@ TABLES_BY_TOPIC: dict[str, tuple[str, ...]] = {
 }
 
 
+def tables_by_topic(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """The fixed topics, and every configured channel's topic into ``atp.channel_availability``."""
+    channel_tables = {topics.channel_topic(c): ("atp.channel_availability",) for c in settings.channels}
+    return TABLES_BY_TOPIC | channel_tables
+
+
 def _clickhouse_value(value: Any) -> Any:
     """Avro logical types come back as datetime/date; ClickHouse JSON input wants text."""
     if isinstance(value, dt.datetime):
@@ -66,13 +72,14 @@ class StoreLoader:
             }
         )
         client = avro_contracts.registry_client(settings)
+        self._tables = tables_by_topic(settings)
         self._decoders: dict[str, Callable[[bytes], Any]] = {
-            topic: avro_contracts.deserializer(client, topic) for topic in TABLES_BY_TOPIC
+            topic: avro_contracts.deserializer(client, topic) for topic in self._tables
         }
         self.loaded = 0
 
     def run(self, stop: threading.Event) -> None:
-        self._consumer.subscribe(list(TABLES_BY_TOPIC))
+        self._consumer.subscribe(list(self._tables))
         try:
             while not stop.is_set():
                 self.load_once()
@@ -91,7 +98,7 @@ class StoreLoader:
             except Exception as exc:  # noqa: BLE001 - a record we cannot read must not stop the loader
                 batches["atp.dlq"].append(self._undecodable(message, exc))
                 continue
-            for table in TABLES_BY_TOPIC[message.topic() or ""]:
+            for table in self._tables[message.topic() or ""]:
                 batches[table].append(row)
         for table, rows in batches.items():
             self._store.insert_rows(table, rows)

@@ -23,6 +23,17 @@ RESERVATIONS = "orders.reservations"
 
 OUTPUT_TOPICS = (AVAILABILITY, DLQ, ALERTS)
 
+
+def channel_topic(channel: str) -> str:
+    """``atp.channel.shopify`` for ``SHOPIFY``."""
+    return CHANNEL_PREFIX + channel.lower()
+
+
+def output_topics(settings: Settings) -> tuple[str, ...]:
+    """Every topic the pipeline writes: the fixed ones and one per configured channel."""
+    return OUTPUT_TOPICS + tuple(channel_topic(c) for c in settings.channels)
+
+
 # Partitions for the CDC and output topics: the unit of parallelism of a Bytewax cluster.
 PARTITIONS = 4
 

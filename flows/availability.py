@@ -40,6 +40,16 @@ from bytewax.inputs import Source
 from bytewax.outputs import Sink
 from confluent_kafka import OFFSET_BEGINNING
 
+from atp.domain.channels import (
+    ChannelFeed,
+    ChannelFigures,
+    ChannelPolicy,
+    ChannelRecord,
+    ChannelRules,
+    ChannelSums,
+    LocationBook,
+    LocationSupply,
+)
 from atp.domain.events import (
     Event,
     InboundChanged,
@@ -70,7 +80,7 @@ from connectors.cdc.decode import CDC_TOPICS, Decoded, decode_change, masked_pay
 from connectors.reservations import decode_reservation
 
 RawMessage = KafkaSourceMessage[bytes | None, bytes | None]
-OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter
+OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
 Clock = Callable[[], int]
 
 INPUT_TOPICS = (*CDC_TOPICS, topics.RESERVATIONS)
@@ -96,6 +106,19 @@ def rules_from(settings: Settings) -> EngineRules:
         default_timezone=settings.timezone,
         location_timezones=dict(settings.location_timezones),
     )
+
+
+def channel_rules_from(settings: Settings) -> ChannelRules:
+    policies = {}
+    for channel in {*settings.channel_fulfilment, *settings.channel_buffers}:
+        where = settings.channel_fulfilment.get(channel, "online")
+        buffer = settings.channel_buffers.get(channel, 0)
+        policies[channel] = ChannelPolicy(
+            fulfil_from=tuple(where) if isinstance(where, list) else where,
+            buffer_units=buffer if isinstance(buffer, int) else 0,
+            buffer_share=float(buffer.rstrip("%")) / 100 if isinstance(buffer, str) else 0.0,
+        )
+    return ChannelRules(policies=policies, low_stock_threshold=settings.low_stock_threshold, timezone=settings.timezone)
 
 
 def _as_datetime(epoch_ms: int | None) -> dt.datetime | None:
@@ -272,6 +295,43 @@ class Kits(KeyedLogic[KitState, KitInput, AvailabilityRecord | AlertRecord]):
         return state.apply(value, now_ms, self.low_stock_threshold)
 
 
+class ChannelLocations(KeyedLogic[LocationBook, AvailabilityRecord | LocationChanged, LocationSupply]):
+    """Keyed by location: stamps availability with whether the location ships online."""
+
+    def create(self, key: str) -> LocationBook:
+        return LocationBook(key)
+
+    def apply(
+        self, state: LocationBook, value: AvailabilityRecord | LocationChanged, now_ms: int
+    ) -> list[LocationSupply]:
+        return state.apply(value)
+
+
+class ChannelSumsLogic(KeyedLogic[ChannelSums, LocationSupply | ListingChanged, ChannelFigures]):
+    """Keyed by SKU: per channel, the sum over the locations it may fulfil from, less its buffer."""
+
+    def __init__(self, resumed: ChannelSums | None, clock: Clock, rules: ChannelRules) -> None:
+        super().__init__(resumed, clock)
+        self.rules = rules
+
+    def create(self, key: str) -> ChannelSums:
+        return ChannelSums(key)
+
+    def apply(self, state: ChannelSums, value: LocationSupply | ListingChanged, now_ms: int) -> list[ChannelFigures]:
+        return state.apply(value, now_ms, self.rules)
+
+
+class ChannelFeedLogic(KeyedLogic[ChannelFeed, ChannelFigures | ListingChanged, ChannelRecord]):
+    """Keyed by channel and channel SKU: the listing's current item, and its versioned records."""
+
+    def create(self, key: str) -> ChannelFeed:
+        channel, _, channel_sku = key.partition("/")
+        return ChannelFeed(channel, channel_sku)
+
+    def apply(self, state: ChannelFeed, value: ChannelFigures | ListingChanged, now_ms: int) -> list[ChannelRecord]:
+        return state.apply(value, now_ms)
+
+
 def _consumer_error(error: KafkaError[bytes | None, bytes | None], clock: Clock) -> DeadLetter:
     msg = error.msg
     return DeadLetter(
@@ -370,6 +430,41 @@ def _to_kit(value: Any) -> list[tuple[str, tuple[str, KitInput]]]:
     return []
 
 
+def _record_by_location(value: Any) -> list[tuple[str, tuple[str, AvailabilityRecord | LocationChanged]]]:
+    if isinstance(value, AvailabilityRecord):
+        return [_keyed(value.location, value)]
+    return []
+
+
+def _location_change(event: Event) -> list[tuple[str, tuple[str, AvailabilityRecord | LocationChanged]]]:
+    if isinstance(event, LocationChanged):
+        return [_keyed(event.location, event)]
+    return []
+
+
+def _supply_by_sku(supply: LocationSupply) -> tuple[str, tuple[str, LocationSupply | ListingChanged]]:
+    return _keyed(supply.sku, supply)
+
+
+def _listing_by_sku(event: Event) -> list[tuple[str, tuple[str, LocationSupply | ListingChanged]]]:
+    if isinstance(event, ListingChanged):
+        return [_keyed(event.sku, event)]
+    return []
+
+
+def _for_feed(
+    channels: frozenset[str],
+) -> Callable[[Any], list[tuple[str, tuple[str, ChannelFigures | ListingChanged]]]]:
+    """Figures and listings of the configured channels, keyed by listing (other channels get no topic)."""
+
+    def route(value: Any) -> list[tuple[str, tuple[str, ChannelFigures | ListingChanged]]]:
+        if isinstance(value, ChannelFigures | ListingChanged) and value.channel in channels:
+            return [_keyed(_listing_key(value.channel, value.channel_sku), value)]
+        return []
+
+    return route
+
+
 def _is_output(value: Any) -> bool:
     return isinstance(value, AvailabilityRecord | AlertRecord | DeadLetter)
 
@@ -454,10 +549,39 @@ def build_flow(
     )
     kits = op.key_rm("unkey_kits", op.stateful("kits", kit_inputs, lambda resumed: Kits(resumed, clock, threshold)))
 
+    # Channels: availability stamped per location, summed per SKU, versioned per listing.
+    by_location = op.merge(
+        "channel_location_inputs",
+        op.flat_map("route_records_to_location", engine, _record_by_location),
+        op.flat_map("route_kit_records_to_location", kits, _record_by_location),
+        op.flat_map("route_locations_to_channels", events, _location_change),
+    )
+    stamped = op.key_rm("unkey_stamped", op.stateful("channel_locations", by_location, ChannelLocations.builder(clock)))
+    channel_rules = channel_rules_from(settings)
+    sums_inputs = op.merge(
+        "channel_sum_inputs",
+        op.map("route_supply_to_sku", stamped, _supply_by_sku),
+        op.flat_map("route_listings_to_sku", events, _listing_by_sku),
+    )
+    figures = op.key_rm(
+        "unkey_figures",
+        op.stateful("channel_sums", sums_inputs, lambda resumed: ChannelSumsLogic(resumed, clock, channel_rules)),
+    )
+    configured = frozenset(settings.channels)
+    feed_inputs = op.merge(
+        "channel_feed_inputs",
+        op.flat_map("route_figures_to_listing", figures, _for_feed(configured)),
+        op.flat_map("route_listings_to_feed", events, _for_feed(configured)),
+    )
+    channel_records = op.key_rm(
+        "unkey_channel_records", op.stateful("channel_feed", feed_inputs, ChannelFeedLogic.builder(clock))
+    )
+
     outgoing: Stream[OutputRecord] = op.merge(
         "outgoing",
         op.filter("engine_out", engine, _is_output),
         kits,
+        channel_records,
         op.filter("reference_out", located_out, _is_output),
         op.filter("listing_out", listed, _is_output),
         *letters,

@@ -10,6 +10,7 @@ import datetime as dt
 
 from bytewax.testing import TestingSink, run_main
 
+from atp.domain.channels import ChannelRecord
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from atp.settings import Settings
 from flows.availability import build_flow
@@ -19,6 +20,7 @@ from tests.debezium_events import (
     ERP_LISTINGS,
     ERP_LOCATIONS,
     ERP_STOCK,
+    POS_STOCK,
     RESERVATIONS,
     envelope,
     item_row,
@@ -27,8 +29,10 @@ from tests.debezium_events import (
     location_row,
     mariadb_source,
     message,
+    postgres_source,
     reservation_value,
     stock_bal_row,
+    store_stock_row,
 )
 from tests.paced_source import PacedSource
 
@@ -205,3 +209,61 @@ def test_crossing_into_low_and_out_of_stock_raises_alerts():
     ]
     out = run(schedule)
     assert [a.kind for a in out if isinstance(a, AlertRecord)] == ["LOW_STOCK", "OUT_OF_STOCK", "BACK_IN_STOCK"]
+
+
+# -- channels -----------------------------------------------------------------------------------
+
+
+def shelf(store: str, upc: str, on_hand: int):
+    offset = next(_offsets)
+    row = store_stock_row(store, upc, on_hand)
+    return message(POS_STOCK, envelope("u", None, row, postgres_source("store_stock", 50_000 + offset)), offset)
+
+
+def channel_view(out, channel_sku: str) -> list[tuple[str, int, int]]:
+    return [(r.sku, r.available, r.version) for r in out if isinstance(r, ChannelRecord) and r.key == channel_sku]
+
+
+def test_a_ship_from_store_moves_the_online_channel_and_a_pos_only_store_does_not():
+    upc = "000000000017"
+    schedule = [
+        (0.0, erp(ERP_LOCATIONS, location_row("DC0001"), "LOCATION")),
+        (0.0, erp(ERP_LOCATIONS, location_row("ST0001", "S", "Y"), "LOCATION")),
+        (0.0, erp(ERP_LOCATIONS, location_row("ST0002", "S", "N"), "LOCATION")),
+        (0.0, erp(ERP_ITEMS, item_row("TEE-1", upc), "ITEM_MASTER")),
+        (0.0, erp(ERP_LISTINGS, listing_row("SHOPIFY", "SH-TEE-1", "TEE-1"), "CHANNEL_LISTING")),
+        (0.1, erp(ERP_STOCK, stock_bal_row("TEE-1", "DC0001", "10.000"), "STOCK_BAL")),
+        (0.2, shelf("ST0001", upc, 4)),
+        (0.3, shelf("ST0002", upc, 9)),
+    ]
+    out = run(schedule)
+    # Listed before any stock was seen: 0 first (honest, and never more than there is), then DC, then DC + ST0001.
+    assert channel_view(out, "SH-TEE-1") == [("TEE-1", 0, 1), ("TEE-1", 10, 2), ("TEE-1", 14, 3)]
+
+
+def test_a_remapped_listing_moves_to_its_new_item_live():
+    schedule = [
+        (0.0, erp(ERP_LOCATIONS, location_row("DC0001"), "LOCATION")),
+        (0.0, erp(ERP_ITEMS, item_row("TEE-1", "000000000017"), "ITEM_MASTER")),
+        (0.0, erp(ERP_ITEMS, item_row("TEE-2", "000000000024"), "ITEM_MASTER")),
+        (0.0, erp(ERP_STOCK, stock_bal_row("TEE-1", "DC0001", "10.000"), "STOCK_BAL")),
+        (0.0, erp(ERP_STOCK, stock_bal_row("TEE-2", "DC0001", "3.000"), "STOCK_BAL")),
+        (0.1, erp(ERP_LISTINGS, listing_row("EBAY", "EB-1", "TEE-1"), "CHANNEL_LISTING")),
+        (
+            0.3,
+            erp_change(
+                ERP_LISTINGS,
+                listing_row("EBAY", "EB-1", "TEE-1"),
+                listing_row("EBAY", "EB-1", "TEE-2"),
+                "CHANNEL_LISTING",
+            ),
+        ),
+        (0.5, erp(ERP_STOCK, stock_bal_row("TEE-1", "DC0001", "8.000"), "STOCK_BAL", op="u")),
+    ]
+    out = run(schedule)
+    assert channel_view(out, "EB-1") == [("TEE-1", 10, 1), ("TEE-2", 3, 2)]
+
+
+def erp_change(topic: str, before: dict, after: dict, table: str):
+    offset = next(_offsets)
+    return message(topic, envelope("u", before, after, mariadb_source(table, 10_000 + offset)), offset)
