@@ -57,8 +57,9 @@ def running_pid(settings: Settings) -> int | None:
 
 # The shape of the engine state Bytewax pickles into recovery snapshots. Bump it when a stateful step's
 # state class changes shape: resuming a snapshot of another shape would crash, or worse, half-work.
-# 1: issue 2 (stock and items only); 2: reservations, lots, inbound, safety stock, kits, sales.
-STATE_FORMAT = 2
+# 1: issue 2 (stock and items only); 2: reservations, lots, inbound, safety stock, kits, sales;
+# 3: stock history per location (shipments' decrements) and the channel steps.
+STATE_FORMAT = 3
 
 
 def _format_file(settings: Settings) -> Path:
