@@ -231,6 +231,8 @@ def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
     try:
         dc_sku, dc = _pick_dc_item(settings)
         store_sku, store, upc = _pick_store_item(settings)
+        shop_listing = _listing_on(settings, "SHOPIFY", store_sku)
+        shop_feed = TopicWatcher(settings, topics.channel_topic("SHOPIFY"))
         held_sku, held_dc, channel, channel_sku = _pick_listed_dc_item(settings)
         kit = _pick_kit(settings)
         arrivals = [
@@ -262,6 +264,7 @@ def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
                 lambda: _with_pos(settings, lambda c: live.pos_return(c, store, upc, 1)),
             ),
         ]
+        _show_channel_feed(progress, shop_feed, "SHOPIFY", shop_listing, store_sku)
         arrivals.append(_show_hold_expiring(settings, progress, watcher, held_sku, held_dc, channel, channel_sku))
         arrivals.append(_show_kit_dropping(settings, progress, watcher, kit))
     finally:
@@ -277,6 +280,36 @@ def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
 
 
 HOLD_SECONDS = 10
+
+
+def _listing_on(settings: Settings, channel: str, sku: str) -> str | None:
+    with erp_connection(settings) as erp, erp.cursor() as cur:
+        cur.execute(
+            "SELECT CHANNEL_SKU FROM CHANNEL_LISTING WHERE CHANNEL_CD = %s AND ITEM_NO = %s AND ACTIVE_FLG = 'Y' "
+            "ORDER BY CHANNEL_SKU LIMIT 1",
+            (channel, sku),
+        )
+        row = cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+def _show_channel_feed(progress: Progress, feed: TopicWatcher, channel: str, channel_sku: str | None, sku: str) -> None:
+    """What the sale and the return did to one channel's feed (its own SKU, summed over what it ships from)."""
+    progress(f"\n▶ The {channel} feed (atp.channel.{channel.lower()}) meanwhile")
+    try:
+        if channel_sku is None:
+            progress(f"  {sku} is not listed on {channel}")
+            return
+        moves = [r for k, r in feed.drain(quiet_s=2.0) if k == channel_sku]
+        for record in moves:
+            progress(
+                f"  {channel_sku} ({sku}): available={record['available']} status={record['status']} "
+                f"promise_date={record['promise_date']} (v{record['version']})"
+            )
+        if not moves:
+            progress(f"  {channel_sku} did not move: the store does not ship {channel} orders")
+    finally:
+        feed.close()
 
 
 def _show_hold_expiring(
