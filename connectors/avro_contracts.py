@@ -29,8 +29,8 @@ CURRENT = {
 }
 
 
-# Every atp.channel.<channel> topic carries the same contract.
-CHANNEL_CONTRACT = "atp.channel-v1.avsc"
+# Every atp.channel.<channel> topic carries the same contract (v2 added `buffer`; v1 consumers still read it).
+CHANNEL_CONTRACT = "atp.channel-v2.avsc"
 
 
 def contract_file(topic: str) -> str:

@@ -140,6 +140,7 @@ class ChannelFigures:
     status: str
     promise_date: dt.date | None
     provenance: Provenance
+    buffer: int = 0  # units the channel's buffer kept back
 
 
 @dataclass(slots=True)
@@ -165,37 +166,39 @@ class ChannelSums:
     def _figures(
         self, listings: list[tuple[str, str]], provenance: Provenance, now_ms: int, rules: ChannelRules
     ) -> list[ChannelFigures]:
-        by_channel: dict[str, tuple[int, str, dt.date | None]] = {}
+        by_channel: dict[str, tuple[int, str, dt.date | None, int]] = {}
         out = []
         for channel, channel_sku in listings:
             if channel not in by_channel:
                 by_channel[channel] = self._channel_view(channel, now_ms, rules)
-            available, status, promise = by_channel[channel]
-            out.append(ChannelFigures(channel, channel_sku, self.sku, available, status, promise, provenance))
+            available, status, promise, buffer = by_channel[channel]
+            out.append(ChannelFigures(channel, channel_sku, self.sku, available, status, promise, provenance, buffer))
         return out
 
-    def _channel_view(self, channel: str, now_ms: int, rules: ChannelRules) -> tuple[int, str, dt.date | None]:
+    def _channel_view(self, channel: str, now_ms: int, rules: ChannelRules) -> tuple[int, str, dt.date | None, int]:
         policy = rules.policy(channel)
         eligible = [
             s
             for s in self.locations.values()
             if s.location_type is not None and policy.may_fulfil_from(s.location, s.location_type, s.ship_from)
         ]
-        available = policy.after_buffer(sum(s.available for s in eligible))
+        total = sum(s.available for s in eligible)
+        available = policy.after_buffer(total)
+        buffer = total - available
         statuses = {s.status for s in eligible}
         inbound = [s.next_inbound_date for s in eligible if s.next_inbound_date is not None]
         if DISCONTINUED in statuses:
-            return 0, DISCONTINUED, None
+            return 0, DISCONTINUED, None, 0
         if available > 0:
             status = (
                 PREORDER
                 if PREORDER in statuses
                 else (LOW_STOCK if available <= rules.low_stock_threshold else IN_STOCK)
             )
-            return available, status, rules.today(now_ms)
+            return available, status, rules.today(now_ms), buffer
         if PREORDER in statuses:
-            return 0, PREORDER, min(inbound, default=None)
-        return 0, (BACKORDER if inbound else OUT_OF_STOCK), min(inbound, default=None)
+            return 0, PREORDER, min(inbound, default=None), buffer
+        return 0, (BACKORDER if inbound else OUT_OF_STOCK), min(inbound, default=None), buffer
 
 
 # -- stage 3: the feed per listing ----------------------------------------------------------
@@ -213,6 +216,7 @@ class ChannelRecord:
     promise_date: dt.date | None
     version: int
     computed_ts_ms: int
+    buffer: int = 0  # contract v2
 
     @property
     def key(self) -> str:
@@ -224,6 +228,7 @@ class ChannelRecord:
             "channel_sku": self.channel_sku,
             "sku": self.sku,
             "available": self.available,
+            "buffer": self.buffer,
             "status": self.status,
             "promise_date": self.promise_date,
             "version": self.version,
@@ -232,7 +237,7 @@ class ChannelRecord:
 
 
 # (sku, available, status, promise_date) as last published
-FeedPublished = tuple[str, int, str, dt.date | None]
+FeedPublished = tuple[str, int, str, dt.date | None, int]
 
 
 @dataclass(slots=True)
@@ -263,15 +268,18 @@ class ChannelFeed:
         if self.sku is None:
             return []
         if not self.active:
-            published: FeedPublished = (self.sku, 0, DISCONTINUED, None)  # delisted: stop selling it
+            published: FeedPublished = (self.sku, 0, DISCONTINUED, None, 0)  # delisted: stop selling it
         else:
             figures = self.latest.get(self.sku)
             if figures is None:
                 return []  # the item's figures have not arrived yet: publish nothing rather than a guess
-            published = (self.sku, figures.available, figures.status, figures.promise_date)
+            published = (self.sku, figures.available, figures.status, figures.promise_date, figures.buffer)
         if published == self.published or (self.published is None and not self.active):
             return []
         self.published = published
         self.version += 1
-        sku, available, status, promise = published
-        return [ChannelRecord(self.channel, self.channel_sku, sku, available, status, promise, self.version, now_ms)]
+        sku, available, status, promise, buffer = published
+        record = ChannelRecord(
+            self.channel, self.channel_sku, sku, available, status, promise, self.version, now_ms, buffer
+        )
+        return [record]

@@ -67,7 +67,8 @@ def test_a_buffer_keeps_units_back_as_units_or_as_a_share():
     assert ChannelPolicy(buffer_units=2).after_buffer(1) == 0
     assert ChannelPolicy(buffer_share=0.1).after_buffer(25) == 22  # 2.5 kept back, rounded up
     sums = sums_with(supply("DC0001", 10))
-    assert view(sums.apply(listing("AMAZON", "B0-1"), NOW, RULES))[0][2] == 8
+    [amazon] = sums.apply(listing("AMAZON", "B0-1"), NOW, RULES)
+    assert (amazon.available, amazon.buffer) == (8, 2)
 
 
 def test_one_item_under_two_channel_skus_of_one_channel_gets_both():
