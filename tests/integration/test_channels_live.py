@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from atp import analyst
 from atp.settings import Settings
 from connectors import topics
 from connectors.legacy_db import erp_connection
@@ -48,6 +50,19 @@ def test_a_stock_change_at_a_ship_from_store_moves_the_online_channel_and_at_a_s
     assert record["promise_date"] is not None
     later = [r for k, r in shopify.drain(quiet_s=2.0) if k == channel_sku]
     assert all(r["available"] == 14 for r in later[later.index(record) :])
+
+    # Analysts and channels see the same in ClickHouse.
+    deadline = time.monotonic() + 30
+    rows: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not (rows and int(str(rows[0]["version"])) >= record["version"]):
+        rows = analyst.run_query(
+            pipeline,
+            "SELECT sku, available, buffer, status, version FROM atp.channel_availability FINAL "
+            "WHERE channel = 'SHOPIFY' AND channel_sku = {channel_sku:String}",
+            {"channel_sku": channel_sku},
+        )
+        time.sleep(0.3)
+    assert rows and (rows[0]["sku"], int(str(rows[0]["available"])), int(str(rows[0]["buffer"]))) == (sku, 14, 0)
 
 
 def test_a_remapped_listing_moves_to_its_new_item_live(pipeline: Settings, shopify: TopicWatcher):
