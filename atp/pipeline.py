@@ -98,10 +98,14 @@ def flow_command(settings: Settings) -> list[str]:
 def supervise(settings: Settings, stop: threading.Event) -> None:
     """Run loader and dataflow until ``stop`` is set (or SIGTERM); restart the dataflow if it dies."""
     from connectors.store_loader import run_loader
+    from connectors.webhook_sink import run_webhooks
 
     ensure_recovery(settings)
     loader = threading.Thread(target=run_loader, args=(settings, stop), name="store-loader", daemon=True)
     loader.start()
+    # Partner webhooks read the channel topics on their own threads: a slow partner never holds up the flow.
+    webhooks = threading.Thread(target=run_webhooks, args=(settings, stop), name="webhooks", daemon=True)
+    webhooks.start()
     backoff_s = 1.0
     while not stop.is_set():
         started = time.monotonic()

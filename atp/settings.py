@@ -11,14 +11,34 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from atp.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class WebhookSettings(BaseModel):
+    """One partner endpoint for a channel's availability (an entry of ``ATP_WEBHOOKS``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(pattern=r"^https?://", description="The partner's inventory-update endpoint.")
+    shape: Literal["shopify", "amazon", "ebay", "magento", "json"] = "json"
+    auth_header: str = Field(default="", description="Header that carries the credential, e.g. Authorization.")
+    secret_file: Path | None = Field(default=None, description="File holding the credential (never in env or logs).")
+    rate_per_s: float = Field(default=5.0, gt=0)
+    burst: int = Field(default=5, ge=1)
+    batch_size: int = Field(default=100, ge=1)
+    timeout_s: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_base_s: float = Field(default=0.5, gt=0)
+    backoff_max_s: float = Field(default=30.0, gt=0)
+    options: dict[str, str] = Field(default_factory=dict, description="location_id, seller_id, source_code, ...")
 
 
 class Settings(BaseSettings):
@@ -118,6 +138,13 @@ class Settings(BaseSettings):
         description='Units each channel keeps back: a number of units or a share such as "10%", as JSON.',
     )
 
+    webhooks: dict[str, WebhookSettings] = Field(
+        default_factory=dict,
+        description="Partner endpoints per channel, as JSON: "
+        '{"SHOPIFY": {"url": "https://...", "shape": "shopify", "auth_header": "X-Shopify-Access-Token", '
+        '"secret_file": "/run/secrets/shopify", "rate_per_s": 2}}.',
+    )
+
     @field_validator("channel_fulfilment")
     @classmethod
     def _known_fulfilment(cls, policies: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
@@ -206,4 +233,5 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
-        raise ConfigError(f"ATP_{field.upper()}: {first['msg']}") from exc
+        inside = "".join(f"[{part}]" for part in first["loc"][1:])  # e.g. ATP_WEBHOOKS[SHOPIFY][url]
+        raise ConfigError(f"ATP_{field.upper()}{inside}: {first['msg']}") from exc

@@ -31,8 +31,8 @@ class Partner:
 
 
 @contextmanager
-def partner_server(partner: Partner) -> Iterator[str]:
-    """Serve ``partner`` on 127.0.0.1 (a free port); yields its URL."""
+def partner_server(partner: Partner, port: int = 0) -> Iterator[str]:
+    """Serve ``partner`` on 127.0.0.1 (a free port unless ``port``); yields its URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the http.server API
@@ -55,7 +55,7 @@ def partner_server(partner: Partner) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

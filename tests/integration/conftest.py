@@ -14,6 +14,7 @@ import pytest
 
 from atp.errors import AtpError
 from atp.settings import PROJECT_ROOT, Settings, load_settings
+from tests.partner_server import Partner, partner_server
 
 TEST_ENVIRONMENT = {
     "ATP_HOME": str(PROJECT_ROOT / ".atp" / "test"),
@@ -25,7 +26,11 @@ TEST_ENVIRONMENT = {
     "ATP_POSTGRES_PORT": "25432",
     "ATP_MARIADB_PORT": "23306",
     "ATP_STORE_PORT": "28124",
+    # Shopify's availability is pushed to a partner the suite plays itself (the `partner` fixture).
+    "ATP_WEBHOOKS": '{"SHOPIFY": {"url": "http://127.0.0.1:28990/admin/api/graphql.json", "shape": "shopify", '
+    '"rate_per_s": 20, "burst": 10, "options": {"location_id": "7001"}}}',
 }
+PARTNER_PORT = 28990
 
 _failures: dict[str, str] = {}
 
@@ -73,7 +78,15 @@ def cdc(stack: Settings) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def pipeline(cdc: Settings) -> Settings:
+def partner() -> Iterator[Partner]:
+    """A real HTTP server playing the Shopify partner for the whole session."""
+    played = Partner()
+    with partner_server(played, PARTNER_PORT):
+        yield played
+
+
+@pytest.fixture(scope="session")
+def pipeline(cdc: Settings, partner: Partner) -> Settings:
     from atp.pipeline import start_detached
 
     _once("start pipeline", lambda: start_detached(cdc, print))
