@@ -160,3 +160,34 @@ def test_a_channel_never_offers_more_than_its_eligible_locations_hold(levels, bu
         eligible = sum(n for loc, n in latest.items() if loc != "ST0002")
         assert 0 <= f.available <= max(0, eligible - buffer)
         assert f.available <= eligible - (eligible * share)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("listing"), st.sampled_from(["TEE-1", "TEE-2"]), st.booleans(), st.booleans()),
+            st.tuples(st.just("figures"), st.sampled_from(["TEE-1", "TEE-2"]), st.integers(0, 30), st.just(False)),
+        ),
+        max_size=25,
+    )
+)
+def test_a_listing_feed_only_ever_speaks_for_its_current_item_with_strictly_increasing_versions(steps):
+    feed = ChannelFeed("SHOPIFY", "SH-1")
+    current: tuple[str, bool] | None = None  # (sku, active) as the ERP says now
+    latest: dict[str, int] = {}
+    versions: list[int] = []
+    for position, (kind, sku, value, deleted) in enumerate(steps, start=1):
+        if kind == "listing":
+            change = listing("SHOPIFY", "SH-1", sku, position=position, active=bool(value), deleted=deleted)
+            out = feed.apply(change, NOW)
+            if current is not None or not deleted:
+                current = (sku, bool(value) and not deleted) if not deleted else (current[0], False)
+        else:
+            latest[sku] = value
+            out = feed.apply(figures(sku, value), NOW)
+        for record in out:
+            versions.append(record.version)
+            assert current is not None and record.sku == current[0]
+            assert record.available == (latest.get(record.sku, 0) if current[1] else 0)
+    assert versions == sorted(set(versions))
