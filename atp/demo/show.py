@@ -65,15 +65,22 @@ def _wait_for_initial_load(settings: Settings, progress: Progress) -> int:
     while time.monotonic() - started < 600:
         if running_pid(settings) is None:
             raise TimeoutError(f"the pipeline stopped; see {pipeline_log(settings)}")
-        count = int(run_query(settings, "SELECT count() AS n FROM atp.location_availability")[0]["n"])
-        steady = steady + 1 if count == last and count > 0 else 0
+        # Both the location records and the channel feeds they fan out to must have settled.
+        row = run_query(
+            settings,
+            "SELECT (SELECT count() FROM atp.location_availability) AS locations, "
+            "(SELECT count() FROM atp.channel_availability) AS channels",
+        )[0]
+        count, channels = int(row["locations"]), int(row["channels"])
+        steady = steady + 1 if count + channels == last and count > 0 else 0
         if steady >= 4:
             return count
-        if count != last:
+        if count + channels != last:
             progress(
-                f"  initial snapshot: {count} SKU-location records in ClickHouse ({time.monotonic() - started:.0f}s)"
+                f"  initial snapshot: {count} SKU-location and {channels} channel records in ClickHouse "
+                f"({time.monotonic() - started:.0f}s)"
             )
-        last = count
+        last = count + channels
         time.sleep(1.0)
     raise TimeoutError("the initial snapshot did not reach ClickHouse within 600s")
 
