@@ -72,7 +72,8 @@ def _wait_for_initial_load(settings: Settings, progress: Progress) -> int:
             "(SELECT count() FROM atp.channel_availability) AS channels",
         )[0]
         count, channels = int(row["locations"]), int(row["channels"])
-        steady = steady + 1 if count + channels == last and count > 0 else 0
+        caught_up = _flow_lag(settings) == 0  # every captured change consumed and its epoch snapshotted
+        steady = steady + 1 if count + channels == last and count > 0 and caught_up else 0
         if steady >= 4:
             return count
         if count + channels != last:
@@ -83,6 +84,15 @@ def _wait_for_initial_load(settings: Settings, progress: Progress) -> int:
         last = count + channels
         time.sleep(1.0)
     raise TimeoutError("the initial snapshot did not reach ClickHouse within 600s")
+
+
+def _flow_lag(settings: Settings) -> int:
+    """Messages on the dataflow's input topics not yet consumed (as of its last snapshot)."""
+    from connectors import lag, topics
+    from connectors.cdc.decode import CDC_TOPICS
+
+    positions = lag.flow_positions(settings.recovery_dir)
+    return sum(t.lag for t in lag.lag_by_topic(settings, "dataflow", (*CDC_TOPICS, topics.RESERVATIONS), positions))
 
 
 def _pick_dc_item(settings: Settings) -> tuple[str, str]:
