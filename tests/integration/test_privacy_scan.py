@@ -1,0 +1,88 @@
+"""Personal data never leaves the pipeline: after a run, scan every output topic, every store table and every log.
+
+The values looked for are the real ones: the customers' emails and loyalty ids
+seeded in the POS, and every `customer_ref` the channels sent on
+`orders.reservations` during this test session.
+"""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from atp import analyst
+from atp.settings import Settings
+from connectors import topics
+from connectors.legacy_db import pos_connection
+from tests.integration.legacy_writes import new_item, set_dc_stock
+
+pytestmark = pytest.mark.integration
+
+STORE_TABLES = (
+    "atp.location_availability",
+    "atp.availability_history",
+    "atp.channel_availability",
+    "atp.alerts",
+    "atp.dlq",
+)
+
+
+def whole_topic(settings: Settings, topic: str) -> list[bytes]:
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "atp-privacy-scan"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {}
+        assignment = []
+        for index in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, index), timeout=10)
+            if high > low:
+                ends[index] = high
+                assignment.append(TopicPartition(topic, index, low))
+        consumer.assign(assignment)
+        raw: list[bytes] = []
+        while ends:
+            message = consumer.poll(5)
+            if message is None:
+                break
+            if message.error() is None:
+                raw.append((message.key() or b"") + b" " + (message.value() or b""))
+                if message.offset() + 1 >= ends.get(message.partition(), 0):
+                    ends.pop(message.partition(), None)
+        return raw
+    finally:
+        consumer.close()
+
+
+def personal_values(settings: Settings) -> set[str]:
+    with pos_connection(settings) as pos, pos.cursor() as cur:
+        cur.execute("SELECT customer_email, loyalty_id FROM sale_ticket")
+        seeded = {str(v) for row in cur.fetchall() for v in row if v}
+    refs = set()
+    for raw in whole_topic(settings, topics.RESERVATIONS):
+        try:
+            doc = orjson.loads(raw.split(b" ", 1)[1])
+        except (orjson.JSONDecodeError, IndexError):
+            continue
+        if isinstance(doc, dict) and doc.get("customer_ref"):
+            refs.add(str(doc["customer_ref"]))
+    return seeded | refs
+
+
+def test_no_personal_value_reaches_an_output_topic_a_store_table_or_a_log(pipeline: Settings):
+    sku, _ = new_item(pipeline)
+    set_dc_stock(pipeline, sku, 3)  # at least one fresh record flows while we look
+    secrets = personal_values(pipeline)
+    assert len(secrets) >= 10, "the scan needs personal data to look for: the seeded POS tickets carry it"
+
+    leaks: list[str] = []
+    for topic in (*topics.output_topics(pipeline),):
+        for raw in whole_topic(pipeline, topic):
+            leaks += [f"topic {topic}: {s}" for s in secrets if s.encode() in raw]
+    for table in STORE_TABLES:
+        dump = orjson.dumps(analyst.run_query(pipeline, f"SELECT * FROM {table}")).decode()
+        leaks += [f"table {table}: {s}" for s in secrets if s in dump]
+    for log in sorted(pipeline.logs_dir.glob("*.log")):
+        text = log.read_text(errors="replace")
+        leaks += [f"log {log.name}: {s}" for s in secrets if s in text]
+    assert leaks == [], f"{len(leaks)} personal values leaked, e.g. {leaks[:5]}"
