@@ -116,6 +116,16 @@ def cmd_why(settings: Settings, args: argparse.Namespace) -> None:
     analyst.print_rows(analyst.why(settings, args.sku, args.location), say)
 
 
+def cmd_forget_customer(settings: Settings, args: argparse.Namespace) -> None:
+    from atp.privacy_requests import forget_customer
+
+    report = forget_customer(settings, args.subject)
+    say(
+        f"checked {', '.join(report.checked)}; removed {report.removed_total} row(s); "
+        f"recorded in atp.privacy_audit as subject sha256 {report.subject_sha256[:16]}..."
+    )
+
+
 # -- parser -----------------------------------------------------------------------------------
 
 
@@ -154,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     why = add("why", cmd_why, "Why does SKU X show N at location Y: the chain of inputs behind it.")
     why.add_argument("sku")
     why.add_argument("location")
+    forget = add(
+        "forget-customer",
+        cmd_forget_customer,
+        "A customer's deletion request: remove every stored row that mentions them, and audit it.",
+    )
+    forget.add_argument("subject", help="the customer's email, loyalty id or channel customer_ref")
     return parser
 
 

@@ -86,3 +86,38 @@ def test_no_personal_value_reaches_an_output_topic_a_store_table_or_a_log(pipeli
         text = log.read_text(errors="replace")
         leaks += [f"log {log.name}: {s}" for s in secrets if s in text]
     assert leaks == [], f"{len(leaks)} personal values leaked, e.g. {leaks[:5]}"
+
+
+def test_a_deletion_request_removes_what_mentions_the_customer_and_is_audited_without_naming_them(pipeline: Settings):
+    import hashlib
+    import uuid
+
+    from atp.privacy_requests import forget_customer
+    from connectors.clickhouse_store import open_store_for_reading
+
+    email = f"leak-{uuid.uuid4().hex[:8]}@customer.example"
+    store = open_store_for_reading(pipeline)
+    try:  # a row as an older, unmasked version might have left it
+        store.command(
+            "INSERT INTO atp.dlq (source_topic, partition, offset, reason, error, payload, at_ms) VALUES "
+            f"('pos.public.sale_ticket', 0, 999999, 'legacy', 'n/a', '{{\"customer_email\":\"{email}\"}}', now64(3))"
+        )
+    finally:
+        store.close()
+    assert analyst.run_query(pipeline, "SELECT count() AS n FROM atp.dlq WHERE position(payload, {e:String}) > 0",
+                             {"e": email})[0]["n"] in (1, "1")  # fmt: skip
+
+    report = forget_customer(pipeline, email)
+
+    assert report.removed == {"atp.dlq": 1, "atp.availability_history": 0, "atp.location_availability": 0}
+    left = analyst.run_query(pipeline, "SELECT count() AS n FROM atp.dlq WHERE position(payload, {e:String}) > 0",
+                             {"e": email})  # fmt: skip
+    assert int(left[0]["n"]) == 0
+    audit = analyst.run_query(
+        pipeline,
+        "SELECT subject_sha256, removed, removed_from FROM atp.privacy_audit WHERE subject_sha256 = {h:String}",
+        {"h": hashlib.sha256(email.encode()).hexdigest()},
+    )
+    assert [(int(a["removed"]), a["removed_from"]) for a in audit] == [(1, ["atp.dlq"])]
+    everything = orjson.dumps(analyst.run_query(pipeline, "SELECT * FROM atp.privacy_audit")).decode()
+    assert email not in everything
