@@ -34,8 +34,10 @@ from atp.demo.generator import (
 from atp.settings import PROJECT_ROOT
 
 TODAY = dt.date(2026, 11, 22)
-SPEC = PROJECT_ROOT.parent / "shared" / "spec" / "legacy-sources.md"
+SHARED_SPEC = PROJECT_ROOT.parent / "shared" / "spec" / "legacy-sources.md"
 SOURCES = PROJECT_ROOT / "schemas" / "sources"
+# A copy of the spec kept in the repo, so that a checkout anywhere (CI included) checks the DDL against it.
+SPEC_COPY = SOURCES / "legacy-sources.md"
 
 
 @cache
@@ -290,11 +292,18 @@ def _table(body: str) -> Table:
     return Table(columns, tuple(primary_key))
 
 
+def _spec_text() -> str:
+    """The legacy spec: the shared one when the checkout sits beside it (and then the copy must match it)."""
+    copy = SPEC_COPY.read_text()
+    if SHARED_SPEC.is_file():
+        assert SHARED_SPEC.read_text() == copy, f"{SPEC_COPY} is out of step with {SHARED_SPEC}: copy it again"
+    return copy
+
+
 def _spec_tables() -> dict[str, Table]:
-    assert SPEC.is_file(), f"the legacy spec is expected beside the checkout, at {SPEC}"
     tables = {}
     # A table is a name at the start of a line (maybe followed by a note), then its indented column lines.
-    for name, body in re.findall(r"^(\w+)(?: {2,}.*)?\n((?:  .+\n)+)", SPEC.read_text(), flags=re.M):
+    for name, body in re.findall(r"^(\w+)(?: {2,}.*)?\n((?:  .+\n)+)", _spec_text(), flags=re.M):
         tables[name] = _table(body)
     return tables
 
