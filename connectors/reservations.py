@@ -16,9 +16,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from atp.domain.events import Event, Provenance, ReservationReceived
-from atp.domain.records import DeadLetter
 from atp.errors import InputError
-from connectors.cdc.decode import Decoded, masked_payload
+from connectors.cdc.decode import Decoded, dead_letter_for
 
 _NON_EMPTY = Field(min_length=1, max_length=200)
 
@@ -51,16 +50,7 @@ def decode_reservation(topic: str, partition: int, offset: int, value: bytes | N
         event: Event = _parse(topic, partition, offset, value)
         return Decoded([event])
     except InputError as exc:
-        letter = DeadLetter(
-            source_topic=topic,
-            partition=partition,
-            offset=offset,
-            reason=exc.reason,
-            error=exc.detail,
-            payload=masked_payload(value),
-            at_ms=now_ms,
-        )
-        return Decoded([], letter)
+        return Decoded([], dead_letter_for(topic, partition, offset, value, exc, now_ms))
 
 
 def _parse(topic: str, partition: int, offset: int, value: bytes | None) -> ReservationReceived:

@@ -101,9 +101,12 @@ def run_webhooks(settings: Settings, stop: threading.Event) -> None:
             )
             producer.produce(topics.DLQ, key=f"{topic}:{update.partition}:{update.offset}".encode(),
                              value=encode_letter(letter.to_dict()))  # fmt: skip
-            producer.flush(30)
 
         def settled(updates: list[ChannelUpdate], topic: str = topic) -> None:
+            # A batch's dead letters are made durable once, before its offsets may be committed.
+            if producer.flush(30):  # not durable: leave the offsets uncommitted, a restart offers them again
+                log.error("%s: dead letters were not acknowledged by Kafka; their offsets stay uncommitted", topic)
+                return
             for update in updates:
                 tracker.settled(topic, update.partition, update.offset)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from atp.domain.events import KitComponentChanged, Provenance, ReservationReceived, SourcePosition
 from atp.domain.records import CAUSE_KIT, AlertRecord, AvailabilityRecord
-from atp.domain.rules import KIT, alert_kind, day_to_date, kits_allowed, stock_status
+from atp.domain.rules import KIT, alerts_for, day_to_date, kits_allowed, stock_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,13 +153,7 @@ class KitState:
             cause=cause,
             cause_ref=provenance.cause_ref,
         )
-        out: list[AvailabilityRecord | AlertRecord] = [record]
-        kind = alert_kind(previous[4] if previous else None, available, low_stock_threshold)
-        if kind is not None:
-            out.append(
-                AlertRecord(self.kit_sku, code, kind, available, low_stock_threshold, provenance.source_ts_ms, version)
-            )
-        return out
+        return [record, *alerts_for(record, previous[4] if previous else None, low_stock_threshold)]
 
 
 # A kit reservation's events are kept this long after they occurred, to re-explode them if the kit's bill

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
+
+from atp.domain.events import Provenance
 
 # Kinds of input that can cause a record (contracts.md, field `cause`).
 CAUSE_STOCK = "stock"
@@ -114,6 +119,15 @@ class DeadLetter:
     error: str
     payload: str
     at_ms: int
+
+    @classmethod
+    def of_decoded(
+        cls, origin: Provenance, reason: str, error: str, payload: Mapping[str, object], at_ms: int
+    ) -> DeadLetter:
+        """An input found unusable after decoding (its raw message is gone): its coordinates and what it said."""
+        return cls(
+            origin.topic, origin.partition, origin.offset, reason, error, orjson.dumps(dict(payload)).decode(), at_ms
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

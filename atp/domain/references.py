@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import orjson
-
 from atp.domain.events import ListingChanged, LocationChanged, ReservationReceived, SourcePosition
 from atp.domain.records import DeadLetter
 
@@ -95,13 +93,4 @@ def _dead_letter(reservation: ReservationReceived, reason: str, error: str, now_
         "expires_at_ms": reservation.expires_at_ms,
         "occurred_at_ms": reservation.occurred_at_ms,
     }
-    source = reservation.provenance
-    return DeadLetter(
-        source_topic=source.topic,
-        partition=source.partition,
-        offset=source.offset,
-        reason=reason,
-        error=error,
-        payload=orjson.dumps(payload).decode(),
-        at_ms=now_ms,
-    )
+    return DeadLetter.of_decoded(reservation.provenance, reason, error, payload, now_ms)

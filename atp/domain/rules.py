@@ -14,7 +14,13 @@ from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from atp.domain.records import ALERT_BACK_IN_STOCK, ALERT_LOW_STOCK, ALERT_OUT_OF_STOCK
+from atp.domain.records import (
+    ALERT_BACK_IN_STOCK,
+    ALERT_LOW_STOCK,
+    ALERT_OUT_OF_STOCK,
+    AlertRecord,
+    AvailabilityRecord,
+)
 
 IN_STOCK: Final = "IN_STOCK"
 LOW_STOCK: Final = "LOW_STOCK"
@@ -79,6 +85,16 @@ def alert_kind(previous_available: int | None, available: int, low_stock_thresho
     if available <= low_stock_threshold < previous_available:
         return ALERT_LOW_STOCK
     return None
+
+
+def alerts_for(record: AvailabilityRecord, previous_available: int | None, threshold: int) -> list[AlertRecord]:
+    """The alert a newly published record raises, if it crossed a line: stamped with its source time and version."""
+    kind = alert_kind(previous_available, record.available, threshold)
+    if kind is None:
+        return []
+    return [
+        AlertRecord(record.sku, record.location, kind, record.available, threshold, record.source_ts_ms, record.version)
+    ]
 
 
 def kits_allowed(component_units: Iterable[tuple[int, int]]) -> int:

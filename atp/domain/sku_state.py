@@ -34,8 +34,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import orjson
-
 from atp.domain import shipments
 from atp.domain.events import (
     ALL_LOCATIONS,
@@ -71,7 +69,7 @@ from atp.domain.reservations import FULFILL, Reservation, ReservationEvent
 from atp.domain.rules import (
     KIT,
     STOCKED,
-    alert_kind,
+    alerts_for,
     day_to_date,
     promisable_units,
     safety_stock_in_force,
@@ -360,7 +358,6 @@ class SkuState:
 
     def _deadlines(self, code: str, location: LocationState, rules: EngineRules) -> list[Due]:
         deadlines = []
-        _refresh_shipments(location, self.timers_run_to_ms, rules.fulfil_grace_ms)
         for reservation in location.reservations.values():
             ends = reservation.deadlines_ms(rules.fulfil_grace_ms)
             if ends.hold_lapses_ms is not None:
@@ -468,39 +465,25 @@ class SkuState:
         location.published = published
         location.version += 1
         on_hand, unsellable, reserved, committed, safety_stock, available, incoming, next_day, status = published
-        out: list[Output] = [
-            AvailabilityRecord(
-                sku=self.sku,
-                location=code,
-                on_hand=on_hand,
-                unsellable=unsellable,
-                reserved=reserved,
-                committed=committed,
-                safety_stock=safety_stock,
-                available=available,
-                incoming=incoming,
-                next_inbound_date=day_to_date(next_day),
-                status=status,
-                version=location.version,
-                source_ts_ms=provenance.source_ts_ms,
-                computed_ts_ms=now_ms,
-                cause=cause,
-                cause_ref=provenance.cause_ref,
-            )
-        ]
-        kind = alert_kind(previous[5] if previous else None, available, rules.low_stock_threshold)
-        if kind is not None:
-            out.append(
-                AlertRecord(
-                    self.sku,
-                    code,
-                    kind,
-                    available,
-                    rules.low_stock_threshold,
-                    provenance.source_ts_ms,
-                    location.version,
-                )
-            )
+        record = AvailabilityRecord(
+            sku=self.sku,
+            location=code,
+            on_hand=on_hand,
+            unsellable=unsellable,
+            reserved=reserved,
+            committed=committed,
+            safety_stock=safety_stock,
+            available=available,
+            incoming=incoming,
+            next_inbound_date=day_to_date(next_day),
+            status=status,
+            version=location.version,
+            source_ts_ms=provenance.source_ts_ms,
+            computed_ts_ms=now_ms,
+            cause=cause,
+            cause_ref=provenance.cause_ref,
+        )
+        out: list[Output] = [record, *alerts_for(record, previous[5] if previous else None, rules.low_stock_threshold)]
         for kit_sku, (per_kit, _) in sorted(self.kits.items()):
             if per_kit > 0:
                 out.append(_supply(kit_sku, self.sku, code, published, provenance, cause))
@@ -513,6 +496,7 @@ class SkuState:
         grace = rules.fulfil_grace_ms
         reserved, committed = [], []
         for code, location in sorted(self.locations.items()):
+            _refresh_shipments(location, now_ms, grace)  # kits never reach figures(), where other SKUs refresh
             held = sum(r.reserved(now_ms, grace) for r in location.reservations.values())
             ordered = sum(r.committed(now_ms, grace) for r in location.reservations.values())
             if held:
@@ -576,14 +560,11 @@ def _forget_old_reservations(location: LocationState, now_ms: int, grace_ms: int
 
 
 def _unknown_sku_letter(level: StockLevel, error: str, now_ms: int) -> DeadLetter:
-    source = level.provenance
-    payload = orjson.dumps(
-        {
-            "sku": level.sku,
-            "location": level.location,
-            "on_hand": level.on_hand,
-            "quality_hold": level.quality_hold,
-            "cause_ref": source.cause_ref,
-        }
-    ).decode()
-    return DeadLetter(source.topic, source.partition, source.offset, UNKNOWN_SKU, error, payload, now_ms)
+    payload = {
+        "sku": level.sku,
+        "location": level.location,
+        "on_hand": level.on_hand,
+        "quality_hold": level.quality_hold,
+        "cause_ref": level.provenance.cause_ref,
+    }
+    return DeadLetter.of_decoded(level.provenance, UNKNOWN_SKU, error, payload, now_ms)

@@ -68,16 +68,23 @@ def decode_change(topic: str, partition: int, offset: int, value: bytes | None, 
         provenance = Provenance(commit_ts_ms(change.source), ref, topic, partition, offset)
         return Decoded(decode_table(change, position, provenance))
     except InputError as exc:
-        letter = DeadLetter(
-            source_topic=topic,
-            partition=partition,
-            offset=offset,
-            reason=exc.reason,
-            error=exc.detail,
-            payload=masked_payload(value),
-            at_ms=now_ms,
-        )
+        letter = dead_letter_for(topic, partition, offset, value, exc, now_ms)
         return Decoded([cast(Event, e) for e in exc.fail_safe], letter)
+
+
+def dead_letter_for(
+    topic: str, partition: int, offset: int, value: bytes | None, error: InputError, now_ms: int
+) -> DeadLetter:
+    """The dead letter of a raw input message that could not be used: its reason, and its payload masked."""
+    return DeadLetter(
+        source_topic=topic,
+        partition=partition,
+        offset=offset,
+        reason=error.reason,
+        error=error.detail,
+        payload=masked_payload(value),
+        at_ms=now_ms,
+    )
 
 
 def masked_payload(value: bytes | None) -> str:

@@ -14,6 +14,7 @@ import pytest
 
 from atp.errors import AtpError
 from atp.settings import PROJECT_ROOT, Settings, load_settings
+from connectors.output_watch import TopicWatcher
 from tests.partner_server import Partner, partner_server
 
 TEST_ENVIRONMENT = {
@@ -91,3 +92,13 @@ def pipeline(cdc: Settings, partner: Partner) -> Settings:
 
     _once("start pipeline", lambda: start_detached(cdc, print))
     return cdc
+
+
+@pytest.fixture
+def availability(pipeline: Settings) -> Iterator[TopicWatcher]:
+    """``atp.availability`` from its end now on: what the pipeline publishes during the test."""
+    from connectors import topics
+
+    watcher = TopicWatcher(pipeline, topics.AVAILABILITY)
+    yield watcher
+    watcher.close()

@@ -6,12 +6,12 @@ import datetime as dt
 import random
 import uuid
 
-import orjson
 from confluent_kafka import Producer
 
 from atp.settings import Settings
 from connectors import topics
 from connectors.legacy_db import erp_connection, pos_connection
+from tests.debezium_events import reservation_value
 
 DC = "DC0001"
 
@@ -89,19 +89,18 @@ def reservation_event(
 ) -> tuple[bytes, bytes]:
     """(key, value) of one `orders.reservations` message, as a channel sends it."""
     now = dt.datetime.now(dt.UTC)
-    doc = {
-        "event_id": event_id or f"{reservation_id}-{op}",
-        "reservation_id": reservation_id,
-        "channel": "SHOPIFY",
-        "channel_sku": channel_sku,
-        "location": location,
-        "qty": qty,
-        "op": op,
-        "expires_at": rfc3339(expires_at or now + dt.timedelta(hours=2)) if op == "HOLD" else None,
-        "occurred_at": rfc3339(now),
-        "customer_ref": f"cust-{uuid.uuid4().hex[:8]}",
-    }
-    return reservation_id.encode(), orjson.dumps(doc)
+    value = reservation_value(
+        op,
+        reservation_id=reservation_id,
+        qty=qty,
+        channel_sku=channel_sku,
+        location=location,
+        expires_at=rfc3339(expires_at or now + dt.timedelta(hours=2)),
+        occurred_at=rfc3339(now),
+        event_id=event_id,
+        customer_ref=f"cust-{uuid.uuid4().hex[:8]}",
+    )
+    return reservation_id.encode(), value
 
 
 def send_reservations(settings: Settings, events: list[tuple[bytes, bytes]]) -> None:

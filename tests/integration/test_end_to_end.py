@@ -6,7 +6,6 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import Producer
@@ -16,37 +15,11 @@ from atp.pipeline import flow_pid_file
 from atp.settings import Settings
 from connectors import topics
 from connectors.legacy_db import pos_connection
-from connectors.output_watch import Record, TopicWatcher
+from connectors.output_watch import TopicWatcher
 from tests.integration.legacy_writes import DC, a_store, new_item, put_on_shelf, set_dc_stock
+from tests.integration.outputs import next_record, store_row
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def availability(pipeline: Settings) -> Iterator[TopicWatcher]:
-    watcher = TopicWatcher(pipeline, topics.AVAILABILITY)
-    yield watcher
-    watcher.close()
-
-
-def next_record(watcher: TopicWatcher, key: str, **expected: object) -> Record:
-    record, _ = watcher.wait_for(lambda k, r: k == key and all(r[f] == v for f, v in expected.items()), 90)
-    return record
-
-
-def store_row(settings: Settings, sku: str, location: str, version: int) -> dict[str, object]:
-    """The ClickHouse row for sku@location once the loader has caught up to ``version``."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        rows = analyst.run_query(
-            settings,
-            "SELECT * FROM atp.location_availability FINAL WHERE sku = {sku:String} AND location = {location:String}",
-            {"sku": sku, "location": location},
-        )
-        if rows and int(rows[0]["version"]) >= version:
-            return rows[0]
-        time.sleep(0.2)
-    raise AssertionError(f"ClickHouse has no row for {sku}@{location} at version {version}")
 
 
 def test_a_dc_stock_change_in_the_erp_reaches_the_topic_and_clickhouse(pipeline: Settings, availability: TopicWatcher):

@@ -14,7 +14,6 @@ import random
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -31,15 +30,9 @@ from tests.integration.legacy_writes import (
     send_reservations,
     set_dc_stock,
 )
+from tests.integration.outputs import next_record
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def availability(pipeline: Settings) -> Iterator[TopicWatcher]:
-    watcher = TopicWatcher(pipeline, topics.AVAILABILITY)
-    yield watcher
-    watcher.close()
 
 
 def a_listed_item_with_stock(settings: Settings, watcher: TopicWatcher, on_hand: int) -> tuple[str, str]:
@@ -48,11 +41,6 @@ def a_listed_item_with_stock(settings: Settings, watcher: TopicWatcher, on_hand:
     set_dc_stock(settings, sku, on_hand)
     next_record(watcher, f"{sku}@{DC}", on_hand=on_hand)
     return sku, channel_sku
-
-
-def next_record(watcher: TopicWatcher, key: str, timeout_s: float = 90, **expected: object) -> Record:
-    record, _ = watcher.wait_for(lambda k, r: k == key and all(r[f] == v for f, v in expected.items()), timeout_s)
-    return record
 
 
 def epoch_ms(value: object) -> int:
