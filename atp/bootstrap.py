@@ -16,6 +16,7 @@ def bring_up(settings: Settings, progress: Progress) -> None:
     from infra import stack as services
 
     services.up(settings, progress)
-    topics.ensure_topics(settings, CDC_TOPICS + (topics.RESERVATIONS,) + topics.output_topics(settings))
+    inputs = CDC_TOPICS + topics.EVENT_INPUTS
+    topics.ensure_topics(settings, inputs + topics.output_topics(settings))
     ids = avro_contracts.register_contracts(settings)
     progress("contracts registered (FULL_TRANSITIVE): " + ", ".join(f"{t}-value id {i}" for t, i in ids.items()))

@@ -7,6 +7,7 @@ start) print one line naming the problem and exit with code 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -126,6 +127,40 @@ def cmd_forget_customer(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> None:
+    from atp import analyst
+    from atp.reconcile import reconcile
+
+    report = reconcile(settings, repair=args.repair, settle_s=args.settle)
+    say(report.summary())
+    rows = [
+        {
+            "sku": d.sku,
+            "location": d.location,
+            "field": d.field,
+            "pipeline": d.pipeline_value,
+            "source": d.source_value,
+            "since": dt.datetime.fromtimestamp(d.since_ms / 1000, dt.UTC).isoformat(timespec="seconds"),
+        }
+        for d in report.drifts[:50]
+    ]
+    if rows:
+        analyst.print_rows(rows, say)
+        if len(report.drifts) > 50:
+            more = len(report.drifts) - 50
+            say(f"... and {more} more: SELECT * FROM atp.reconcile_drift WHERE run_id = '{report.run_id}'")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 3600 seconds")
+    return value
+
+
 # -- parser -----------------------------------------------------------------------------------
 
 
@@ -170,6 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
         "A customer's deletion request: remove every stored row that mentions them, and audit it.",
     )
     forget.add_argument("subject", help="the customer's email, loyalty id or channel customer_ref")
+    reconcile = add(
+        "reconcile",
+        cmd_reconcile,
+        "Compare the published availability with a fresh read of the ERP, the POS and the reservation log; "
+        "record every drift in atp.reconcile_drift.",
+    )
+    reconcile.add_argument("--repair", action="store_true", help="send the dataflow a correction for each stock drift")
+    reconcile.add_argument(
+        "--settle", type=_seconds, default=5.0, help="seconds before re-checking a candidate drift (default 5)"
+    )
     return parser
 
 

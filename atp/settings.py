@@ -8,6 +8,7 @@ is listed in the README. Settings are frozen: build them once with
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
     )
     postgres_port: int = Field(default=15432, ge=1, le=65535, description="POS PostgreSQL port.")
     mariadb_port: int = Field(default=13306, ge=1, le=65535, description="ERP MariaDB port.")
+    kafka_sasl_port: int = Field(default=19094, ge=1, le=65535, description="The local broker's SASL/PLAIN listener.")
     store_port: int = Field(
         default=18124, ge=1, le=65535, description="Query endpoint of the process that owns the chdb store."
     )
@@ -79,6 +81,28 @@ class Settings(BaseSettings):
     pos_admin_password: SecretStr = Field(default=SecretStr("pos-admin-pw"), description="POS owner password.")
     pos_cdc_password: SecretStr = Field(
         default=SecretStr("pos-cdc-pw"), description="POS CDC (read-only) user password."
+    )
+
+    # -- Kafka clients (every producer, consumer and admin client of atp, and the dataflow's) --
+    kafka_bootstrap: str = Field(
+        default="",
+        description="host:port[,host:port] of the Kafka cluster the clients use. Empty: the local broker.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How the clients talk to Kafka."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="PLAIN", description="SASL mechanism (with SASL_PLAINTEXT or SASL_SSL)."
+    )
+    kafka_sasl_username: str = Field(default="atp", description="SASL user.")
+    kafka_sasl_password: SecretStr = Field(
+        default=SecretStr("atp-kafka-pw"), description="SASL password (also the local broker's for that user)."
+    )
+    kafka_ssl_ca_file: Path | None = Field(
+        default=None, description="CA bundle that signs the brokers' certificates (with SSL or SASL_SSL)."
+    )
+    registry_basic_auth: SecretStr = Field(
+        default=SecretStr(""), description="user:password for a schema registry that asks for basic auth."
     )
 
     # -- ClickHouse ------------------------------------------------------------------
@@ -179,7 +203,7 @@ class Settings(BaseSettings):
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
 
     @property
     def connect_url(self) -> str:
@@ -224,9 +248,16 @@ def _check_zone(zone: str) -> None:
 
 
 def load_settings() -> Settings:
-    """Read the environment once; a bad value becomes a one-line ConfigError."""
+    """Read the environment once; a bad value becomes a one-line ConfigError.
+
+    Secrets may also come from files: with ``ATP_SECRETS_DIR`` set, a file there named like the
+    variable (``atp_erp_cdc_password``) holds its value (Docker/Kubernetes secrets style).
+    """
+    secrets_dir = os.environ.get("ATP_SECRETS_DIR") or None
+    if secrets_dir is not None and not Path(secrets_dir).is_dir():
+        raise ConfigError(f"ATP_SECRETS_DIR: {secrets_dir} is not a directory")
     try:
-        return Settings()
+        return Settings(_secrets_dir=secrets_dir)  # type: ignore[call-arg]
     except SettingsError as exc:  # a value that is not even JSON (e.g. ATP_LOCATION_TIMEZONES='{bad')
         field = str(exc).split('"')[1] if '"' in str(exc) else "?"
         raise ConfigError(f"ATP_{field.upper()}: not valid JSON") from exc

@@ -39,7 +39,7 @@ def print_status(settings: Settings, out: Progress) -> None:
         return
     out("lag (messages not yet processed)")
     flow = lag.lag_by_topic(
-        settings, "dataflow", (*CDC_TOPICS, topics.RESERVATIONS), lag.flow_positions(settings.recovery_dir)
+        settings, "dataflow", (*CDC_TOPICS, *topics.EVENT_INPUTS), lag.flow_positions(settings.recovery_dir)
     )
     loader_topics = topics.output_topics(settings)
     loader = lag.lag_by_topic(

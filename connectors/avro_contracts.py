@@ -50,7 +50,11 @@ REGISTRY_TIMEOUT_S = 10
 
 
 def registry_client(settings: Settings) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": settings.registry_url, "timeout": REGISTRY_TIMEOUT_S})
+    config: dict[str, Any] = {"url": settings.registry_url, "timeout": REGISTRY_TIMEOUT_S}
+    credentials = settings.registry_basic_auth.get_secret_value()
+    if credentials:
+        config["basic.auth.user.info"] = credentials
+    return SchemaRegistryClient(config)
 
 
 def register_contracts(settings: Settings) -> dict[str, int]:

@@ -21,6 +21,7 @@ from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from atp.errors import AtpError
 from atp.settings import Settings
 from connectors import avro_contracts, topics
+from connectors.kafka_config import client_config
 
 OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
 
@@ -32,8 +33,8 @@ class DeliveryFailed(AtpError):
 class _Partition(StatelessSinkPartition[OutputRecord]):
     def __init__(self, settings: Settings) -> None:
         self._producer = Producer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
+            client_config(settings)
+            | {
                 "enable.idempotence": True,  # no duplicates from the producer's own retries
                 "linger.ms": 2,
                 "compression.type": "lz4",

@@ -16,6 +16,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, TopicPartition
 
 from atp.settings import Settings
+from connectors.kafka_config import client_config
 
 FLOW_INPUT_STEP = "atp_availability.cdc_in.kafka_input"  # kop.input wraps the source in a sub-step
 
@@ -50,7 +51,7 @@ def flow_positions(recovery_dir: Path, step_id: str = FLOW_INPUT_STEP) -> Positi
 
 
 def _consumer(settings: Settings, group: str) -> Consumer:
-    return Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": group, "enable.auto.commit": False})
+    return Consumer(client_config(settings) | {"group.id": group, "enable.auto.commit": False})
 
 
 def group_positions(settings: Settings, group: str, topics: tuple[str, ...]) -> Positions:

@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from atp.settings import Settings
 from connectors import avro_contracts
+from connectors.kafka_config import client_config
 
 Record = dict[str, Any]
 
@@ -25,9 +26,7 @@ def now_ms() -> int:
 class TopicWatcher:
     def __init__(self, settings: Settings, topic: str) -> None:
         self.topic = topic
-        self._consumer = Consumer(
-            {"bootstrap.servers": settings.bootstrap_servers, "group.id": "atp-watcher", "enable.auto.commit": False}
-        )
+        self._consumer = Consumer(client_config(settings) | {"group.id": "atp-watcher", "enable.auto.commit": False})
         metadata = self._consumer.list_topics(topic, timeout=10)
         start = []
         for index in metadata.topics[topic].partitions:

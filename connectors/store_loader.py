@@ -26,6 +26,7 @@ from atp.settings import Settings
 from connectors import avro_contracts, topics
 from connectors.cdc.decode import masked_payload
 from connectors.clickhouse_store import Row, Store, apply_ddl, open_owned_store
+from connectors.kafka_config import client_config
 from connectors.store_endpoint import serve_store
 
 log = logging.getLogger("atp.loader")
@@ -64,8 +65,8 @@ class StoreLoader:
         self._store = store
         self._batch_size = batch_size
         self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
+            client_config(settings)
+            | {
                 "group.id": LOADER_GROUP,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",

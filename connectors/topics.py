@@ -13,6 +13,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from atp.errors import ServiceError
 from atp.settings import Settings
+from connectors.kafka_config import client_config
 
 AVAILABILITY = "atp.availability"
 DLQ = "atp.dlq"
@@ -20,6 +21,10 @@ ALERTS = "atp.alerts"
 CHANNEL_PREFIX = "atp.channel."
 # Channels' cart holds and orders (JSON, key = reservation_id): an input, written by the channels.
 RESERVATIONS = "orders.reservations"
+# Reconciliation repairs (JSON, key = sku@location): an input, written by `atp reconcile --repair`.
+RECONCILE = "atp.reconcile"
+# The dataflow's inputs besides the Debezium change topics.
+EVENT_INPUTS = (RESERVATIONS, RECONCILE)
 
 OUTPUT_TOPICS = (AVAILABILITY, DLQ, ALERTS)
 
@@ -40,7 +45,7 @@ PARTITIONS = 4
 
 def ensure_topics(settings: Settings, topics: tuple[str, ...], partitions: int = PARTITIONS) -> None:
     """Create whichever of ``topics`` do not exist yet (idempotent)."""
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    admin = AdminClient(client_config(settings))
     existing = set(admin.list_topics(timeout=10).topics)
     missing = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics if t not in existing]
     if not missing:

@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from atp.domain.records import DeadLetter
 from atp.settings import Settings, WebhookSettings
 from connectors import avro_contracts, topics
+from connectors.kafka_config import client_config
 from connectors.partner_payloads import ChannelUpdate
 from connectors.webhook_delivery import PartnerFeed, WebhookConfig
 
@@ -81,7 +82,7 @@ def run_webhooks(settings: Settings, stop: threading.Event) -> None:
     if not settings.webhooks:
         return
     tracker = OffsetTracker()
-    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True})
+    producer = Producer(client_config(settings) | {"enable.idempotence": True})
     client = avro_contracts.registry_client(settings)
     encode_letter = avro_contracts.serializer(client, topics.DLQ)
     feeds: dict[str, PartnerFeed] = {}
@@ -117,8 +118,8 @@ def run_webhooks(settings: Settings, stop: threading.Event) -> None:
         threads.append(thread)
     decoders = {topic: avro_contracts.deserializer(client, topic) for topic in feeds}
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
+        client_config(settings)
+        | {
             "group.id": WEBHOOK_GROUP,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",

@@ -63,6 +63,7 @@ from atp.domain.events import (
     SaleLineChanged,
     SaleRecorded,
     SaleTicketChanged,
+    StockCorrected,
     StockLevel,
     StoreStockByUpc,
     UpcReleased,
@@ -77,13 +78,15 @@ from atp.domain.upc_resolution import UpcState
 from atp.settings import Settings, load_settings
 from connectors import topics
 from connectors.cdc.decode import CDC_TOPICS, Decoded, decode_change, masked_payload
+from connectors.kafka_config import client_config
+from connectors.repairs import decode_repair
 from connectors.reservations import decode_reservation
 
 RawMessage = KafkaSourceMessage[bytes | None, bytes | None]
 OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
 Clock = Callable[[], int]
 
-INPUT_TOPICS = (*CDC_TOPICS, topics.RESERVATIONS)
+INPUT_TOPICS = (*CDC_TOPICS, *topics.EVENT_INPUTS)
 
 S = TypeVar("S")
 V = TypeVar("V")
@@ -350,6 +353,8 @@ def _decoder(clock: Clock) -> Callable[[RawMessage], Decoded]:
         topic, partition, offset = msg.topic or "", msg.partition or 0, msg.offset or 0
         if topic == topics.RESERVATIONS:
             return decode_reservation(topic, partition, offset, msg.value, clock())
+        if topic == topics.RECONCILE:
+            return decode_repair(topic, partition, offset, msg.value, clock())
         return decode_change(topic, partition, offset, msg.value, clock())
 
     return decode
@@ -413,7 +418,7 @@ def _listed(value: ReservationReceived | DeadLetter) -> list[tuple[str, tuple[st
 
 def _erp_to_sku(event: Event) -> list[tuple[str, tuple[str, SkuInput]]]:
     """The SKU a decoded ERP input concerns; a kit component change concerns the component (kits have a step)."""
-    if isinstance(event, StockLevel | ItemChanged | LotChanged | InboundChanged | SafetyStockChanged):
+    if isinstance(event, StockLevel | ItemChanged | LotChanged | InboundChanged | SafetyStockChanged | StockCorrected):
         return [_keyed(event.sku, event)]
     if isinstance(event, KitComponentChanged):
         return [_keyed(event.component_sku, event)]
@@ -479,7 +484,8 @@ def _input(
     kafka_in = kop.input(
         "cdc_in",
         flow,
-        brokers=[settings.bootstrap_servers],
+        brokers=settings.bootstrap_servers.split(","),
+        add_config={k: str(v) for k, v in client_config(settings).items() if k != "bootstrap.servers"},
         topics=list(INPUT_TOPICS),
         tail=True,
         starting_offset=OFFSET_BEGINNING,

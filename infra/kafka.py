@@ -32,11 +32,19 @@ def _write_config(settings: Settings) -> Path:
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@127.0.0.1:{settings.kafka_controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.kafka_controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.kafka_controller_port},"
+                f"SASL_PLAINTEXT://127.0.0.1:{settings.kafka_sasl_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port},"
+                f"SASL_PLAINTEXT://127.0.0.1:{settings.kafka_sasl_port}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+                # A SASL/PLAIN listener with one user, so clients' SASL settings can be tried against the real
+                # broker (tests/integration/test_least_privilege.py). Production clusters bring their own.
+                "sasl.enabled.mechanisms=PLAIN",
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'user_{settings.kafka_sasl_username}="{settings.kafka_sasl_password.get_secret_value()}";',
                 f"log.dirs={logs}",
                 "num.partitions=4",
                 "auto.create.topics.enable=true",
@@ -51,6 +59,7 @@ def _write_config(settings: Settings) -> Path:
             ]
         )
     )
+    path.chmod(0o600)  # it holds the SASL user's password
     return path
 
 

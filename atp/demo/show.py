@@ -92,7 +92,7 @@ def _flow_lag(settings: Settings) -> int:
     from connectors.cdc.decode import CDC_TOPICS
 
     positions = lag.flow_positions(settings.recovery_dir)
-    return sum(t.lag for t in lag.lag_by_topic(settings, "dataflow", (*CDC_TOPICS, topics.RESERVATIONS), positions))
+    return sum(t.lag for t in lag.lag_by_topic(settings, "dataflow", (*CDC_TOPICS, *topics.EVENT_INPUTS), positions))
 
 
 def _pick_dc_item(settings: Settings) -> tuple[str, str]:

@@ -238,6 +238,27 @@ class ReservationReceived:
     sku: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class StockCorrected:
+    """A reconciliation repair: a stock row as the system of record holds it, read just now.
+
+    ``lots`` are ``(lot, qty, expiry_day)`` (DCs only). The repair was computed against the
+    location's record ``observed_version``: if the engine has published anything since, the
+    repair is moot (the next reconciliation re-checks). Otherwise it is applied as if it were a
+    change just after the last one applied to the row, so any later change of the row still wins
+    and an older one is still ignored.
+    """
+
+    sku: str
+    location: str
+    location_type: str
+    on_hand: int
+    quality_hold: int
+    lots: tuple[tuple[str, int, int | None], ...]
+    observed_version: int
+    provenance: Provenance
+
+
 Event = (
     StockLevel
     | StoreStockByUpc
@@ -253,4 +274,5 @@ Event = (
     | SaleLineChanged
     | SaleRecorded
     | ReservationReceived
+    | StockCorrected
 )

@@ -48,6 +48,7 @@ from atp.domain.events import (
     SafetyStockChanged,
     SaleRecorded,
     SourcePosition,
+    StockCorrected,
     StockLevel,
 )
 from atp.domain.kits import ComponentSupply, KitTerms
@@ -57,6 +58,7 @@ from atp.domain.records import (
     CAUSE_ITEM,
     CAUSE_KIT,
     CAUSE_LOT_EXPIRY,
+    CAUSE_RECONCILE,
     CAUSE_RESERVATION,
     CAUSE_SAFETY_STOCK,
     CAUSE_SALE,
@@ -89,6 +91,7 @@ SkuInput = (
     | SafetyStockChanged
     | KitComponentChanged
     | SaleRecorded
+    | StockCorrected
 )
 Output = AvailabilityRecord | AlertRecord | DeadLetter | ComponentSupply | KitTerms
 
@@ -108,6 +111,7 @@ _CAUSE_OF: dict[type, str] = {
     SafetyStockChanged: CAUSE_SAFETY_STOCK,
     KitComponentChanged: CAUSE_KIT,
     SaleRecorded: CAUSE_SAFETY_STOCK,
+    StockCorrected: CAUSE_RECONCILE,
 }
 
 
@@ -217,6 +221,8 @@ class SkuState:
             out += self._apply_kit_membership(event, now_ms, rules)
         elif isinstance(event, SaleRecorded):
             out += self._apply_sale(event, now_ms, rules)
+        elif isinstance(event, StockCorrected):
+            out += self._apply_correction(event, now_ms, rules)
         return out + self._kit_terms(event.provenance, _CAUSE_OF.get(type(event), CAUSE_KIT), rules, now_ms)
 
     def _apply_stock(self, level: StockLevel, now_ms: int, rules: EngineRules) -> list[Output]:
@@ -327,6 +333,26 @@ class SkuState:
         for old in [d for d in location.daily_sales if d <= newest - rules.sales_window_days]:
             del location.daily_sales[old]
         return self._publish(sale.store, sale.provenance, CAUSE_SAFETY_STOCK, now_ms, rules)
+
+    def _apply_correction(self, fix: StockCorrected, now_ms: int, rules: EngineRules) -> list[Output]:
+        """A reconciliation repair, if the location still shows what the drift was found against."""
+        known = self.locations.get(fix.location)
+        if not self.item_known or (known.version if known else 0) != fix.observed_version:
+            return []  # published since: the drift may be gone, and the next reconciliation re-checks
+        location = self._location(fix.location)
+        location.stock_position = _just_after(location.stock_position)
+        observation = (location.stock_position, fix.provenance.source_ts_ms, fix.on_hand)
+        shipments.record(location.stock_history, location.history_forgotten_through, observation)
+        location.location_type = fix.location_type
+        location.on_hand = fix.on_hand
+        location.quality_hold = fix.quality_hold
+        if fix.location_type == DC:
+            corrected = {lot: (qty, expiry) for lot, qty, expiry in fix.lots}
+            for lot in {*location.lots, *corrected}:
+                qty, expiry = corrected.get(lot, (0, None))  # a lot the ERP no longer has: kept at zero, so
+                known_lot = location.lots.get(lot)  # an older change of it is still recognised as older
+                location.lots[lot] = Lot(qty, expiry, _just_after(known_lot.position if known_lot else ()))
+        return self._publish(fix.location, fix.provenance, CAUSE_RECONCILE, now_ms, rules)
 
     # -- time -----------------------------------------------------------------------------------
 
@@ -547,6 +573,11 @@ def _refresh_shipments(location: LocationState, now_ms: int, grace_ms: int) -> N
     forgotten = shipments.prune(location.stock_history, min((f for _, f, _ in pending), default=None))
     if forgotten is not None:
         location.history_forgotten_through = max(location.history_forgotten_through, forgotten)
+
+
+def _just_after(position: SourcePosition) -> SourcePosition:
+    """A position after ``position`` and before any later change of the row (tuples compare by prefix)."""
+    return (*position, 1)
 
 
 def _forget_old_reservations(location: LocationState, now_ms: int, grace_ms: int) -> None:

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from atp.cli import main
-from atp.settings import PROJECT_ROOT
+from atp.settings import PROJECT_ROOT, load_settings
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
@@ -54,3 +54,47 @@ def test_help_lists_the_subcommands():
     assert result.returncode == 0
     for command in ("up", "down", "status", "run", "query", "why", "demo"):
         assert command in result.stdout
+
+
+def test_kafka_clients_take_sasl_and_tls_settings_and_the_password_is_never_in_the_settings_repr(monkeypatch):
+    from connectors.kafka_config import client_config
+
+    monkeypatch.setenv("ATP_KAFKA_BOOTSTRAP", "kafka-1.internal:9093,kafka-2.internal:9093")
+    monkeypatch.setenv("ATP_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("ATP_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+    monkeypatch.setenv("ATP_KAFKA_SASL_USERNAME", "atp-pipeline")
+    monkeypatch.setenv("ATP_KAFKA_SASL_PASSWORD", "s3cret-kafka")
+    monkeypatch.setenv("ATP_KAFKA_SSL_CA_FILE", "/etc/ssl/kafka-ca.pem")
+    settings = load_settings()
+    assert client_config(settings) == {
+        "bootstrap.servers": "kafka-1.internal:9093,kafka-2.internal:9093",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "atp-pipeline",
+        "sasl.password": "s3cret-kafka",
+        "ssl.ca.location": "/etc/ssl/kafka-ca.pem",
+    }
+    assert "s3cret-kafka" not in repr(settings) and "s3cret-kafka" not in str(settings.model_dump())
+
+
+def test_an_unknown_kafka_security_protocol_is_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("ATP_KAFKA_SECURITY_PROTOCOL", "KERBEROS")
+    assert main(["status"]) == 2
+    assert one_line_error(capsys).startswith("atp: ATP_KAFKA_SECURITY_PROTOCOL:")
+
+
+def test_secrets_can_come_from_files_in_atp_secrets_dir(monkeypatch, tmp_path):
+    (tmp_path / "atp_erp_cdc_password").write_text("from-a-file\n")
+    monkeypatch.setenv("ATP_SECRETS_DIR", str(tmp_path))
+    assert load_settings().erp_cdc_password.get_secret_value() == "from-a-file"
+
+
+def test_a_missing_secrets_dir_is_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("ATP_SECRETS_DIR", "/nonexistent/secrets")
+    assert main(["status"]) == 2
+    assert one_line_error(capsys) == "atp: ATP_SECRETS_DIR: /nonexistent/secrets is not a directory"
+
+
+def test_reconcile_settle_must_be_a_number_of_seconds(capsys):
+    assert main(["reconcile", "--settle", "soon"]) == 2
+    assert "--settle" in one_line_error(capsys)
