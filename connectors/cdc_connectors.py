@@ -11,21 +11,13 @@ from collections.abc import Callable
 
 from atp.settings import Settings
 from connectors.connect_client import ConnectClient
+from infra.mariadb import ERP_TABLES  # the tables captured are the tables the CDC users may read
+from infra.postgres import CAPTURED_TABLES as POS_TABLES
 
 ERP_CONNECTOR = "atp-erp"
 POS_CONNECTOR = "atp-pos"
 
-ERP_TABLES = (
-    "ITEM_MASTER",
-    "KIT_COMPONENT",
-    "LOCATION",
-    "STOCK_BAL",
-    "STOCK_LOT",
-    "PO_LINE",
-    "SAFETY_STK",
-    "CHANNEL_LISTING",
-)
-POS_TABLES = ("store", "store_stock", "sale_ticket", "sale_line")
+
 # Personal data never enters Kafka: Debezium drops these columns at the source.
 POS_PERSONAL_COLUMNS = ("public.sale_ticket.customer_email", "public.sale_ticket.loyalty_id")
 

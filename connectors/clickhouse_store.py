@@ -116,7 +116,10 @@ class ServerStore:
 
     def insert_rows(self, table: str, rows: Sequence[Row]) -> None:
         if rows:
-            self._client.raw_insert(table, insert_block=_json_rows(rows), fmt="JSONEachRow")
+            try:
+                self._client.raw_insert(table, insert_block=_json_rows(rows), fmt="JSONEachRow")
+            except Exception as exc:  # the server away or refusing: one error type for the loader to retry on
+                raise StoreError(f"clickhouse: {exc}") from exc
 
     def close(self) -> None:
         self._client.close()
@@ -149,7 +152,9 @@ class RemoteStore:
         return rows
 
     def insert_rows(self, table: str, rows: Sequence[Row]) -> None:
-        raise StoreError("inserts go through the loader, not the query endpoint")
+        """For the operators' own tables (reconciliation, audit); availability is only ever loaded from Kafka."""
+        if rows:
+            self.command(f"INSERT INTO {table} FORMAT JSONEachRow\n" + _json_rows(rows).decode())
 
     def close(self) -> None:
         pass

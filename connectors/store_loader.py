@@ -22,6 +22,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, Message
 
+from atp.errors import StoreError
 from atp.settings import Settings
 from connectors import avro_contracts, topics
 from connectors.cdc.decode import masked_payload
@@ -78,14 +79,31 @@ class StoreLoader:
             topic: avro_contracts.deserializer(client, topic) for topic in self._tables
         }
         self.loaded = 0
+        self._stop = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
         self._consumer.subscribe(list(self._tables))
+        self._stop = stop
         try:
             while not stop.is_set():
                 self.load_once()
         finally:
             self._consumer.close()
+
+    def _insert(self, table: str, rows: list[Row]) -> None:
+        """Insert, and keep retrying while the store refuses (a server away, a table detached): the batch
+        stays in hand and its offsets uncommitted, so an outage of the store delays rows and loses none."""
+        pause_s = 0.5
+        while True:
+            try:
+                self._store.insert_rows(table, rows)
+                return
+            except StoreError as exc:
+                if self._stop.is_set():
+                    raise
+                log.error("store refused %d row(s) for %s, retrying in %.1fs: %s", len(rows), table, pause_s, exc)
+                self._stop.wait(pause_s)
+                pause_s = min(pause_s * 2, 10.0)
 
     def load_once(self, timeout_s: float = 0.2) -> int:
         messages = self._consumer.consume(self._batch_size, timeout_s)
@@ -102,7 +120,7 @@ class StoreLoader:
             for table in self._tables[message.topic() or ""]:
                 batches[table].append(row)
         for table, rows in batches.items():
-            self._store.insert_rows(table, rows)
+            self._insert(table, rows)
         if messages:
             self._consumer.commit(asynchronous=False)
         self.loaded += len(messages)

@@ -20,6 +20,18 @@ from infra.os_user import own
 from infra.process import Progress
 from infra.service import Service
 
+# The ERP tables Debezium captures (connectors.cdc_connectors), and the only ones the CDC user may read.
+ERP_TABLES = (
+    "ITEM_MASTER",
+    "KIT_COMPONENT",
+    "LOCATION",
+    "STOCK_BAL",
+    "STOCK_LOT",
+    "PO_LINE",
+    "SAFETY_STK",
+    "CHANNEL_LISTING",
+)
+
 NAME = "mariadb"
 OS_USER = "mysql"
 SCHEMA_FILE = PROJECT_ROOT / "schemas" / "sources" / "erp.sql"
@@ -128,12 +140,14 @@ def _create_users(settings: Settings) -> None:
         "GRANT ALL PRIVILEGES ON erp.* TO 'erp_admin'@'127.0.0.1'; "
         f"CREATE USER IF NOT EXISTS 'erp_cdc'@'127.0.0.1' IDENTIFIED BY {cdc_pw}; "
         f"ALTER USER 'erp_cdc'@'127.0.0.1' IDENTIFIED BY {cdc_pw}; "
-        # SELECT on erp.* only (an older stack granted it on *.*, which reaches mysql.*).
+        # SELECT on the captured tables only, granted once they exist (apply_schema); an older stack granted
+        # it on *.* (which reaches mysql.*) or on erp.* (which reaches any table the ERP adds later).
         "REVOKE SELECT ON *.* FROM 'erp_cdc'@'127.0.0.1'; "
         f"GRANT {CDC_GLOBAL_PRIVILEGES} ON *.* TO 'erp_cdc'@'127.0.0.1'; "
-        "GRANT SELECT ON erp.* TO 'erp_cdc'@'127.0.0.1'; "
         "FLUSH PRIVILEGES;",
     )
+    if "ON `erp`.*" in admin_sql(settings, "SHOW GRANTS FOR 'erp_cdc'@'127.0.0.1'"):
+        admin_sql(settings, "REVOKE SELECT ON erp.* FROM 'erp_cdc'@'127.0.0.1'")
 
 
 def apply_schema(settings: Settings) -> None:
@@ -145,3 +159,5 @@ def apply_schema(settings: Settings) -> None:
         for statement in (s.strip() for s in text.split(";")):
             if statement:
                 cur.execute(statement)
+    # The CDC user reads the tables it captures, and no other (a table the ERP adds later stays closed).
+    admin_sql(settings, " ".join(f"GRANT SELECT ON erp.{table} TO 'erp_cdc'@'127.0.0.1';" for table in ERP_TABLES))

@@ -161,6 +161,38 @@ def test_the_pos_cdc_user_can_read_but_not_write(stack: Settings) -> None:
                 cur.execute(statement)
 
 
+def test_the_cdc_users_cannot_read_a_table_they_do_not_capture(stack: Settings) -> None:
+    from infra.mariadb import admin_sql
+    from infra.postgres import superuser_sql
+
+    admin_sql(stack, "CREATE TABLE IF NOT EXISTS erp.PAYROLL (EMP_NO INT PRIMARY KEY, SALARY INT)")
+    superuser_sql(stack, "CREATE TABLE IF NOT EXISTS public.staff_payroll (emp int, salary int)", database="pos")
+    try:
+        with erp_connection(stack, "cdc") as erp, erp.cursor() as cur, pytest.raises(Exception, match="denied"):
+            cur.execute("SELECT * FROM PAYROLL")
+        with pos_connection(stack, "cdc") as pos, pos.cursor() as cur2, pytest.raises(Exception, match="permission"):
+            cur2.execute(b"SELECT * FROM staff_payroll")
+    finally:
+        admin_sql(stack, "DROP TABLE erp.PAYROLL")
+        superuser_sql(stack, "DROP TABLE public.staff_payroll", database="pos")
+
+
+def test_kafka_clients_set_for_sasl_talk_to_the_sasl_listener_and_a_wrong_password_is_refused(stack: Settings) -> None:
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+    from pydantic import SecretStr
+
+    from connectors.kafka_config import client_config
+
+    sasl = stack.model_copy(
+        update={"kafka_bootstrap": f"127.0.0.1:{stack.kafka_sasl_port}", "kafka_security_protocol": "SASL_PLAINTEXT"}
+    )
+    assert "atp.availability" in AdminClient(client_config(sasl)).list_topics(timeout=10).topics
+    wrong = sasl.model_copy(update={"kafka_sasl_password": SecretStr("not-the-password")})
+    with pytest.raises(KafkaException):
+        AdminClient(client_config(wrong)).list_topics(timeout=5)
+
+
 def test_connector_configs_name_the_password_file_never_the_password(cdc: Settings) -> None:
     from infra.connect import secrets_file
 
