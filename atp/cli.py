@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -128,6 +129,14 @@ def cmd_forget_customer(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> None:
+    while True:
+        _reconcile_once(settings, args)
+        if not args.every:
+            return
+        time.sleep(args.every)  # a scheduled run: until interrupted (or run it from cron without --every)
+
+
+def _reconcile_once(settings: Settings, args: argparse.Namespace) -> None:
     from atp import analyst
     from atp.reconcile import reconcile
 
@@ -215,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument(
         "--settle", type=_seconds, default=5.0, help="seconds before re-checking a candidate drift (default 5)"
     )
+    reconcile.add_argument("--every", type=_positive_int, help="run again every N seconds until interrupted")
     return parser
 
 

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, KafkaException, Message
 
 from atp.errors import StoreError
 from atp.settings import Settings
@@ -86,7 +86,13 @@ class StoreLoader:
         self._stop = stop
         try:
             while not stop.is_set():
-                self.load_once()
+                try:
+                    self.load_once()
+                except KafkaException as exc:
+                    # The broker restarting (e.g. "coordinator load in progress" on commit): rows already
+                    # inserted are simply committed later, or re-delivered and collapsed; nothing is lost.
+                    log.error("kafka refused the loader (%s); retrying in 1s", exc)
+                    stop.wait(1.0)
         finally:
             self._consumer.close()
 

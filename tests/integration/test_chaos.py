@@ -5,7 +5,8 @@ the oracle), no key's version went backwards, and no generated input was dead-le
 
 Faults: the dataflow SIGKILLed (three times in a row), Kafka Connect restarted, the Kafka broker
 restarted, PostgreSQL restarted, MariaDB restarted, ClickHouse writes refused (the store's table
-detached) for 10 s. The time to recover from each is measured: from the end of the fault until a
+detached) for 10 s, and a Debezium re-snapshot of every POS table (a backfill), which must converge to
+the same state as live streaming. The time to recover from each is measured: from the end of the fault until a
 fresh change made at the source is visible where it must be (the topic, or for ClickHouse the
 store). The figures go to ``ATP_HOME/chaos-report.md``.
 
@@ -125,6 +126,19 @@ def kill_dataflow_repeatedly(settings: Settings) -> None:
         time.sleep(2)
 
 
+def resnapshot_the_pos(settings: Settings) -> None:
+    """Debezium re-reads every POS table (a backfill): every row again, as snapshot reads, then streaming."""
+    from connectors.cdc_connectors import POS_CONNECTOR, pos_config
+    from connectors.connect_client import ConnectClient
+
+    client = ConnectClient(settings.connect_url)
+    client.put_config(POS_CONNECTOR, pos_config(settings) | {"snapshot.mode": "always"})
+    client.wait_running(POS_CONNECTOR)
+    time.sleep(5)  # the snapshot of a demo POS takes about a second
+    client.put_config(POS_CONNECTOR, pos_config(settings))
+    client.wait_running(POS_CONNECTOR)
+
+
 def pause_store_writes(settings: Settings) -> None:
     analyst_store_command(settings, "DETACH TABLE atp.location_availability")
     time.sleep(10)
@@ -169,8 +183,14 @@ def time_to_recover(settings: Settings, watcher: TopicWatcher, marker: str, upc:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-    next_record(watcher, f"{marker}@{DC}", timeout_s=240, on_hand=erp_units)
-    next_record(watcher, f"{marker}@{store}", timeout_s=240, on_hand=pos_units)
+    awaited = {f"{marker}@{DC}": erp_units, f"{marker}@{store}": pos_units}
+
+    def both_arrived(key: str, record: dict[str, object]) -> bool:  # in whichever order the partitions give them
+        if awaited.get(key) == record["on_hand"]:
+            del awaited[key]
+        return not awaited
+
+    watcher.wait_for(both_arrived, timeout_s=240)
     while stored_on_hand(settings, marker, DC) != erp_units or stored_on_hand(settings, marker, store) != pos_units:
         assert time.monotonic() < deadline, "the store did not catch up within 240 s"
         time.sleep(0.2)
@@ -198,6 +218,7 @@ def test_after_every_fault_the_pipeline_recovers_and_ends_where_the_sources_say(
         ("PostgreSQL restarted", restart(pipeline, "postgres")),
         ("MariaDB restarted", restart(pipeline, "mariadb")),
         ("ClickHouse writes refused for 10 s", lambda: pause_store_writes(pipeline)),
+        ("POS re-snapshot by Debezium (a backfill)", lambda: resnapshot_the_pos(pipeline)),
     ]
 
     generator = Generator(pipeline, items, store)
