@@ -43,7 +43,6 @@ from tests.integration.legacy_writes import (
     reservation_event,
     set_dc_stock,
 )
-from tests.integration.outputs import next_record
 
 pytestmark = pytest.mark.integration
 
@@ -209,8 +208,14 @@ def test_after_every_fault_the_pipeline_recovers_and_ends_where_the_sources_say(
         put_on_shelf(pipeline, store, upc, 20)
         items.append((sku, upc, channel_sku))
     marker, marker_upc, _ = items.pop()
-    for sku, _, _ in items:
-        next_record(availability, f"{sku}@{DC}", on_hand=100)
+    stocked = {f"{sku}@{DC}" for sku, _, _ in items}
+
+    def all_stocked(key: str, record: dict[str, object]) -> bool:
+        if record["on_hand"] == 100:
+            stocked.discard(key)
+        return not stocked
+
+    availability.wait_for(all_stocked, timeout_s=90)
     faults: list[tuple[str, Callable[[], None]]] = [
         ("dataflow SIGKILLed 3 times", lambda: kill_dataflow_repeatedly(pipeline)),
         ("Kafka Connect restarted", restart(pipeline, "connect")),
