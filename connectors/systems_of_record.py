@@ -10,6 +10,7 @@ commits nothing, so it disturbs no one's offsets.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections import defaultdict
 from decimal import Decimal
@@ -21,6 +22,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from atp.domain.events import DC, STORE, ReservationReceived
 from atp.domain.reconcile import Key, Lot, ReservationLogEvent, SourceRead, StockRow
 from atp.domain.reservations import ReservationEvent
+from atp.errors import ServiceError
 from atp.settings import Settings
 from connectors import topics
 from connectors.kafka_config import client_config
@@ -28,6 +30,7 @@ from connectors.legacy_db import erp_connection, pos_connection
 from connectors.reservations import decode_reservation
 
 _EPOCH = dt.date(1970, 1, 1)
+READ_LOG_TIMEOUT_S = 120
 
 
 def read_systems_of_record(settings: Settings) -> SourceRead:
@@ -139,17 +142,15 @@ def _read_reservation_log(
         metadata = consumer.list_topics(topics.RESERVATIONS, timeout=10).topics[topics.RESERVATIONS]
         parts = [TopicPartition(topics.RESERVATIONS, p, OFFSET_BEGINNING) for p in metadata.partitions]
         ends = {p.partition: consumer.get_watermark_offsets(p, timeout=10)[1] for p in parts}
-        pending = {p for p, end in ends.items() if end > 0}
         consumer.assign(parts)
         events = []
-        while pending:
-            for message in consumer.consume(1000, 1.0):
-                if message.error() is not None:
-                    continue
+        deadline = time.monotonic() + READ_LOG_TIMEOUT_S
+        while not _at_end(consumer, parts, ends):
+            if time.monotonic() > deadline:
+                raise ServiceError(f"reconcile: could not read {topics.RESERVATIONS} to its end within 120 s")
+            for message in consumer.consume(1000, 0.5):
                 partition, offset = message.partition() or 0, message.offset() or 0
-                if offset >= ends[partition] - 1:
-                    pending.discard(partition)
-                if offset >= ends[partition]:
+                if message.error() is not None or offset >= ends[partition]:
                     continue
                 decoded = decode_reservation(topics.RESERVATIONS, partition, offset, message.value(), 0)
                 for event in decoded.events:
@@ -160,6 +161,12 @@ def _read_reservation_log(
         return events
     finally:
         consumer.close()
+
+
+def _at_end(consumer: Consumer, parts: list[TopicPartition], ends: dict[int, int]) -> bool:
+    """Every partition read up to the end it had when the read began (positions count past any marker)."""
+    positions = {tp.partition: tp.offset for tp in consumer.position(parts)}
+    return all(end == 0 or positions.get(partition, -1) >= end for partition, end in ends.items())
 
 
 def _resolved(
