@@ -13,8 +13,10 @@ import datetime as dt
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -33,19 +35,29 @@ _EPOCH = dt.date(1970, 1, 1)
 READ_LOG_TIMEOUT_S = 120
 
 
+class ErpRead(NamedTuple):
+    """The ERP tables, read in one consistent snapshot."""
+
+    items: dict[str, tuple[str, bool]]
+    upcs: dict[str, str]  # UPC -> SKU, for the POS's store stock
+    stock: dict[Key, StockRow]
+    incoming: dict[Key, int]
+    safety: dict[Key, int]
+    kits: dict[str, dict[str, int]]
+    listings: dict[tuple[str, str], str]  # (channel, channel SKU) -> SKU
+    location_types: dict[str, str]
+
+
 def read_systems_of_record(settings: Settings) -> SourceRead:
     erp = _read_erp(settings)
-    upcs: dict[str, str] = erp.pop("upcs")
-    stock: dict[Key, StockRow] = erp.pop("stock")
-    stock.update(_read_pos_stock(settings, upcs))
     return SourceRead(
-        items=erp["items"],
-        location_types=erp["location_types"],
-        stock=stock,
-        incoming=erp["incoming"],
-        planner_safety_stock=erp["safety"],
-        kit_components=erp["kits"],
-        reservations=tuple(_read_reservation_log(settings, erp["listings"], erp["locations"])),
+        items=erp.items,
+        location_types=erp.location_types,
+        stock=erp.stock | _read_pos_stock(settings, erp.upcs),
+        incoming=erp.incoming,
+        planner_safety_stock=erp.safety,
+        kit_components=erp.kits,
+        reservations=tuple(_read_reservation_log(settings, erp.listings, erp.location_types)),
     )
 
 
@@ -62,7 +74,7 @@ def _epoch_ms(moment: dt.datetime, zone: str) -> int:
     return int(aware.timestamp() * 1000)
 
 
-def _read_erp(settings: Settings) -> dict[str, Any]:
+def _read_erp(settings: Settings) -> ErpRead:
     with erp_connection(settings, role="cdc") as erp, erp.cursor() as cur:
         cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         cur.execute("SELECT TRIM(ITEM_NO), ITEM_TYPE, STATUS_FLG, TRIM(UPC) FROM ITEM_MASTER")
@@ -82,7 +94,8 @@ def _read_erp(settings: Settings) -> dict[str, Any]:
             units = _units(on_hand) or 0
             held = min(_units(hold) or 0, units)
             changed = _epoch_ms(updated, settings.timezone)
-            stock[(sku, location)] = StockRow(DC, units, held, changed, tuple(sorted(lots[(sku, location)], key=_lot)))
+            lots_here = tuple(sorted(lots[(sku, location)], key=attrgetter("lot")))
+            stock[(sku, location)] = StockRow(DC, units, held, changed, lots_here)
         cur.execute(
             "SELECT TRIM(ITEM_NO), TRIM(LOC_CD), SUM(GREATEST(QTY_ORD - QTY_RCV, 0)) FROM PO_LINE "
             "WHERE STATUS = 'O' GROUP BY 1, 2"
@@ -99,21 +112,7 @@ def _read_erp(settings: Settings) -> dict[str, Any]:
         cur.execute("SELECT TRIM(LOC_CD), LOC_TYPE FROM LOCATION")
         location_types = {location: DC if kind == "D" else STORE for location, kind in cur.fetchall()}
         cur.execute("COMMIT")
-    return {
-        "items": items,
-        "upcs": upcs,
-        "stock": stock,
-        "incoming": incoming,
-        "safety": safety,
-        "kits": dict(kits),
-        "listings": listings,
-        "locations": set(location_types),
-        "location_types": location_types,
-    }
-
-
-def _lot(lot: Lot) -> str:
-    return lot.lot
+    return ErpRead(items, upcs, stock, incoming, safety, dict(kits), listings, location_types)
 
 
 def _read_pos_stock(settings: Settings, upcs: dict[str, str]) -> dict[Key, StockRow]:
@@ -133,7 +132,7 @@ def _read_pos_stock(settings: Settings, upcs: dict[str, str]) -> dict[Key, Stock
 
 
 def _read_reservation_log(
-    settings: Settings, listings: dict[tuple[str, str], str], locations: set[str]
+    settings: Settings, listings: dict[tuple[str, str], str], locations: Mapping[str, str]
 ) -> list[ReservationLogEvent]:
     """Every usable reservation event, its channel SKU resolved; what the engine dead-letters is left out."""
     group = f"atp-reconcile-{uuid.uuid4().hex}"  # assigned, never subscribed: it joins no group, commits nothing
@@ -170,7 +169,7 @@ def _at_end(consumer: Consumer, parts: list[TopicPartition], ends: dict[int, int
 
 
 def _resolved(
-    event: ReservationReceived, listings: dict[tuple[str, str], str], locations: set[str]
+    event: ReservationReceived, listings: dict[tuple[str, str], str], locations: Mapping[str, str]
 ) -> ReservationLogEvent | None:
     sku = listings.get((event.channel, event.channel_sku))
     if sku is None or event.location not in locations:

@@ -208,11 +208,16 @@ class KitBom:
         return not self.is_kit and not self.components and not self.kit_events
 
 
+def component_ids(event_id: str, reservation_id: str, kit_sku: str, component: str, per_kit: int) -> tuple[str, str]:
+    """(event id, reservation id) of a kit reservation's share on one component: distinct per component,
+    and stable, so a re-sent kit event is recognised as a duplicate on its components too."""
+    return f"{event_id}>{component}x{per_kit}", f"{reservation_id}>kit {kit_sku}"
+
+
 def _for_component(reservation: ReservationReceived, component: str, per_kit: int) -> ReservationReceived:
+    event_id, reservation_id = component_ids(
+        reservation.event_id, reservation.reservation_id, reservation.sku, component, per_kit
+    )
     return replace(
-        reservation,
-        sku=component,
-        event_id=f"{reservation.event_id}>{component}x{per_kit}",
-        reservation_id=f"{reservation.reservation_id}>kit {reservation.sku}",
-        qty=reservation.qty * per_kit,
+        reservation, sku=component, event_id=event_id, reservation_id=reservation_id, qty=reservation.qty * per_kit
     )

@@ -21,9 +21,10 @@ kit counts on its components, as in the engine.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from atp.domain.events import ALL_LOCATIONS
+from atp.domain.kits import component_ids
 from atp.domain.reservations import Phase, Reservation, ReservationEvent
 from atp.domain.rules import KIT, promisable_units, safety_stock_in_force, start_of_day_ms
 from atp.domain.sku_state import EngineRules
@@ -231,18 +232,11 @@ def _exploded(events: Iterable[ReservationLogEvent], read: SourceRead) -> Iterab
         for component, per_kit in sorted(read.kit_components.get(entry.sku, {}).items()):
             if per_kit > 0:
                 event = entry.event
-                yield ReservationLogEvent(
-                    component,
-                    entry.location,
-                    ReservationEvent(
-                        f"{event.event_id}>{component}x{per_kit}",
-                        f"{event.reservation_id}>kit {entry.sku}",
-                        event.op,
-                        event.qty * per_kit,
-                        event.expires_at_ms,
-                        event.occurred_at_ms,
-                    ),
+                event_id, reservation_id = component_ids(
+                    event.event_id, event.reservation_id, entry.sku, component, per_kit
                 )
+                share = replace(event, event_id=event_id, reservation_id=reservation_id, qty=event.qty * per_kit)
+                yield ReservationLogEvent(component, entry.location, share)
 
 
 def _holds_nothing(expected: Expected) -> bool:

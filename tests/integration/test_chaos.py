@@ -139,12 +139,12 @@ def resnapshot_the_pos(settings: Settings) -> None:
 
 
 def pause_store_writes(settings: Settings) -> None:
-    analyst_store_command(settings, "DETACH TABLE atp.location_availability")
+    store_command(settings, "DETACH TABLE atp.location_availability")
     time.sleep(10)
-    analyst_store_command(settings, "ATTACH TABLE atp.location_availability")
+    store_command(settings, "ATTACH TABLE atp.location_availability")
 
 
-def analyst_store_command(settings: Settings, sql: str) -> None:
+def store_command(settings: Settings, sql: str) -> None:
     from connectors.clickhouse_store import open_store_for_reading
 
     store = open_store_for_reading(settings)
