@@ -25,6 +25,7 @@ from connectors.cdc.values import (
     epoch_days,
     flag,
     optional_code,
+    units_or_fail_safe,
     units_or_zero_the_row,
     whole_number,
     whole_units,
@@ -44,8 +45,11 @@ def stock_bal(change: ChangeEvent, position: SourcePosition, provenance: Provena
     if change.is_delete:
         return [StockLevel(sku, location, 0, 0, position, provenance)]
     on_hand = units_or_zero_the_row(row, "QTY_OH", StockLevel(sku, location, 0, 0, position, provenance))
+    # An unreadable hold (the column dropped or retyped at the source) cannot be guessed low: until the
+    # ERP says again, every unit on hand counts as held, so the row promises nothing (and is dead-lettered).
+    all_held = StockLevel(sku, location, on_hand, on_hand, position, provenance)
     # A hold larger than what is on hand cannot make stock negative twice: clamp to on-hand.
-    quality_hold = min(whole_units(row, "QTY_HOLD"), on_hand)
+    quality_hold = min(units_or_fail_safe(row, "QTY_HOLD", all_held), on_hand)
     return [StockLevel(sku, location, on_hand, quality_hold, position, provenance)]
 
 

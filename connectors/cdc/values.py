@@ -107,7 +107,13 @@ def units_or_zero_the_row(row: dict[str, Any], column: str, zeroed: object) -> i
     Keeping the last good value instead would go on promising stock the system of
     record no longer claims: zero is the only value that cannot over-promise.
     """
+    return units_or_fail_safe(row, column, zeroed)
+
+
+def units_or_fail_safe(row: dict[str, Any], column: str, fail_safe: object) -> int:
+    """A quantity; if it is unusable (missing, retyped, negative...), the row is dead-lettered and
+    ``fail_safe`` (an event the caller chose because it cannot over-promise) is applied instead."""
     try:
         return whole_units(row, column)
     except CdcDecodeError as exc:
-        raise CdcDecodeError(exc.reason, exc.detail, fail_safe=(zeroed,)) from exc
+        raise CdcDecodeError(exc.reason, exc.detail, fail_safe=(fail_safe,)) from exc

@@ -67,3 +67,25 @@ def test_a_column_added_to_the_pos_store_stock_is_ignored_and_stock_still_flows(
         cur.execute("UPDATE store_stock SET on_hand = 9 WHERE store_id = %s AND upc = %s", (store, upc))
         pos.commit()
     next_record(availability, f"{sku}@{store}", on_hand=9)
+
+
+def test_a_quality_hold_column_dropped_at_the_source_holds_all_stock_until_the_erp_says_again(
+    pipeline: Settings, availability: TopicWatcher
+):
+    sku, _ = new_item(pipeline)
+    key = f"{sku}@{DC}"
+    set_dc_stock(pipeline, sku, 40, qty_hold=2)
+    next_record(availability, key, on_hand=40, unsellable=2)
+    erp_ddl(pipeline, "ALTER TABLE STOCK_BAL DROP COLUMN QTY_HOLD")
+    try:
+        with erp_connection(pipeline) as erp, erp.cursor() as cur:
+            cur.execute(
+                "UPDATE STOCK_BAL SET QTY_OH = 35, UPD_TS = NOW(3) WHERE ITEM_NO = %s AND LOC_CD = %s", (sku, DC)
+            )
+            erp.commit()
+        # The hold can no longer be read: nothing is promised from that row (and the change is dead-lettered).
+        next_record(availability, key, on_hand=35, unsellable=35, available=0)
+    finally:
+        erp_ddl(pipeline, "ALTER TABLE STOCK_BAL ADD COLUMN QTY_HOLD DECIMAL(12,3) NOT NULL DEFAULT 0 AFTER QTY_OH")
+    set_dc_stock(pipeline, sku, 35, qty_hold=1)
+    next_record(availability, key, on_hand=35, unsellable=1)

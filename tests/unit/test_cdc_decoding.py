@@ -136,6 +136,15 @@ def test_a_negative_quantity_is_dead_lettered_and_zeroes_the_row_so_nothing_is_o
     assert (level.sku, level.location, level.on_hand, level.position) == ("TEE-1", "DC0001", 0, (2, 77, 0))
 
 
+def test_a_stock_row_whose_quality_hold_column_was_dropped_holds_everything_until_the_erp_says_again():
+    row = stock_bal_row("TEE-1", "DC0001", "30.000")
+    del row["QTY_HOLD"]
+    result = decode(ERP_STOCK, envelope("u", None, row, mariadb_source("STOCK_BAL", 78)))
+    assert result.dead_letter is not None and result.dead_letter.reason == "missing_column"
+    [level] = result.events
+    assert (level.on_hand, level.quality_hold) == (30, 30)
+
+
 def test_an_unknown_topic_is_dead_lettered():
     assert decode("erp.erp.MYSTERY", b"{}").dead_letter.reason == "unknown_topic"
 
