@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -88,9 +87,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     if args.detach:
         pipeline.start_detached(settings, say)
     else:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        logging.getLogger("httpx2").setLevel(logging.WARNING)
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        from atp.log_format import configure_logging
+
+        configure_logging()
         pipeline.run_foreground(settings)
 
 

@@ -58,8 +58,9 @@ def running_pid(settings: Settings) -> int | None:
 # The shape of the engine state Bytewax pickles into recovery snapshots. Bump it when a stateful step's
 # state class changes shape: resuming a snapshot of another shape would crash, or worse, half-work.
 # 1: issue 2 (stock and items only); 2: reservations, lots, inbound, safety stock, kits, sales;
-# 3: stock history per location (shipments' decrements) and the channel steps.
-STATE_FORMAT = 3
+# 3: stock history per location (shipments' decrements) and the channel steps;
+# 4: the input ledger (a step that must have seen every input from the first offset on).
+STATE_FORMAT = 4
 
 
 def _format_file(settings: Settings) -> Path:
@@ -97,10 +98,24 @@ def flow_command(settings: Settings) -> list[str]:
 
 def supervise(settings: Settings, stop: threading.Event) -> None:
     """Run loader and dataflow until ``stop`` is set (or SIGTERM); restart the dataflow if it dies."""
-    from connectors.store_loader import run_loader
-    from connectors.webhook_sink import run_webhooks
+    from atp import metrics
+    from connectors import lag, topics
+    from connectors.connector_watch import ConnectorWatcher
+    from connectors.store_loader import LOADER_GROUP, run_loader
+    from connectors.webhook_sink import WEBHOOK_GROUP, run_webhooks
 
     ensure_recovery(settings)
+    metrics.serve(settings.pipeline_metrics_port, "pipeline")
+    ConnectorWatcher(settings).start()
+    loaded = topics.output_topics(settings)
+    lag.LagReporter(
+        settings, "store-loader", loaded, lambda: lag.group_positions(settings, LOADER_GROUP, loaded), every_s=10
+    ).start()
+    if settings.webhooks:
+        pushed = tuple(topics.channel_topic(channel) for channel in settings.webhooks)
+        lag.LagReporter(
+            settings, "webhooks", pushed, lambda: lag.group_positions(settings, WEBHOOK_GROUP, pushed), every_s=10
+        ).start()
     loader = threading.Thread(target=run_loader, args=(settings, stop), name="store-loader", daemon=True)
     loader.start()
     # Partner webhooks read the channel topics on their own threads: a slow partner never holds up the flow.

@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     store_port: int = Field(
         default=18124, ge=1, le=65535, description="Query endpoint of the process that owns the chdb store."
     )
+    flow_metrics_port: int = Field(
+        default=18100,
+        ge=0,
+        le=65535,
+        description="Prometheus metrics of the dataflow (process k of a cluster: this + k); 0: not served.",
+    )
+    pipeline_metrics_port: int = Field(
+        default=18099,
+        ge=0,
+        le=65535,
+        description="Prometheus metrics of the supervisor (store loader, webhooks, connectors); 0: not served.",
+    )
 
     # -- credentials (demo defaults; override from env or secret files) --------------
     erp_admin_password: SecretStr = Field(default=SecretStr("erp-admin-pw"), description="ERP owner password.")

@@ -10,6 +10,9 @@ ignores delivery failures, so we do not use it.)
 
 from __future__ import annotations
 
+import logging
+import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -19,11 +22,25 @@ from confluent_kafka import KafkaError, Message, Producer
 from atp.domain.channels import ChannelRecord
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from atp.errors import AtpError
+from atp.metrics import DEAD_LETTERS, EMITTED_RECORDS, END_TO_END_LATENCY
 from atp.settings import Settings
 from connectors import avro_contracts, topics
 from connectors.kafka_config import client_config
 
 OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
+
+log = logging.getLogger("atp.sink")
+
+# cause_ref prefixes (connectors.cdc.decode, connectors.reservations, the engine's timers) -> where a change began.
+_SOURCES = (("erp.", "erp"), ("pos.", "pos"), (topics.RESERVATIONS, "reservations"), ("timer", "timer"))
+
+
+def source_of(cause_ref: str) -> str:
+    """Which clock a record's source time comes from: erp (whole seconds), pos, reservations, timer, reconcile."""
+    for prefix, source in _SOURCES:
+        if cause_ref.startswith(prefix):
+            return source
+    return "reconcile" if cause_ref.startswith(topics.RECONCILE) else "other"
 
 
 class DeliveryFailed(AtpError):
@@ -48,20 +65,49 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
         self._client = client
         self._encode_channel: dict[str, Callable[[dict[str, Any]], bytes]] = {}
         self._failures: list[str] = []
+        self._latency_children: dict[tuple[str, str], Any] = {}
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
             self._failures.append(f"{msg.topic()}: {err}")
 
     def write_batch(self, items: list[OutputRecord]) -> None:
+        sent_to: list[str] = []
         for item in items:
             topic, key, value = self._encode(item)
             self._producer.produce(topic, value=value, key=key, on_delivery=self._on_delivery)
             self._producer.poll(0)
+            sent_to.append(topic)
         remaining = self._producer.flush(60)
         if remaining or self._failures:
             detail = "; ".join(self._failures[:3]) or f"{remaining} records still unacknowledged"
             raise DeliveryFailed(f"kafka did not acknowledge output records: {detail}")
+        self._measure(items, sent_to, time.time_ns() // 1_000_000)
+
+    def _measure(self, items: list[OutputRecord], sent_to: list[str], acknowledged_ms: int) -> None:
+        """Count what Kafka acknowledged, and how long after its source commit each change got there."""
+        for topic, count in Counter(sent_to).items():
+            EMITTED_RECORDS.labels(topic).inc(count)
+        for item, topic in zip(items, sent_to, strict=True):
+            if isinstance(item, AvailabilityRecord):
+                self._latency(topic, item.cause_ref).observe(max(0, acknowledged_ms - item.source_ts_ms) / 1000)
+            elif isinstance(item, ChannelRecord) and item.provenance is not None:
+                since_ms = acknowledged_ms - item.provenance.source_ts_ms
+                self._latency(topic, item.provenance.cause_ref).observe(max(0, since_ms) / 1000)
+            elif isinstance(item, DeadLetter):
+                DEAD_LETTERS.labels(item.reason, item.source_topic).inc()
+                log.warning(
+                    "dead-lettered: %s",
+                    item.reason,
+                    extra={"topic": item.source_topic, "partition": item.partition, "offset": item.offset},
+                )
+
+    def _latency(self, topic: str, cause_ref: str) -> Any:
+        source = source_of(cause_ref)
+        child = self._latency_children.get((topic, source))
+        if child is None:
+            child = self._latency_children[(topic, source)] = END_TO_END_LATENCY.labels(topic, source)
+        return child
 
     def _encode(self, item: OutputRecord) -> tuple[str, bytes | None, bytes]:
         if isinstance(item, AvailabilityRecord):

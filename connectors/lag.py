@@ -8,15 +8,21 @@ interval stale); the loader's lag comes from its consumer group's commits.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
+from atp.metrics import CONSUMER_LAG
 from atp.settings import Settings
 from connectors.kafka_config import client_config
+
+log = logging.getLogger("atp.lag")
 
 FLOW_INPUT_STEP = "atp_availability.cdc_in.kafka_input"  # kop.input wraps the source in a sub-step
 
@@ -85,3 +91,49 @@ def lag_by_topic(
         return lags
     finally:
         consumer.close()
+
+
+class LagReporter(threading.Thread):
+    """Keeps the ``atp_consumer_lag`` gauge of one consumer up to date, per topic and partition.
+
+    ``positions`` says where the consumer is (the next offset it will read); a partition it
+    has no position for counts from the partition's first offset, so a consumer that has
+    not started yet shows its whole backlog rather than none (``only_known``: such a
+    partition is not reported, for a process of a cluster that does not read it).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        consumer_name: str,
+        topics: tuple[str, ...],
+        positions: Callable[[], Positions],
+        every_s: float = 5.0,
+        only_known: bool = False,
+    ) -> None:
+        super().__init__(name=f"lag-{consumer_name}", daemon=True)
+        self.settings, self.consumer_name, self.topics = settings, consumer_name, topics
+        self.positions, self.every_s, self.only_known = positions, every_s, only_known
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        probe = _consumer(self.settings, "atp-lag-probe")
+        try:
+            while not self.stop.is_set():
+                try:
+                    self.report(probe)
+                except Exception as exc:  # noqa: BLE001 - a broker away for a moment must not end the reporting
+                    log.warning("lag of %s not measured: %s", self.consumer_name, exc)
+                self.stop.wait(self.every_s)
+        finally:
+            probe.close()
+
+    def report(self, probe: Consumer) -> None:
+        known = self.positions()
+        for topic in self.topics:
+            for index in probe.list_topics(topic, timeout=5).topics[topic].partitions:
+                if self.only_known and (topic, index) not in known:
+                    continue
+                low, high = probe.get_watermark_offsets(TopicPartition(topic, index), timeout=5)
+                lag = max(0, high - max(low, known.get((topic, index), low)))
+                CONSUMER_LAG.labels(self.consumer_name, topic, str(index)).set(lag)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, Message
 
 from atp.errors import StoreError
+from atp.metrics import STORE_BATCH_ROWS, STORE_WRITE_ERRORS, STORE_WRITE_SECONDS
 from atp.settings import Settings
 from connectors import avro_contracts, topics
 from connectors.cdc.decode import masked_payload
@@ -100,11 +102,15 @@ class StoreLoader:
         """Insert, and keep retrying while the store refuses (a server away, a table detached): the batch
         stays in hand and its offsets uncommitted, so an outage of the store delays rows and loses none."""
         pause_s = 0.5
+        started = time.perf_counter()
         while True:
             try:
                 self._store.insert_rows(table, rows)
+                STORE_WRITE_SECONDS.labels(table).observe(time.perf_counter() - started)
+                STORE_BATCH_ROWS.labels(table).observe(len(rows))
                 return
             except StoreError as exc:
+                STORE_WRITE_ERRORS.labels(table).inc()
                 if self._stop.is_set():
                     raise
                 log.error("store refused %d row(s) for %s, retrying in %.1fs: %s", len(rows), table, pause_s, exc)

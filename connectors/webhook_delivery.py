@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from atp.metrics import WEBHOOK_DELIVERIES, WEBHOOK_RETRIES
 from connectors.partner_payloads import MAX_BATCH, SHAPES, ChannelUpdate
 
 log = logging.getLogger("atp.webhooks")
@@ -94,6 +95,13 @@ def retry_after_s(value: str | None, now: float | None = None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def retry_reason(status: int) -> str:
+    """Why a request is tried again: the partner throttled us, failed, or could not be reached."""
+    if status == 429:
+        return "throttled"
+    return "unreachable" if status in (0, 408) else "server_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +226,7 @@ class PartnerFeed:
             delay = backoff_s(attempt, self.config.backoff_base_s, self.config.backoff_max_s, self.rng)
             if reply.status == 429:
                 delay = retry_after_s(reply.retry_after) or delay
+            WEBHOOK_RETRIES.labels(self.config.channel, retry_reason(reply.status)).inc()
             log.warning("%s: %s; retry %d in %.1fs", self.config.channel, last_error, attempt, delay)
             if stop.wait(delay):
                 break
@@ -235,6 +244,7 @@ class PartnerFeed:
                     self.stats.dead_lettered += 1
                 covered = self._covers.pop(update.channel_sku, []) if update.channel_sku not in self._pending else []
                 done += [update, *covered]
+        WEBHOOK_DELIVERIES.labels(self.config.channel, "delivered" if delivered else "dead_lettered").inc(len(batch))
         if not delivered:
             for update in batch:
                 self.dead_letter(update, reason)

@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
 
 import bytewax.operators as op
 from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
@@ -69,12 +71,14 @@ from atp.domain.events import (
     UpcReleased,
 )
 from atp.domain.kits import ComponentSupply, KitBom, KitInput, KitState, KitTerms
+from atp.domain.ledger import DEAD_LETTERED, USED, InputLedger
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
 from atp.domain.rules import KIT
 from atp.domain.sales import TicketState
 from atp.domain.sku_state import EngineRules, Output, SkuInput, SkuState
 from atp.domain.upc_resolution import UpcState
+from atp.metrics import ACTIVE_HOLDS, INPUT_EVENTS, INPUTS_ACCOUNTED, KEYS_IN_STATE, TIMERS_PENDING
 from atp.settings import Settings, load_settings
 from connectors import topics
 from connectors.cdc.decode import CDC_TOPICS, Decoded, decode_change, masked_payload
@@ -128,16 +132,44 @@ def _as_datetime(epoch_ms: int | None) -> dt.datetime | None:
     return None if epoch_ms is None else dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC)
 
 
+@functools.cache
+def _keys_gauge(step: str) -> Any:
+    return KEYS_IN_STATE.labels(step)
+
+
+@functools.cache
+def _timers_gauge(step: str) -> Any:
+    return TIMERS_PENDING.labels(step)
+
+
 class KeyedLogic(op.StatefulLogic[tuple[str, V], W, S], Generic[S, V, W]):
     """A stateful step whose values carry their key (Bytewax hands the builder only the resumed state).
 
     Subclasses say how to create the state for a key, how an input changes it, and
     (optionally) what happens at its deadline. The state is always snapshotted as a copy.
+    Each logic is one key of its step: it keeps the keys-in-state and timers-pending gauges.
     """
+
+    STEP: ClassVar[str] = ""
 
     def __init__(self, resumed: S | None, clock: Clock) -> None:
         self.state = resumed
         self.clock = clock
+        self._armed = False
+        _keys_gauge(self.step).inc()
+
+    @property
+    def step(self) -> str:
+        return self.STEP
+
+    def _verdict(self, state: S) -> bool:
+        if self.keep(state):
+            return op.StatefulLogic.RETAIN
+        _keys_gauge(self.step).dec()
+        if self._armed:
+            _timers_gauge(self.step).dec()
+            self._armed = False
+        return op.StatefulLogic.DISCARD
 
     @classmethod
     def builder(cls, clock: Clock) -> Callable[[S | None], KeyedLogic[S, V, W]]:
@@ -163,15 +195,19 @@ class KeyedLogic(op.StatefulLogic[tuple[str, V], W, S], Generic[S, V, W]):
         if self.state is None:
             self.state = self.create(key)
         out = self.apply(self.state, item, self.clock())
-        return out, (op.StatefulLogic.RETAIN if self.keep(self.state) else op.StatefulLogic.DISCARD)
+        return out, self._verdict(self.state)
 
     def on_notify(self) -> tuple[Iterable[W], bool]:
         assert self.state is not None
         out = self.expire(self.state, self.clock())
-        return out, (op.StatefulLogic.RETAIN if self.keep(self.state) else op.StatefulLogic.DISCARD)
+        return out, self._verdict(self.state)
 
     def notify_at(self) -> dt.datetime | None:
-        return None if self.state is None else _as_datetime(self.deadline_ms(self.state))
+        deadline = None if self.state is None else self.deadline_ms(self.state)
+        if (deadline is not None) != self._armed:
+            self._armed = deadline is not None
+            _timers_gauge(self.step).inc(1 if self._armed else -1)
+        return _as_datetime(deadline)
 
     def snapshot(self) -> S:
         assert self.state is not None
@@ -184,6 +220,8 @@ UpcInput = StoreStockByUpc | SaleRecorded | ItemChanged | UpcReleased
 
 class ResolveUpc(KeyedLogic[UpcState, UpcInput, StockLevel | SaleRecorded]):
     """Keyed by UPC: joins POS store stock and sales with the item master's UPC -> SKU mapping."""
+
+    STEP = "resolve_upc"
 
     def create(self, key: str) -> UpcState:
         return UpcState(key)
@@ -204,6 +242,8 @@ class ResolveUpc(KeyedLogic[UpcState, UpcInput, StockLevel | SaleRecorded]):
 class JoinTickets(KeyedLogic[TicketState, SaleTicketChanged | SaleLineChanged, SaleRecorded]):
     """Keyed by POS ticket: a sale line learns its store from its ticket."""
 
+    STEP = "join_tickets"
+
     def create(self, key: str) -> TicketState:
         return TicketState(int(key))
 
@@ -219,9 +259,13 @@ class CheckReference(KeyedLogic[Reference, ReferenceInput, ReservationReceived |
     """Keyed by location or by listing: a reservation passes once what it names is known to the ERP."""
 
     def __init__(self, resumed: Reference | None, clock: Clock, names_sku: bool, wait_ms: int) -> None:
-        super().__init__(resumed, clock)
         self.names_sku = names_sku
         self.wait_ms = wait_ms
+        super().__init__(resumed, clock)
+
+    @property
+    def step(self) -> str:
+        return "resolve_listing" if self.names_sku else "check_location"
 
     def create(self, key: str) -> Reference:
         return Reference(key, names_sku=self.names_sku)
@@ -249,6 +293,8 @@ BomInput = ReservationReceived | KitComponentChanged | ItemChanged
 class ExplodeKits(KeyedLogic[KitBom, BomInput, ReservationReceived]):
     """Keyed by SKU: a reservation on a kit also reserves its components."""
 
+    STEP = "explode_kits"
+
     def create(self, key: str) -> KitBom:
         return KitBom(key)
 
@@ -267,18 +313,34 @@ class ExplodeKits(KeyedLogic[KitBom, BomInput, ReservationReceived]):
 class Availability(KeyedLogic[SkuState, SkuInput, Output]):
     """Keyed by SKU: every location of the SKU, and the records their changes publish."""
 
+    STEP = "availability"
+
     def __init__(self, resumed: SkuState | None, clock: Clock, rules: EngineRules) -> None:
         super().__init__(resumed, clock)
         self.rules = rules
+        self.holds = 0
+        if resumed is not None:
+            self._count_holds(resumed, clock())
 
     def create(self, key: str) -> SkuState:
         return SkuState(key)
 
     def apply(self, state: SkuState, value: SkuInput, now_ms: int) -> list[Output]:
-        return state.apply(value, now_ms, self.rules)
+        out = state.apply(value, now_ms, self.rules)
+        if self.holds or isinstance(value, ReservationReceived):  # only then can the SKU's holds have changed
+            self._count_holds(state, now_ms)
+        return out
 
     def expire(self, state: SkuState, now_ms: int) -> list[Output]:
-        return state.on_timer(now_ms, self.rules)
+        out = state.on_timer(now_ms, self.rules)
+        if self.holds:
+            self._count_holds(state, now_ms)
+        return out
+
+    def _count_holds(self, state: SkuState, now_ms: int) -> None:
+        holds = state.active_holds(now_ms, self.rules)
+        ACTIVE_HOLDS.inc(holds - self.holds)
+        self.holds = holds
 
     def deadline_ms(self, state: SkuState) -> int | None:
         return state.next_deadline_ms(self.rules)
@@ -286,6 +348,8 @@ class Availability(KeyedLogic[SkuState, SkuInput, Output]):
 
 class Kits(KeyedLogic[KitState, KitInput, AvailabilityRecord | AlertRecord]):
     """Keyed by kit SKU: what its components allow at each location."""
+
+    STEP = "kits"
 
     def __init__(self, resumed: KitState | None, clock: Clock, low_stock_threshold: int) -> None:
         super().__init__(resumed, clock)
@@ -301,6 +365,8 @@ class Kits(KeyedLogic[KitState, KitInput, AvailabilityRecord | AlertRecord]):
 class ChannelLocations(KeyedLogic[LocationBook, AvailabilityRecord | LocationChanged, LocationSupply]):
     """Keyed by location: stamps availability with whether the location ships online."""
 
+    STEP = "channel_locations"
+
     def create(self, key: str) -> LocationBook:
         return LocationBook(key)
 
@@ -312,6 +378,8 @@ class ChannelLocations(KeyedLogic[LocationBook, AvailabilityRecord | LocationCha
 
 class ChannelSumsLogic(KeyedLogic[ChannelSums, LocationSupply | ListingChanged, ChannelFigures]):
     """Keyed by SKU: per channel, the sum over the locations it may fulfil from, less its buffer."""
+
+    STEP = "channel_sums"
 
     def __init__(self, resumed: ChannelSums | None, clock: Clock, rules: ChannelRules) -> None:
         super().__init__(resumed, clock)
@@ -327,12 +395,68 @@ class ChannelSumsLogic(KeyedLogic[ChannelSums, LocationSupply | ListingChanged, 
 class ChannelFeedLogic(KeyedLogic[ChannelFeed, ChannelFigures | ListingChanged, ChannelRecord]):
     """Keyed by channel and channel SKU: the listing's current item, and its versioned records."""
 
+    STEP = "channel_feed"
+
     def create(self, key: str) -> ChannelFeed:
         channel, _, channel_sku = key.partition("/")
         return ChannelFeed(channel, channel_sku)
 
     def apply(self, state: ChannelFeed, value: ChannelFigures | ListingChanged, now_ms: int) -> list[ChannelRecord]:
         return state.apply(value, now_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One input message, decoded: where it came from, and what it said (or why it cannot be used)."""
+
+    topic: str
+    partition: int
+    offset: int
+    decoded: Decoded
+
+
+# The next offset the input ledger has counted, per (topic, partition) of this process: the dataflow's own lag.
+LEDGER_POSITIONS: dict[tuple[str, int], int] = {}
+
+
+class InputLedgerLogic(KeyedLogic[InputLedger, tuple[int, bool], None]):
+    """Keyed by topic partition: how each input ended (used or dead-lettered), counted once per offset."""
+
+    STEP = "input_ledger"
+
+    def __init__(self, resumed: InputLedger | None, clock: Clock) -> None:
+        super().__init__(resumed, clock)
+        self._gauges: tuple[Any, Any, Any] | None = None
+        if resumed is not None:
+            self._export(resumed)
+
+    def create(self, key: str) -> InputLedger:
+        topic, _, partition = key.rpartition("#")
+        return InputLedger(topic, int(partition))
+
+    def apply(self, state: InputLedger, value: tuple[int, bool], now_ms: int) -> list[None]:
+        offset, dead_lettered = value
+        if state.record(offset, dead_lettered):
+            self._export(state)
+        return []
+
+    def _export(self, state: InputLedger) -> None:
+        if self._gauges is None:
+            partition = str(state.partition)
+            self._gauges = (
+                INPUT_EVENTS.labels(state.topic),
+                INPUTS_ACCOUNTED.labels(state.topic, partition, USED),
+                INPUTS_ACCOUNTED.labels(state.topic, partition, DEAD_LETTERED),
+            )
+        read, used, dead = self._gauges
+        read.inc()
+        used.set(state.used)
+        dead.set(state.dead_lettered)
+        LEDGER_POSITIONS[(state.topic, state.partition)] = state.next_offset
+
+
+def _to_ledger(read: Read) -> tuple[str, tuple[str, tuple[int, bool]]]:
+    return _keyed(f"{read.topic}#{read.partition}", (read.offset, read.decoded.dead_letter is not None))
 
 
 def _consumer_error(error: KafkaError[bytes | None, bytes | None], clock: Clock) -> DeadLetter:
@@ -348,14 +472,16 @@ def _consumer_error(error: KafkaError[bytes | None, bytes | None], clock: Clock)
     )
 
 
-def _decoder(clock: Clock) -> Callable[[RawMessage], Decoded]:
-    def decode(msg: RawMessage) -> Decoded:
+def _decoder(clock: Clock) -> Callable[[RawMessage], Read]:
+    def decode(msg: RawMessage) -> Read:
         topic, partition, offset = msg.topic or "", msg.partition or 0, msg.offset or 0
         if topic == topics.RESERVATIONS:
-            return decode_reservation(topic, partition, offset, msg.value, clock())
-        if topic == topics.RECONCILE:
-            return decode_repair(topic, partition, offset, msg.value, clock())
-        return decode_change(topic, partition, offset, msg.value, clock())
+            decoded = decode_reservation(topic, partition, offset, msg.value, clock())
+        elif topic == topics.RECONCILE:
+            decoded = decode_repair(topic, partition, offset, msg.value, clock())
+        else:
+            decoded = decode_change(topic, partition, offset, msg.value, clock())
+        return Read(topic, partition, offset, decoded)
 
     return decode
 
@@ -506,8 +632,10 @@ def build_flow(
     raw, letters = _input(flow, settings, source, clock)
 
     decoded = op.map("decode_cdc", raw, _decoder(clock))
-    letters.append(op.filter_map("dead_letters", decoded, lambda d: d.dead_letter))
-    events = op.flat_map("events", decoded, lambda d: d.events)
+    letters.append(op.filter_map("dead_letters", decoded, lambda r: r.decoded.dead_letter))
+    events = op.flat_map("events", decoded, lambda r: r.decoded.events)
+    # Every input is either used or dead-lettered: the ledger counts which, once per offset (metrics, chaos test).
+    op.stateful("input_ledger", op.map("route_to_ledger", decoded, _to_ledger), InputLedgerLogic.builder(clock))
 
     # POS sales learn their store from the ticket, then (like store stock) their SKU from the UPC.
     sales = op.stateful("join_tickets", op.flat_map("route_to_ticket", events, _to_ticket), JoinTickets.builder(clock))
@@ -600,8 +728,37 @@ def build_flow(
     return flow
 
 
+def _cluster_process() -> tuple[int, bool]:
+    """This process's index in a Bytewax cluster (``-i``/``--process-id``), and whether it is in one (``-a``)."""
+    import os
+    import sys
+
+    args = sys.argv[1:]
+    index = int(os.environ.get("BYTEWAX_PROCESS_ID", "0"))
+    for flag in ("-i", "--process-id"):
+        if flag in args and args.index(flag) + 1 < len(args):
+            index = int(args[args.index(flag) + 1])
+    clustered = "-a" in args or "--addresses" in args or bool(os.environ.get("BYTEWAX_ADDRESSES"))
+    return index, clustered
+
+
 def _flow_from_environment() -> Dataflow:
-    return build_flow(load_settings())
+    from atp import metrics
+    from atp.log_format import configure_logging
+    from connectors.lag import LagReporter, flow_positions
+
+    settings = load_settings()
+    configure_logging()
+    process, clustered = _cluster_process()
+    metrics.serve(settings.flow_metrics_port + process if settings.flow_metrics_port else 0, "dataflow")
+
+    def positions() -> dict[tuple[str, int], int]:
+        # Where this process has counted to, else (before its first input) where its last snapshot resumes.
+        return flow_positions(settings.recovery_dir) | LEDGER_POSITIONS
+
+    # In a cluster each process reports the partitions it reads (Bytewax assigns them; we learn it from the inputs).
+    LagReporter(settings, "dataflow", INPUT_TOPICS, positions, only_known=clustered).start()
+    return build_flow(settings)
 
 
 def __getattr__(name: str) -> Any:

@@ -217,6 +217,8 @@ class ChannelRecord:
     version: int
     computed_ts_ms: int
     buffer: int = 0  # contract v2
+    # The input that caused it (not published: the contract has no source time); for latency metrics.
+    provenance: Provenance | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -254,17 +256,17 @@ class ChannelFeed:
     def apply(self, value: ChannelFigures | ListingChanged, now_ms: int) -> list[ChannelRecord]:
         if isinstance(value, ChannelFigures):
             self.latest[value.sku] = value
-            return self._publish(now_ms)
+            return self._publish(now_ms, value.provenance)
         if value.moved or value.position < self.position:
             return []  # a remap's "gone from the old item" half: the row for the new item follows
         self.position = value.position
         if value.deleted:
             self.active = False
-            return self._publish(now_ms)
+            return self._publish(now_ms, value.provenance)
         self.sku, self.active = value.sku, value.active
-        return self._publish(now_ms)
+        return self._publish(now_ms, value.provenance)
 
-    def _publish(self, now_ms: int) -> list[ChannelRecord]:
+    def _publish(self, now_ms: int, cause: Provenance) -> list[ChannelRecord]:
         if self.sku is None:
             return []
         if not self.active:
@@ -280,6 +282,6 @@ class ChannelFeed:
         self.version += 1
         sku, available, status, promise, buffer = published
         record = ChannelRecord(
-            self.channel, self.channel_sku, sku, available, status, promise, self.version, now_ms, buffer
+            self.channel, self.channel_sku, sku, available, status, promise, self.version, now_ms, buffer, cause
         )
         return [record]

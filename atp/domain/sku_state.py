@@ -67,7 +67,7 @@ from atp.domain.records import (
     AvailabilityRecord,
     DeadLetter,
 )
-from atp.domain.reservations import FULFILL, Reservation, ReservationEvent
+from atp.domain.reservations import FULFILL, Phase, Reservation, ReservationEvent
 from atp.domain.rules import (
     KIT,
     STOCKED,
@@ -370,6 +370,16 @@ class SkuState:
                 out += self._publish(code, fired, last.cause, now_ms, rules)
                 out += self._kit_terms(fired, last.cause, rules, now_ms)
         return out
+
+    def active_holds(self, now_ms: int, rules: EngineRules) -> int:
+        """Cart holds counting in `reserved` now, over every location of the SKU."""
+        grace_ms = rules.fulfil_grace_ms
+        return sum(
+            1
+            for state in self.locations.values()
+            for reservation in state.reservations.values()
+            if reservation.phase(now_ms, grace_ms) is Phase.HELD
+        )
 
     def next_deadline_ms(self, rules: EngineRules) -> int | None:
         """The soonest future moment at which this SKU's figures change with no further input."""
