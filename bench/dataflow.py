@@ -1,0 +1,181 @@
+"""Running the availability dataflow on the bench stack and watching how far it has read.
+
+The flow is started exactly as ``atp.pipeline.flow_command`` starts it (recovery on, 1 s epochs), as one
+process or as a Bytewax cluster of processes. How far it has read comes from its recovery store
+(``connectors.lag.flow_positions``): offsets saved at each snapshot, so at most one epoch stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from atp.pipeline import FLOW, STATE_FORMAT
+from atp.settings import PROJECT_ROOT, Settings
+from bench.env import CLUSTER_ADDRESSES
+from bench.topics import INPUT_TOPICS, BenchError, Watermarks
+from connectors.lag import flow_positions
+
+
+def fresh_recovery(settings: Settings, partitions: int = 1) -> Path:
+    """An empty recovery store: the flow starts from the beginning of every input topic."""
+    recovery = settings.recovery_dir
+    shutil.rmtree(recovery, ignore_errors=True)
+    recovery.mkdir(parents=True)
+    subprocess.run(
+        [sys.executable, "-m", "bytewax.recovery", str(recovery), str(partitions)],
+        check=True,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    recovery.with_name(recovery.name + ".format").write_text(f"{STATE_FORMAT}\n")
+    return recovery
+
+
+def recovery_bytes(settings: Settings) -> int:
+    """Size on disk of the recovery store (``du``: allocated blocks)."""
+    total = 0
+    for path in settings.recovery_dir.rglob("*"):
+        if path.is_file():
+            total += path.stat().st_blocks * 512
+    return total
+
+
+def _command(settings: Settings, process_id: int | None) -> list[str]:
+    command = [
+        sys.executable, "-m", "bytewax.run", FLOW,
+        "-r", str(settings.recovery_dir), "-s", str(settings.snapshot_interval_s), "-b", "0",
+    ]  # fmt: skip
+    if process_id is not None:
+        command += ["-i", str(process_id), "-a", CLUSTER_ADDRESSES]
+    return command
+
+
+@dataclass
+class FlowRun:
+    """One run of the dataflow: ``processes`` = 1, or 2 for a Bytewax cluster of two processes."""
+
+    settings: Settings
+    processes: int = 1
+    label: str = "flow"
+    children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    started: float = 0.0
+
+    def start(self) -> None:
+        self.settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.started = time.monotonic()
+        for index in range(self.processes):
+            process_id = index if self.processes > 1 else None
+            environment = os.environ | {"ATP_FLOW_METRICS_PORT": str(38100 + index)}
+            log = open(self.settings.logs_dir / f"bench-{self.label}-{index}.log", "ab")  # noqa: SIM115
+            self.children.append(
+                subprocess.Popen(
+                    _command(self.settings, process_id), cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=log
+                )
+            )
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.pid for child in self.children]
+
+    def alive(self) -> bool:
+        return all(child.poll() is None for child in self.children)
+
+    def rss_bytes(self) -> int:
+        total = 0
+        for pid in self.pids:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += psutil.Process(pid).memory_info().rss
+        return total
+
+    def kill(self) -> None:
+        """SIGKILL: what an OOM killer or a lost node does."""
+        for child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGKILL)
+        for child in self.children:
+            child.wait()
+
+    def stop(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.terminate()
+        for child in self.children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def consumed(settings: Settings, start: Watermarks) -> int:
+    """Input messages the flow has read since ``start`` (low watermarks), as of its last snapshot."""
+    positions = flow_positions(settings.recovery_dir)
+    total = 0
+    for (topic, partition), (low, _high) in start.items():
+        if topic in INPUT_TOPICS:
+            total += max(0, positions.get((topic, partition), low) - low)
+    return total
+
+
+@dataclass(frozen=True)
+class Progress:
+    seconds: float  # since the flow was started
+    consumed: int
+    rss_bytes: int
+
+
+def follow(run: FlowRun, start: Watermarks, target: int, timeout_s: float) -> list[Progress]:
+    """Sample the flow's read position and RSS until it has read ``target`` messages."""
+    samples: list[Progress] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not run.alive():
+            raise BenchError(f"the dataflow exited; see {run.settings.logs_dir}/bench-{run.label}-*.log")
+        try:
+            done = consumed(run.settings, start)
+        except Exception:  # the store is being created or written: try again
+            done = samples[-1].consumed if samples else 0
+        samples.append(Progress(time.monotonic() - run.started, done, run.rss_bytes()))
+        if done >= target:
+            return samples
+        time.sleep(0.2)
+    raise BenchError(f"the dataflow read {samples[-1].consumed if samples else 0} of {target} within {timeout_s:.0f} s")
+
+
+@dataclass(frozen=True)
+class Throughput:
+    events: int
+    wall_s: float  # from process start (imports, registry, Kafka metadata) to everything read
+    steady_s: float  # from the first snapshot that showed progress to everything read
+    steady_events: int
+    peak_rss_bytes: int
+
+    @property
+    def steady_rate(self) -> float:
+        return self.steady_events / self.steady_s if self.steady_s > 0 else 0.0
+
+    @property
+    def wall_rate(self) -> float:
+        return self.events / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def throughput_of(samples: list[Progress], events: int) -> Throughput:
+    first = next(s for s in samples if s.consumed > 0)
+    last = samples[-1]
+    return Throughput(
+        events=events,
+        wall_s=last.seconds,
+        steady_s=last.seconds - first.seconds,
+        steady_events=last.consumed - first.consumed,
+        peak_rss_bytes=max(s.rss_bytes for s in samples),
+    )

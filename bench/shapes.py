@@ -1,0 +1,141 @@
+"""Debezium change events (JSON, schemas disabled) and reservation events, shaped as our connectors emit them.
+
+The column encodings follow ``connectors/cdc/values.py``: MariaDB DECIMAL as a string, DATETIME(3) as
+epoch ms, DATE as epoch days; PostgreSQL ``timestamp`` as epoch us, ``timestamptz`` as ISO-8601.
+Positions start low (binlog file 0, LSN from 1) so that any real change captured later is newer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import orjson
+
+from atp.demo import generator
+from atp.demo.generator import DemoData
+from connectors.cdc.decode import ERP_TOPIC_PREFIX, POS_TOPIC_PREFIX
+from connectors.topics import RESERVATIONS
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+class Message(NamedTuple):
+    topic: str
+    key: bytes
+    value: bytes
+
+
+def _plain(value: object) -> object:
+    """One column value as Debezium's JSON converter writes it."""
+    if isinstance(value, Decimal):
+        return f"{value:.3f}" if value == value.to_integral_value() else str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.isoformat()
+        return int(value.replace(tzinfo=dt.UTC).timestamp() * 1000)
+    if isinstance(value, dt.date):
+        return (value - _EPOCH).days
+    return value
+
+
+@dataclass
+class ChangeLog:
+    """Hands out increasing source positions, as a binlog and a WAL do."""
+
+    binlog_pos: int = 4
+    lsn: int = 1
+    ts_ms: int = field(default_factory=lambda: int(dt.datetime.now(dt.UTC).timestamp() * 1000))
+
+    def erp_source(self, table: str, snapshot: bool) -> dict[str, Any]:
+        self.binlog_pos += 1
+        return {
+            "version": "3.5.0.Final", "connector": "mariadb", "name": "erp", "ts_ms": self.ts_ms,
+            "snapshot": "true" if snapshot else "false", "db": "erp", "table": table, "server_id": 1,
+            "gtid": None, "file": "mysql-bin.000000", "pos": self.binlog_pos, "row": 0, "thread": 7, "query": None,
+        }  # fmt: skip
+
+    def pos_source(self, table: str, snapshot: bool) -> dict[str, Any]:
+        self.lsn += 1
+        return {
+            "version": "3.5.0.Final", "connector": "postgresql", "name": "pos", "ts_ms": self.ts_ms,
+            "ts_us": self.ts_ms * 1000, "snapshot": "true" if snapshot else "false", "db": "pos",
+            "schema": "public", "table": table, "txId": self.lsn, "lsn": self.lsn, "xmin": None,
+        }  # fmt: skip
+
+
+def _envelope(op: str, before: dict[str, Any] | None, after: dict[str, Any], source: dict[str, Any]) -> bytes:
+    return orjson.dumps({"before": before, "after": after, "source": source, "op": op, "ts_ms": source["ts_ms"]})
+
+
+def row_dict(columns: tuple[str, ...], row: tuple[object, ...]) -> dict[str, Any]:
+    return {column: _plain(value) for column, value in zip(columns, row, strict=True)}
+
+
+def erp_change(
+    log: ChangeLog, table: str, keys: tuple[str, ...], after: dict[str, Any], before: dict[str, Any] | None = None
+) -> Message:
+    op = "r" if before is None else "u"
+    key = orjson.dumps({k: after[k] for k in keys})
+    return Message(ERP_TOPIC_PREFIX + table, key, _envelope(op, before, after, log.erp_source(table, before is None)))
+
+
+def pos_change(
+    log: ChangeLog, table: str, keys: tuple[str, ...], after: dict[str, Any], before: dict[str, Any] | None = None
+) -> Message:
+    op = "r" if before is None else "u"
+    key = orjson.dumps({k: after[k] for k in keys})
+    return Message(POS_TOPIC_PREFIX + table, key, _envelope(op, before, after, log.pos_source(table, before is None)))
+
+
+# (table, key columns, columns, rows) of the ERP reference data: what must be known before stock is.
+def reference_messages(log: ChangeLog, data: DemoData) -> Iterator[Message]:
+    """Locations, items, kits, listings, safety stock, lots and POs: the ERP's snapshot without STOCK_BAL."""
+    tables: tuple[tuple[str, tuple[str, ...], tuple[str, ...], list[Any]], ...] = (
+        ("LOCATION", ("LOC_CD",), generator.LOCATION_COLUMNS, data.locations),
+        ("ITEM_MASTER", ("ITEM_NO",), generator.ITEM_COLUMNS, data.items),
+        ("KIT_COMPONENT", ("KIT_ITEM_NO", "COMP_ITEM_NO"), generator.KIT_COLUMNS, data.kit_components),
+        ("CHANNEL_LISTING", ("CHANNEL_CD", "CHANNEL_SKU"), generator.LISTING_COLUMNS, data.listings),
+        ("SAFETY_STK", ("ITEM_NO", "LOC_CD"), generator.SAFETY_STK_COLUMNS, data.safety_stock),
+        ("STOCK_LOT", ("ITEM_NO", "LOC_CD", "LOT_NO"), generator.STOCK_LOT_COLUMNS, data.stock_lots),
+        ("PO_LINE", ("PO_NO", "LINE_NO"), generator.PO_LINE_COLUMNS, data.po_lines),
+    )
+    for table, keys, columns, rows in tables:
+        for row in rows:
+            yield erp_change(log, table, keys, row_dict(columns, row))
+
+
+def stock_messages(log: ChangeLog, data: DemoData) -> Iterator[Message]:
+    """Every stock balance: ERP STOCK_BAL at the DCs and POS store_stock at the stores (one state key each)."""
+    for row in data.stock_bal:
+        yield erp_change(log, "STOCK_BAL", ("ITEM_NO", "LOC_CD"), row_dict(generator.STOCK_BAL_COLUMNS, row))
+    for shelf in data.store_stock:
+        yield pos_change(log, "store_stock", ("store_id", "upc"), row_dict(generator.STORE_STOCK_COLUMNS, shelf))
+
+
+def snapshot_messages(log: ChangeLog, data: DemoData) -> Iterator[Message]:
+    """The whole seeded retailer as Debezium's initial snapshot would read it (sales history aside)."""
+    yield from reference_messages(log, data)
+    yield from stock_messages(log, data)
+
+
+def reservation_message(
+    reservation_id: str, channel: str, channel_sku: str, location: str, qty: int, op: str, now: dt.datetime
+) -> Message:
+    """One ``orders.reservations`` event (contracts.md), key = reservation_id."""
+    event = {
+        "event_id": f"{reservation_id}-{op.lower()}",
+        "reservation_id": reservation_id,
+        "channel": channel,
+        "channel_sku": channel_sku,
+        "location": location,
+        "qty": qty,
+        "op": op,
+        "expires_at": (now + dt.timedelta(hours=2)).isoformat(timespec="milliseconds") if op == "HOLD" else None,
+        "occurred_at": now.isoformat(timespec="milliseconds"),
+        "customer_ref": None,
+    }
+    return Message(RESERVATIONS, reservation_id.encode(), orjson.dumps(event))
