@@ -34,6 +34,7 @@ from connectors import topics
 from connectors.legacy_db import pos_connection
 from connectors.output_watch import TopicWatcher
 from infra.stack import service_objects
+from tests.integration.accounting import wait_until_every_input_is_accounted
 from tests.integration.legacy_writes import (
     DC,
     a_store,
@@ -262,12 +263,16 @@ def test_after_every_fault_the_pipeline_recovers_and_ends_where_the_sources_say(
         assert sorted(set(sent)) == list(range(min(sent), max(sent) + 1)), f"{key}: a version is missing"
     letters = analyst.run_query(pipeline, "SELECT count() AS n FROM atp.dlq WHERE position(payload, 'chaos-') > 0")
     assert int(letters[0]["n"]) == 0, "a generated input was dead-lettered"
+    # Through every kill and restart, each input offset was counted once: inputs = used + dead-lettered.
+    accounted = wait_until_every_input_is_accounted(pipeline)
+    inputs, used, dead = (sum(row[i] for row in accounted.values()) for i in range(3))
     consumer_errors = analyst.run_query(pipeline, "SELECT count() AS n FROM atp.dlq WHERE reason = 'consumer_error'")
 
     lines = [
         f"# Chaos report ({ROUNDS} round(s), {generator.applied} changes applied, "
         f"{generator.refused} refused while a source was down, "
-        f"{consumer_errors[0]['n']} consumer errors dead-lettered)",
+        f"{consumer_errors[0]['n']} consumer errors dead-lettered; inputs on the dataflow's topics {inputs} = "
+        f"used {used} + dead-lettered {dead})",
         "",
         "| fault | fault lasted (s) | time to recover (s) | final state equals the oracle |",
         "|---|---|---|---|",
