@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,9 +118,24 @@ class FlowRun:
                 child.wait()
 
 
+def _positions(settings: Settings) -> dict[tuple[str, int], int]:
+    """The flow's saved input offsets, read from a byte copy of its recovery store.
+
+    Opening the live SQLite files, even read-only, takes locks on their shared memory: polled several
+    times a second, that made the writing dataflow die with "SqliteFailure ... locking protocol". A plain
+    copy of the database and its WAL takes no lock; a torn copy fails to read and is simply tried again.
+    """
+    with tempfile.TemporaryDirectory(prefix="atp-bench-recovery-") as scratch:
+        copy = Path(scratch)
+        for part in settings.recovery_dir.glob("*.sqlite3*"):
+            if not part.name.endswith("-shm"):
+                shutil.copyfile(part, copy / part.name)
+        return flow_positions(copy)
+
+
 def consumed(settings: Settings, start: Watermarks) -> int:
     """Input messages the flow has read since ``start`` (low watermarks), as of its last snapshot."""
-    positions = flow_positions(settings.recovery_dir)
+    positions = _positions(settings)
     total = 0
     for (topic, partition), (low, _high) in start.items():
         if topic in INPUT_TOPICS:
@@ -140,7 +156,8 @@ def follow(run: FlowRun, start: Watermarks, target: int, timeout_s: float) -> li
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not run.alive():
-            raise BenchError(f"the dataflow exited; see {run.settings.logs_dir}/bench-{run.label}-*.log")
+            codes = [child.returncode for child in run.children]
+            raise BenchError(f"the dataflow exited ({codes}); see {run.settings.logs_dir}/bench-{run.label}-*.log")
         try:
             done = consumed(run.settings, start)
         except Exception:  # the store is being created or written: try again
@@ -148,7 +165,7 @@ def follow(run: FlowRun, start: Watermarks, target: int, timeout_s: float) -> li
         samples.append(Progress(time.monotonic() - run.started, done, run.rss_bytes()))
         if done >= target:
             return samples
-        time.sleep(0.2)
+        time.sleep(0.5)
     raise BenchError(f"the dataflow read {samples[-1].consumed if samples else 0} of {target} within {timeout_s:.0f} s")
 
 
