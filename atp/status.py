@@ -57,7 +57,7 @@ def print_status(settings: Settings, out: Progress) -> None:
 Samples = list[tuple[str, dict[str, str], float]]
 
 
-def scrape(port: int, timeout_s: float = 2.0) -> Samples | None:
+def scrape(port: int, timeout_s: float = 5.0) -> Samples | None:
     """Every sample a metrics endpoint on 127.0.0.1 serves, or None if nothing answers there."""
     import urllib.error
     import urllib.request

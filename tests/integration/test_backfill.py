@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from atp.settings import Settings
+from connectors import topics
 from connectors.legacy_db import erp_connection, pos_connection
 from connectors.output_watch import TopicWatcher
 from tests.integration.accounting import wait_until_every_input_is_accounted
@@ -23,7 +24,8 @@ def test_a_resnapshot_and_a_backfill_of_unchanged_rows_publish_nothing(pipeline:
     put_on_shelf(pipeline, store, marker_upc, 5)
     next_record(availability, f"{marker}@{store}", on_hand=5)
     wait_until_every_input_is_accounted(pipeline)
-    availability.seen.clear()
+    availability.drain(quiet_s=3.0)  # whatever the flow published before now (the session's initial load)
+    watcher = TopicWatcher(pipeline, topics.AVAILABILITY)  # from the topic's end: only what the re-reads cause
 
     resnapshot_the_pos(pipeline)  # every POS row again, as snapshot reads
     with pos_connection(pipeline) as pos, pos.cursor() as cur:  # a backfill: every row rewritten as it is
@@ -35,9 +37,11 @@ def test_a_resnapshot_and_a_backfill_of_unchanged_rows_publish_nothing(pipeline:
     with pos_connection(pipeline) as pos, pos.cursor() as cur:  # then one real change
         cur.execute("UPDATE store_stock SET on_hand = 6 WHERE store_id = %s AND upc = %s", (store, marker_upc))
         pos.commit()
-    next_record(availability, f"{marker}@{store}", on_hand=6)
-    wait_until_every_input_is_accounted(pipeline)  # the flow has read everything the snapshot and backfill sent
-
-    published = [(key, record["cause_ref"]) for key, record in availability.drain(quiet_s=2.0)]
+    try:
+        next_record(watcher, f"{marker}@{store}", on_hand=6)
+        wait_until_every_input_is_accounted(pipeline)  # the flow has read everything the snapshot and backfill sent
+        published = [(key, record["cause_ref"]) for key, record in watcher.drain(quiet_s=2.0)]
+    finally:
+        watcher.close()
     from_sources = [(k, ref) for k, ref in published if ref.startswith(("pos.", "erp.")) and k.split("@")[0] != marker]
     assert from_sources == [], f"a re-read of unchanged rows published {len(from_sources)} record(s)"
