@@ -113,7 +113,14 @@ class StoreLoader:
                 STORE_WRITE_ERRORS.labels(table).inc()
                 if self._stop.is_set():
                     raise
-                log.error("store refused %d row(s) for %s, retrying in %.1fs: %s", len(rows), table, pause_s, exc)
+                log.error(
+                    "store refused %d row(s) for %s, retrying in %.1fs: %s",
+                    len(rows),
+                    table,
+                    pause_s,
+                    exc,
+                    extra={"table": table},
+                )
                 self._stop.wait(pause_s)
                 pause_s = min(pause_s * 2, 10.0)
 

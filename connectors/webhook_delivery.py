@@ -227,7 +227,14 @@ class PartnerFeed:
             if reply.status == 429:
                 delay = retry_after_s(reply.retry_after) or delay
             WEBHOOK_RETRIES.labels(self.config.channel, retry_reason(reply.status)).inc()
-            log.warning("%s: %s; retry %d in %.1fs", self.config.channel, last_error, attempt, delay)
+            log.warning(
+                "%s: %s; retry %d in %.1fs",
+                self.config.channel,
+                last_error,
+                attempt,
+                delay,
+                extra={"channel": self.config.channel},
+            )
             if stop.wait(delay):
                 break
         self._settle(batch, delivered=False, reason=f"gave up after {attempt} attempt(s): {last_error}")

@@ -106,7 +106,11 @@ def run_webhooks(settings: Settings, stop: threading.Event) -> None:
         def settled(updates: list[ChannelUpdate], topic: str = topic) -> None:
             # A batch's dead letters are made durable once, before its offsets may be committed.
             if producer.flush(30):  # not durable: leave the offsets uncommitted, a restart offers them again
-                log.error("%s: dead letters were not acknowledged by Kafka; their offsets stay uncommitted", topic)
+                log.error(
+                    "%s: dead letters were not acknowledged by Kafka; their offsets stay uncommitted",
+                    topic,
+                    extra={"topic": topic},
+                )
                 return
             for update in updates:
                 tracker.settled(topic, update.partition, update.offset)
