@@ -27,6 +27,7 @@ from connectors.legacy_db import erp_connection, pos_connection
 Kind = Literal["dc_stock", "store_stock", "till_sale", "cart_hold"]
 MARKER_BASE = 100_000  # markers are far above any seeded on-hand, so the figure always moves
 SHOPIFY = "SHOPIFY"
+DEFAULT_MIX = Mix()
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class LoadPlan:
 
 
 def plan(
-    shop: Assortment, count: int, rate_per_s: float | None, writers: int, mix: Mix = Mix(), seed: int = 5
+    shop: Assortment, count: int, rate_per_s: float | None, writers: int, mix: Mix = DEFAULT_MIX, seed: int = 5
 ) -> LoadPlan:
     """``count`` changes over the hot SKUs; a run-unique marker per stock write."""
     rng = random.Random(seed)

@@ -4,6 +4,7 @@ One flow process: it first reads the reference data (locations, items, listings,
 balance of the retailer (ERP STOCK_BAL at each DC, POS store_stock at each store: one SKU-location key
 each). RSS before and after the stock is the cost of the keys. Then the process is SIGKILLed and started
 again on the same recovery store, and we time how long until a fresh change comes out of it.
+If the flow dies while loading, the figures are taken from the last sample before it died, and say so.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from atp.demo.generator import DemoSize, generate
 from atp.settings import Settings
-from bench.dataflow import FlowRun, Throughput, follow, fresh_recovery, recovery_bytes, throughput_of
+from bench.dataflow import FlowRun, Progress, follow, fresh_recovery, recovery_bytes
 from bench.shapes import ChangeLog, erp_change, reference_messages, stock_messages
 from bench.stats import median
 from bench.topics import INPUT_TOPICS, BenchError, empty_topics, prefill, watermarks
@@ -23,15 +24,21 @@ from bench.watch import first_availability
 
 @dataclass(frozen=True)
 class MemoryResult:
-    keys: int
+    keys_offered: int  # stock balances written to the input topics
+    keys_loaded: int  # of those, read by the flow (as of its last snapshot) when RSS was taken
     rss_before_bytes: int
     rss_after_bytes: int
     recovery_bytes: int
-    loading: Throughput  # reading the stock balances
+    load_seconds: float
+    died: str  # "" if the flow lived through the load, else how it ended
 
     @property
     def bytes_per_key(self) -> float:
-        return (self.rss_after_bytes - self.rss_before_bytes) / self.keys
+        return (self.rss_after_bytes - self.rss_before_bytes) / self.keys_loaded if self.keys_loaded else 0.0
+
+    @property
+    def load_rate(self) -> float:
+        return self.keys_loaded / self.load_seconds if self.load_seconds > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ def _settled_rss(run: FlowRun, seconds: float = 4.0) -> int:
     return int(median(samples))
 
 
-def measure(settings: Settings, size: DemoSize, timeout_s: float = 3600) -> tuple[MemoryResult, ResumeResult]:
+def measure(settings: Settings, size: DemoSize, timeout_s: float = 3600) -> tuple[MemoryResult, ResumeResult | None]:
     data = generate(size)
     log = ChangeLog()
     empty_topics(settings)
@@ -62,10 +69,24 @@ def measure(settings: Settings, size: DemoSize, timeout_s: float = 3600) -> tupl
         follow(run, start, reference, timeout_s)
         before = _settled_rss(run)
         keys = prefill(settings, stock_messages(log, data))
-        samples = follow(run, start, reference + keys, timeout_s)
+        samples: list[Progress] = []
+        try:
+            follow(run, start, reference + keys, timeout_s, samples)
+        except BenchError as exc:
+            loaded = [s for s in samples if s.rss_bytes > 0]
+            last = loaded[-1] if loaded else Progress(0.0, reference, before)
+            first = next((s for s in loaded if s.consumed > reference), last)
+            memory = MemoryResult(
+                keys, last.consumed - reference, before, last.rss_bytes, recovery_bytes(settings),
+                last.seconds - first.seconds, str(exc),
+            )  # fmt: skip
+            return memory, None
         time.sleep(2 * settings.snapshot_interval_s + 1)  # the last epoch's snapshot is written
         after = _settled_rss(run)
-        memory = MemoryResult(keys, before, after, recovery_bytes(settings), throughput_of(samples, keys))
+        first = next(s for s in samples if s.consumed > reference)
+        memory = MemoryResult(
+            keys, keys, before, after, recovery_bytes(settings), samples[-1].seconds - first.seconds, ""
+        )
 
         # d: SIGKILL, restart on the same recovery store, a fresh DC stock change, time to its record.
         run.kill()
@@ -80,10 +101,9 @@ def measure(settings: Settings, size: DemoSize, timeout_s: float = 3600) -> tupl
             try:
                 arrival.wait(timeout_s=300, alive=resumed.alive)
             finally:
-                seconds = arrival.seen_at - restarted if arrival.seen_at else float("nan")
                 resumed.stop()
         if not arrival.seen_at:
             raise BenchError("the restarted dataflow published no record for the fresh change within 300 s")
-        return memory, ResumeResult(keys, seconds)
+        return memory, ResumeResult(keys, arrival.seen_at - restarted)
     finally:
         run.stop()

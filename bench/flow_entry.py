@@ -1,0 +1,35 @@
+"""The availability dataflow as ``flows.availability:flow`` builds it, less the in-process lag reporter.
+
+Why: since commit 836216f the flow process starts ``connectors.lag.LagReporter``, which every 5 s opens the
+live Bytewax recovery files with Python's ``sqlite3`` while Bytewax's own (Rust, bundled) SQLite writes
+them in the same process. Two SQLite libraries in one process break each other's POSIX locks (closing a
+file descriptor drops every lock the process holds on that file): on this machine the flow died within
+about 90 s of a load, with ``SqliteFailure ... locking protocol`` or SIGBUS. Until that is fixed in
+``flows/`` (not the bench's to change), the bench runs this entry point; everything else (settings,
+metrics endpoint, the dataflow itself) is the same. ``ATP_BENCH_FLOW=project`` runs the project's one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bytewax.dataflow import Dataflow
+
+
+def _build() -> Dataflow:
+    from atp import metrics
+    from atp.log_format import configure_logging
+    from atp.settings import load_settings
+    from flows import availability
+
+    settings = load_settings()
+    configure_logging()
+    process, _clustered = availability._cluster_process()
+    metrics.serve(settings.flow_metrics_port + process if settings.flow_metrics_port else 0, "dataflow")
+    return availability.build_flow(settings)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "flow":
+        return _build()
+    raise AttributeError(name)
