@@ -1,0 +1,246 @@
+"""The peer's steps: our decoders and our domain state classes, wrapped as Quix Streams callbacks.
+
+Nothing here re-implements a rule: decoding is ``connectors.cdc.decode.decode_change`` and
+``connectors.reservations.decode_reservation``; the keyed steps keep exactly the state objects
+our Bytewax steps keep (``UpcState``, ``Reference``, ``SkuState``) and call the same methods.
+What differs is the engine around them: Quix re-keys through Kafka (``group_by``) and keeps each
+key's state in RocksDB (pickled, through ``RocksDBOptions(dumps, loads)``), where Bytewax keeps it
+in memory and snapshots it.
+
+Keys of the keyed steps, as in ``flows/availability.py``: ``resolve_upc`` by UPC,
+``check_location`` by location, ``resolve_listing`` by ``channel/channel_sku``, ``availability``
+by SKU. A step whose state becomes empty deletes it, as the Bytewax step DISCARDs it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from quixstreams import State, message_context
+
+from atp.domain.events import (
+    Event,
+    InboundChanged,
+    ItemChanged,
+    ListingChanged,
+    LocationChanged,
+    LotChanged,
+    ReservationReceived,
+    SafetyStockChanged,
+    SaleRecorded,
+    StockCorrected,
+    StockLevel,
+    StoreStockByUpc,
+    UpcReleased,
+)
+from atp.domain.records import DeadLetter
+from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
+from atp.domain.sku_state import EngineRules, Output, SkuState
+from atp.domain.upc_resolution import UpcState
+from atp.settings import Settings
+from connectors import topics
+from connectors.cdc.decode import decode_change
+from connectors.repairs import decode_repair
+from connectors.reservations import decode_reservation
+
+STATE_KEY = "state"
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def rules_from(settings: Settings) -> EngineRules:
+    """The same mapping as ``flows.availability.rules_from`` (that module imports Bytewax, absent here)."""
+    return EngineRules(
+        low_stock_threshold=settings.low_stock_threshold,
+        fulfil_grace_ms=settings.fulfil_grace_s * 1000,
+        dc_safety_stock=settings.dc_safety_stock,
+        store_safety_stock=settings.store_safety_stock,
+        dynamic_safety_factor=settings.dynamic_safety_factor,
+        sales_window_days=settings.sales_window_days,
+        unresolved_wait_ms=settings.unresolved_wait_s * 1000,
+        default_timezone=settings.timezone,
+        location_timezones=dict(settings.location_timezones),
+    )
+
+
+class Progress:
+    """Messages each step has taken, by the topic they came from; first input and last engine call times.
+
+    The watcher in :mod:`bench.quix_peer.app` compares these counts with the topics' offsets to
+    know when the peer has consumed every input and drained every repartition topic.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.taken: Counter[str] = Counter()
+        self.first_input_s: float | None = None
+        self.last_engine_s: float | None = None
+        self.skipped: Counter[str] = Counter()  # decoded events of kinds the peer does not cover
+
+    def took(self, topic: str) -> None:
+        with self.lock:
+            self.taken[topic] += 1
+
+
+PROGRESS = Progress()
+
+
+# -- decoding ----------------------------------------------------------------------------------
+
+
+def decode(value: bytes | None) -> list[Event | DeadLetter]:
+    """One raw input message: its events, then its dead letter if it has one (what Bytewax splits in two)."""
+    context = message_context()
+    topic, partition, offset = context.topic, context.partition, context.offset
+    if PROGRESS.first_input_s is None:
+        PROGRESS.first_input_s = time.perf_counter()
+    PROGRESS.took(topic)
+    now_ms = wall_clock_ms()
+    if topic == topics.RESERVATIONS:
+        decoded = decode_reservation(topic, partition, offset, value, now_ms)
+    elif topic == topics.RECONCILE:
+        decoded = decode_repair(topic, partition, offset, value, now_ms)
+    else:
+        decoded = decode_change(topic, partition, offset, value, now_ms)
+    out: list[Event | DeadLetter] = list(decoded.events)
+    if decoded.dead_letter is not None:
+        out.append(decoded.dead_letter)
+    return out
+
+
+# -- routing (which keyed step an event goes to, and under which key) ---------------------------
+
+# Decoded events the peer leaves out (kits, POS sales): counted, not routed.
+COVERED_ERP = (StockLevel, ItemChanged, LotChanged, InboundChanged, SafetyStockChanged, StockCorrected)
+
+
+def is_upc_input(value: Any) -> bool:
+    return isinstance(value, StoreStockByUpc | UpcReleased) or (
+        isinstance(value, ItemChanged) and value.upc is not None
+    )
+
+
+def upc_of(value: StoreStockByUpc | UpcReleased | ItemChanged) -> str:
+    assert value.upc is not None
+    return value.upc
+
+
+def is_location_input(value: Any) -> bool:
+    return isinstance(value, ReservationReceived | LocationChanged)
+
+
+def location_of(value: ReservationReceived | LocationChanged) -> str:
+    return value.location
+
+
+def is_listing_change(value: Any) -> bool:
+    return isinstance(value, ListingChanged)
+
+
+def is_reservation(value: Any) -> bool:
+    return isinstance(value, ReservationReceived)
+
+
+def listing_of(value: ReservationReceived | ListingChanged) -> str:
+    return f"{value.channel}/{value.channel_sku}"
+
+
+def is_sku_input(value: Any) -> bool:
+    return isinstance(value, COVERED_ERP)
+
+
+def is_resolved(value: Any) -> bool:
+    return isinstance(value, StockLevel | SaleRecorded | ReservationReceived)
+
+
+def sku_of(value: Any) -> str:
+    sku: str = value.sku
+    return sku
+
+
+def is_dead_letter(value: Any) -> bool:
+    return isinstance(value, DeadLetter)
+
+
+def note_uncovered(value: Any) -> bool:
+    """True for what the peer routes somewhere; counts the kinds it leaves out."""
+    covered = is_upc_input(value) or is_location_input(value) or is_listing_change(value) or is_sku_input(value)
+    if not covered and not is_dead_letter(value):
+        PROGRESS.skipped[type(value).__name__] += 1
+    return covered or is_dead_letter(value)
+
+
+# -- keyed steps -------------------------------------------------------------------------------
+
+StatefulCallback = Callable[[Any, Any, int, Any, State], list[Any]]
+
+
+def _keyed_step(create: Callable[[str], Any], apply: Callable[[Any, Any], list[Any]], empty: Callable[[Any], bool],
+                engine: bool = False) -> StatefulCallback:  # fmt: skip
+    """A Quix stateful callback (value, key, timestamp, headers, state) around one of our state classes."""
+
+    def step(value: Any, key: Any, timestamp: int, headers: Any, state: State) -> list[Any]:
+        PROGRESS.took(message_context().topic)
+        current = state.get(STATE_KEY)
+        if current is None:
+            current = create(key)
+        out = apply(current, value)
+        if empty(current):
+            state.delete(STATE_KEY)
+        else:
+            state.set(STATE_KEY, current)
+        if engine:
+            PROGRESS.last_engine_s = time.perf_counter()
+        return out
+
+    return step
+
+
+def _apply_upc(state: UpcState, value: Any) -> list[Any]:
+    if isinstance(value, StoreStockByUpc):
+        return list(state.apply_store_stock(value))
+    if isinstance(value, SaleRecorded):
+        return list(state.apply_sale(value))
+    if isinstance(value, ItemChanged):
+        return list(state.apply_item(value))
+    return list(state.apply_release(value))
+
+
+resolve_upc = _keyed_step(UpcState, _apply_upc, lambda s: s.is_empty)
+
+
+def _reference_step(names_sku: bool, wait_ms: int) -> StatefulCallback:
+    reason = UNKNOWN_CHANNEL_SKU if names_sku else UNKNOWN_LOCATION
+
+    def apply(state: Reference, value: Any) -> list[Any]:
+        now_ms = wall_clock_ms()
+        # No per-key timers in Quix: a reservation that waited in vain is given up on at the key's next input.
+        out: list[Any] = list(state.give_up(now_ms, wait_ms, reason))
+        if isinstance(value, ReservationReceived):
+            return out + list(state.check(value, now_ms))
+        return out + list(state.learn(value))
+
+    return _keyed_step(lambda key: Reference(key, names_sku=names_sku), apply, lambda s: s.is_empty)
+
+
+def check_location(wait_ms: int) -> StatefulCallback:
+    return _reference_step(False, wait_ms)
+
+
+def resolve_listing(wait_ms: int) -> StatefulCallback:
+    return _reference_step(True, wait_ms)
+
+
+def availability(rules: EngineRules) -> StatefulCallback:
+    def apply(state: SkuState, value: Any) -> list[Output]:
+        # SkuState.apply runs the timers due before the input first (holds, lots, grace); Quix has no
+        # timer that would fire them with no further input.
+        return state.apply(value, wall_clock_ms(), rules)
+
+    return _keyed_step(SkuState, apply, lambda s: False, engine=True)
