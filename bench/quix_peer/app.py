@@ -30,6 +30,7 @@ taken (it compares its own counts with the topics' offsets), and prints one JSON
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.metadata
 import json
 import os
@@ -50,6 +51,7 @@ from quixstreams.state.rocksdb import RocksDBOptions
 from atp.domain.records import AlertRecord, AvailabilityRecord
 from atp.settings import load_settings
 from bench.quix_peer import steps
+from bench.quix_peer.stack import QUIX_ENVIRONMENT
 from bench.quix_peer.serde import (
     OrjsonSerializer,
     PickleDeserializer,
@@ -66,14 +68,6 @@ OUTPUT_AVAILABILITY = "bench.quix.availability"
 OUTPUT_ALERTS = "bench.quix.alerts"
 OUTPUT_DLQ = "bench.quix.dlq"
 KEYED_PARTITIONS = 4  # like our topics (connectors.topics.PARTITIONS)
-# Which input topics feed which keyed step (the decoded events of the others never reach it).
-_ERP = "erp.erp."
-UPC_SOURCES = (_ERP + "ITEM_MASTER", "pos.public.store_stock")
-LOCATION_SOURCES = (topics.RESERVATIONS, _ERP + "LOCATION")
-LISTING_SOURCES = (_ERP + "CHANNEL_LISTING",)
-SKU_SOURCES = (
-    _ERP + "STOCK_BAL", _ERP + "ITEM_MASTER", _ERP + "STOCK_LOT", _ERP + "PO_LINE", _ERP + "SAFETY_STK", topics.RECONCILE,
-)  # fmt: skip
 STATE_DIR = Path(__file__).resolve().parents[2] / ".atp" / "quix" / "state"
 
 
@@ -103,20 +97,19 @@ def build(app: Application, group: str) -> None:
     wait_ms = rules.unresolved_wait_ms
     by_upc, by_location, by_listing, by_sku = (_keyed_topic(app, group, k) for k in ("upc", "location", "listing", "sku"))
 
-    decoded: dict[str, StreamingDataFrame] = {
-        name: app.dataframe(app.topic(name, value_deserializer="bytes", key_deserializer="bytes"))
-        .apply(steps.decode, expand=True)
-        .filter(steps.note_uncovered)
-        for name in INPUT_TOPICS
-    }
-    for sources, predicate, topic, key in (
-        (UPC_SOURCES, steps.is_upc_input, by_upc, steps.upc_of),
-        (LOCATION_SOURCES, steps.is_location_input, by_location, steps.location_of),
-        (LISTING_SOURCES, steps.is_listing_change, by_listing, steps.listing_of),
-        (SKU_SOURCES, steps.is_sku_input, by_sku, steps.sku_of),
+    # One decode step over every input: Quix aligns concatenated topics by message timestamp.
+    inputs = [
+        app.dataframe(app.topic(name, value_deserializer="bytes", key_deserializer="bytes")) for name in INPUT_TOPICS
+    ]
+    raw = functools.reduce(lambda left, right: left.concat(right), inputs)
+    events = raw.apply(steps.decode, expand=True).filter(steps.note_uncovered)
+    for predicate, topic, key in (
+        (steps.is_upc_input, by_upc, steps.upc_of),
+        (steps.is_location_input, by_location, steps.location_of),
+        (steps.is_listing_change, by_listing, steps.listing_of),
+        (steps.is_sku_input, by_sku, steps.sku_of),
     ):
-        for name in sources:
-            decoded[name].filter(predicate).to_topic(topic, key=key)
+        events.filter(predicate).to_topic(topic, key=key)
 
     from_stores = app.dataframe(by_upc).apply(steps.resolve_upc, stateful=True, metadata=True, expand=True)
     from_stores.filter(steps.is_resolved).to_topic(by_sku, key=steps.sku_of)
@@ -140,7 +133,7 @@ def build(app: Application, group: str) -> None:
     alerts = engine.filter(lambda v: isinstance(v, AlertRecord)).apply(output_dict)
     alerts.to_topic(out_topic(OUTPUT_ALERTS), key=lambda d: f"{d['sku']}@{d['location']}")
     dlq = out_topic(OUTPUT_DLQ)
-    for sdf in (*decoded.values(), located, listed, engine):
+    for sdf in (events, located, listed, engine):
         sdf.filter(steps.is_dead_letter).apply(output_dict).to_topic(dlq, key=lambda d: d["source_topic"])
 
 
@@ -176,7 +169,7 @@ def _watch(app: Application, bootstrap: str, group: str, done: threading.Event) 
             internal = [name for name in consumer.list_topics(timeout=10).topics if name.startswith(prefix)]
             held = _high_watermarks(consumer, internal)
             settled = settled + 1 if all(taken.get(name, 0) >= count for name, count in held.items()) else 0
-            if settled >= 2:  # twice in a row: nothing in flight between a produce and its topic
+            if settled >= 4:  # four times in a row, 1 s: nothing in flight between a produce and its topic
                 done.set()
                 app.stop()
     finally:
@@ -239,6 +232,8 @@ def main(argv: list[str]) -> int:
         print("quix peer: --commit-interval must be above 0", file=sys.stderr)
         return 2
     logging.getLogger("quixstreams").setLevel(logging.WARNING)
+    for name, value in QUIX_ENVIRONMENT.items():  # the peer bench's settings, unless the caller set them
+        os.environ.setdefault(name, value)
     summary = run(args.bootstrap, args.group or f"qp-{uuid.uuid4().hex[:8]}", args.commit_interval)
     print(json.dumps(summary), flush=True)
     return 0

@@ -20,6 +20,9 @@ QUIX_ENVIRONMENT = {
     "ATP_REGISTRY_MANAGEMENT_PORT": "49091",
     "ATP_FLOW_METRICS_PORT": "0",
     "ATP_PIPELINE_METRICS_PORT": "0",
+    # Both engines replay a backlog here: a reservation may reach its step before the LOCATION or
+    # CHANNEL_LISTING row it names, and must not be dead-lettered by the wall-clock wait meanwhile.
+    "ATP_UNRESOLVED_WAIT_S": "3600",
 }
 BOOTSTRAP = "127.0.0.1:49092"
 
