@@ -427,8 +427,8 @@ class InputLedgerLogic(KeyedLogic[InputLedger, tuple[int, bool], None]):
     def __init__(self, resumed: InputLedger | None, clock: Clock) -> None:
         super().__init__(resumed, clock)
         self._gauges: tuple[Any, Any, Any] | None = None
-        if resumed is not None:
-            self._export(resumed)
+        if resumed is not None:  # resumed from a snapshot: what it had counted, nothing read yet
+            self._export(resumed, read=False)
 
     def create(self, key: str) -> InputLedger:
         topic, _, partition = key.rpartition("#")
@@ -437,10 +437,10 @@ class InputLedgerLogic(KeyedLogic[InputLedger, tuple[int, bool], None]):
     def apply(self, state: InputLedger, value: tuple[int, bool], now_ms: int) -> list[None]:
         offset, dead_lettered = value
         if state.record(offset, dead_lettered):
-            self._export(state)
+            self._export(state, read=True)
         return []
 
-    def _export(self, state: InputLedger) -> None:
+    def _export(self, state: InputLedger, read: bool) -> None:
         if self._gauges is None:
             partition = str(state.partition)
             self._gauges = (
@@ -448,8 +448,9 @@ class InputLedgerLogic(KeyedLogic[InputLedger, tuple[int, bool], None]):
                 INPUTS_ACCOUNTED.labels(state.topic, partition, USED),
                 INPUTS_ACCOUNTED.labels(state.topic, partition, DEAD_LETTERED),
             )
-        read, used, dead = self._gauges
-        read.inc()
+        inputs, used, dead = self._gauges
+        if read:
+            inputs.inc()
         used.set(state.used)
         dead.set(state.dead_lettered)
         LEDGER_POSITIONS[(state.topic, state.partition)] = state.next_offset
@@ -745,19 +746,18 @@ def _cluster_process() -> tuple[int, bool]:
 def _flow_from_environment() -> Dataflow:
     from atp import metrics
     from atp.log_format import configure_logging
-    from connectors.lag import LagReporter, flow_positions
+    from connectors.lag import LagReporter
 
     settings = load_settings()
     configure_logging()
     process, clustered = _cluster_process()
     metrics.serve(settings.flow_metrics_port + process if settings.flow_metrics_port else 0, "dataflow")
 
-    def positions() -> dict[tuple[str, int], int]:
-        # Where this process has counted to, else (before its first input) where its last snapshot resumes.
-        return flow_positions(settings.recovery_dir) | LEDGER_POSITIONS
-
-    # In a cluster each process reports the partitions it reads (Bytewax assigns them; we learn it from the inputs).
-    LagReporter(settings, "dataflow", INPUT_TOPICS, positions, only_known=clustered).start()
+    # Positions come from the input ledger (restored with the state on resume), never from the recovery files:
+    # opening Bytewax's live SQLite files with Python's own SQLite library in the same process breaks their locks.
+    # A partition the ledger has not seen is read from its start, so its lag is all of it. In a cluster each
+    # process reports only the partitions it reads (Bytewax assigns them; the ledger learns which).
+    LagReporter(settings, "dataflow", INPUT_TOPICS, lambda: dict(LEDGER_POSITIONS), only_known=clustered).start()
     return build_flow(settings)
 
 

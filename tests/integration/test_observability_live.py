@@ -69,6 +69,14 @@ def test_a_source_change_is_timed_from_its_commit_to_the_topic(pipeline: Setting
     assert any("atp.availability" in line and " erp " in line for line in lines), lines
 
 
-def test_every_input_so_far_was_used_or_dead_lettered_exactly_once(pipeline: Settings):
+def test_every_input_so_far_was_used_or_dead_lettered_exactly_once_and_the_dataflow_shows_no_lag(pipeline: Settings):
     table = wait_until_every_input_is_accounted(pipeline)
     assert sum(n for n, _, _ in table.values()) > 0
+    deadline = time.monotonic() + 15  # the lag reporter measures every 5 s
+    while True:
+        samples = scrape(pipeline.flow_metrics_port) or []
+        lag = {(labels["topic"], labels["partition"]): value for n, labels, value in samples if n == "atp_consumer_lag"}
+        if lag and not any(lag.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert lag and {key: n for key, n in lag.items() if n} == {}
