@@ -15,7 +15,7 @@ first record of its channel SKU that arrived after its commit.
 from __future__ import annotations
 
 import bisect
-import time
+import contextlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +28,9 @@ from bench.env import BENCH_ENVIRONMENT
 from bench.load import LoadResult, Write, drive, plan, warm_up
 from bench.shapes import ChangeLog, snapshot_messages
 from bench.stats import LatencySummary, median
-from bench.topics import INPUT_TOPICS, BenchError, empty_topics, prefill, watermarks
+from bench.topics import INPUT_TOPICS, BenchError, empty_topics, prefill, wait_quiet, watermarks
 from bench.traffic import Assortment, assortment
-from bench.watch import Recorder
+from bench.watch import CDC_STOCK_TOPICS, ERP_STOCK_TOPIC, POS_STOCK_TOPIC, Recorder
 from connectors import topics
 
 SHOPIFY_TOPIC = topics.channel_topic("SHOPIFY")
@@ -48,6 +48,8 @@ class LatencyRun:
     first_fifth_p50_ms: float
     last_fifth_p50_ms: float
     end_to_end_rate: float  # writes / (first commit -> last matched availability record)
+    to_debezium: dict[str, LatencySummary]  # commit -> Debezium's change record on Kafka, per kind of stock write
+    availability_by_kind: dict[str, LatencySummary]
 
     @property
     def sustained(self) -> bool:
@@ -96,8 +98,20 @@ def _index(rows: list[tuple[str, str, int, int | None]]) -> Arrivals:
 
 
 def _first_after(seen: list[tuple[int, int | None]], since_ms: int) -> int | None:
-    at = bisect.bisect_left(seen, (since_ms, -1))
+    at = bisect.bisect_left(seen, since_ms, key=lambda arrival: arrival[0])
     return seen[at][0] if at < len(seen) else None
+
+
+def _cdc_arrival(write: Write, upc_of: dict[str, str], arrivals: Arrivals) -> int | None:
+    """When Debezium's record of a stock write reached Kafka (the recorder saw it), by its marker."""
+    change = write.change
+    if change.marker is None:
+        return None
+    if change.kind == "dc_stock":
+        seen = arrivals.get((ERP_STOCK_TOPIC, f"{change.sku}@{change.location}"), [])
+    else:
+        seen = arrivals.get((POS_STOCK_TOPIC, f"{change.location}@{upc_of[change.sku]}"), [])
+    return next((ms for ms, on_hand in seen if on_hand == change.marker), None)
 
 
 def _availability_arrival(write: Write, arrivals: Arrivals) -> int | None:
@@ -108,15 +122,26 @@ def _availability_arrival(write: Write, arrivals: Arrivals) -> int | None:
 
 
 def measure_rate(
-    live: LiveStack, rate: float | None, changes: int, writers: int, scratch: Path, settle_s: float = 10.0
+    live: LiveStack,
+    rate: float | None,
+    changes: int,
+    writers: int,
+    scratch: Path,
+    settle_s: float = 3.0,
+    drain_timeout_s: float = 300.0,
 ) -> LatencyRun:
     """One load run at ``rate`` changes/s (None: as fast as possible), matched against what came out."""
     settings = live.settings
-    recorder = Recorder((topics.AVAILABILITY, SHOPIFY_TOPIC), scratch / f"arrivals-{rate or 'max'}.json")
+    recorder = Recorder(
+        (topics.AVAILABILITY, SHOPIFY_TOPIC, *CDC_STOCK_TOPICS), scratch / f"arrivals-{rate or 'max'}.json"
+    )
     recorder.start(BENCH_ENVIRONMENT)
     try:
         load = drive(settings, live.shop, plan(live.shop, changes, rate, writers))
-        time.sleep(settle_s)
+        # The flow may be behind: let it drain (outputs quiet for a while) before matching, up to a limit.
+        # What has not come out by then counts as unmatched.
+        with contextlib.suppress(BenchError):
+            wait_quiet(settings, (topics.AVAILABILITY, SHOPIFY_TOPIC), quiet_s=settle_s, timeout_s=drain_timeout_s)
     finally:
         arrivals = _index(recorder.stop())
     if not live.run.alive():
@@ -124,6 +149,8 @@ def measure_rate(
     online = ship_from_locations(live.data)
     to_availability: list[float] = []
     to_channel: list[float] = []
+    to_cdc: dict[str, list[float]] = {"dc_stock": [], "store_stock": []}
+    by_kind: dict[str, list[float]] = defaultdict(list)
     unmatched_availability = unmatched_channel = 0
     last_arrival = 0
     ordered = sorted(load.writes, key=lambda w: w.committed_ms)
@@ -134,8 +161,12 @@ def measure_rate(
             unmatched_availability += 1
         else:
             to_availability.append(arrived - write.committed_ms)
+            by_kind[write.change.kind].append(arrived - write.committed_ms)
             fifths[min(4, n * 5 // len(ordered))].append(arrived - write.committed_ms)
             last_arrival = max(last_arrival, arrived)
+        captured = _cdc_arrival(write, live.shop.upc_of, arrivals)
+        if captured is not None:
+            to_cdc[write.change.kind].append(captured - write.committed_ms)
         if write.change.location in online:
             on_channel = _first_after(arrivals.get((SHOPIFY_TOPIC, write.change.sku.lower()), []), write.committed_ms)
             if on_channel is None:
@@ -154,9 +185,11 @@ def measure_rate(
         first_fifth_p50_ms=median(fifths[0]),
         last_fifth_p50_ms=median(fifths[4]),
         end_to_end_rate=len(to_availability) / span_s if span_s else 0.0,
+        to_debezium={kind: LatencySummary.of(samples) for kind, samples in to_cdc.items()},
+        availability_by_kind={kind: LatencySummary.of(samples) for kind, samples in sorted(by_kind.items())},
     )
 
 
 def warm(live: LiveStack, writers: int) -> None:
     drive(live.settings, live.shop, warm_up(live.shop, writers))
-    time.sleep(5)
+    wait_quiet(live.settings, (topics.AVAILABILITY,), quiet_s=3.0, timeout_s=300.0)

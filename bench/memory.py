@@ -56,7 +56,7 @@ def _settled_rss(run: FlowRun, seconds: float = 4.0) -> int:
     return int(median(samples))
 
 
-def measure(settings: Settings, size: DemoSize, timeout_s: float = 3600) -> tuple[MemoryResult, ResumeResult | None]:
+def measure(settings: Settings, size: DemoSize, timeout_s: float = 600) -> tuple[MemoryResult, ResumeResult | None]:
     data = generate(size)
     log = ChangeLog()
     empty_topics(settings)

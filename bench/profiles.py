@@ -15,7 +15,7 @@ from pathlib import Path
 from atp.demo.generator import DemoSize
 from atp.errors import AtpError
 from atp.settings import Settings
-from bench import latency, memory, report, throughput
+from bench import latency, memory, report, snapshot_cost, throughput
 from bench.dataflow import FlowRun, fresh_recovery, throughput_of
 from bench.env import BENCH_HOME, RUNS_DIR, bench_settings
 from bench.machine import Machine, this_machine
@@ -65,6 +65,7 @@ class Findings:
     live: list[latency.LatencyRun] = field(default_factory=list)
     fastest: latency.LatencyRun | None = None
     missing: list[str] = field(default_factory=list)
+    snapshot_costs: list[snapshot_cost.SnapshotCost] = field(default_factory=list)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
@@ -133,7 +134,7 @@ def measure_live(settings: Settings, findings: Findings, rate: float, seconds: i
     try:
         writers = 8
         latency.warm(live, writers)
-        rates = [rate] + ([r for r in (500.0, 250.0, 100.0) if r < rate] if fallbacks else [])
+        rates = [rate] + ([r for r in (200.0, 50.0, 20.0) if r < rate] if fallbacks else [])
         for target in rates:
             run = latency.measure_rate(live, target, int(target * seconds), writers, RUNS_DIR)
             findings.live.append(run)
@@ -141,7 +142,7 @@ def measure_live(settings: Settings, findings: Findings, rate: float, seconds: i
             if run.sustained:
                 break
         if fallbacks:
-            fastest = latency.measure_rate(live, None, 15_000, writers, RUNS_DIR, settle_s=20)
+            fastest = latency.measure_rate(live, None, 5_000, writers, RUNS_DIR)
             findings.fastest = fastest
             say(_live_line(fastest))
     finally:
@@ -178,9 +179,10 @@ def short(rate: float, seconds: int, keep_stack: bool) -> None:
 def long(rate: float, seconds: int, repeats: int, memory_items: int, out: Path, keep_stack: bool) -> None:
     settings = stack_up()
     findings = Findings(this_machine())
-    workload = throughput.Workload(DemoSize(items=2000, dcs=2, stores=20), changes=60_000)
+    workload = throughput.Workload(DemoSize(items=2000, dcs=2, stores=20), changes=30_000)
     attempt(findings, "throughput", lambda: measure_throughput(settings, findings, workload, repeats))
     attempt(findings, "profile", lambda: measure_profile(settings, findings))
+    findings.snapshot_costs = [snapshot_cost.measure(n) for n in (500, 2_000, 10_000, 50_000)]
     attempt(findings, "memory and resume", lambda: measure_memory(settings, findings, memory_items))
     attempt(findings, "latency", lambda: measure_live(settings, findings, rate, seconds, fallbacks=True))
     findings.load_after = this_machine().load_average

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from bench import report
+from bench.latency import LatencyRun
 from bench.profiles import (
     HOT_SHARE,
     LIVE_SIZE,
@@ -16,7 +17,7 @@ from bench.profiles import (
     Findings,
     summary_table,
 )
-from bench.stats import median
+from bench.stats import LatencySummary, median
 
 
 def _throughput_section(findings: Findings) -> list[str]:
@@ -184,6 +185,22 @@ def _latency_section(findings: Findings) -> list[str]:
         "",
         f"Target: p99 commit -> channel topic < {TARGET_P99_MS:.0f} ms at 1,000 changes/s.",
         "",
+        "Where the time goes, per run: commit -> Debezium's change record on Kafka (stock writes, matched by "
+        "their marker on `erp.erp.STOCK_BAL` / `pos.public.store_stock`), and commit -> `atp.availability` "
+        "by kind of change (p50 / p99 ms):",
+        "",
+        report.table(
+            [
+                "target /s",
+                "commit -> Debezium record (DC / store)",
+                "DC stock",
+                "store stock",
+                "till sale",
+                "cart hold",
+            ],
+            [_stage_row(run) for run in [*findings.live, *([findings.fastest] if findings.fastest else [])]],
+        ),  # fmt: skip
+        "",
         "How: each write keeps the wall-clock time right after its COMMIT returned (a cart hold: when Kafka "
         "acknowledged it). A separate recorder process reads `atp.availability` and `atp.channel.shopify` from "
         "their ends and stamps each record's arrival. A DC or store stock write sets a unique on-hand and is "
@@ -199,6 +216,50 @@ def _latency_section(findings: Findings) -> list[str]:
         "",
     ]
     return lines
+
+
+def _p50_p99(summary: LatencySummary | None) -> str:
+    if summary is None or summary.count == 0:
+        return "n/a"
+    return f"{summary.p50_ms:,.0f} / {summary.p99_ms:,.0f}"
+
+
+def _stage_row(run: LatencyRun) -> list[str]:
+    target = f"{run.target_rate:,.0f}" if run.target_rate else "max"
+    cdc = f"{_p50_p99(run.to_debezium.get('dc_stock'))} ; {_p50_p99(run.to_debezium.get('store_stock'))}"
+    kinds = [_p50_p99(run.availability_by_kind.get(k)) for k in ("dc_stock", "store_stock", "till_sale", "cart_hold")]
+    return [target, cdc, *kinds]
+
+
+def _snapshot_section(findings: Findings) -> list[str]:
+    if not findings.snapshot_costs:
+        return []
+    return [
+        "## The bottleneck: every epoch deep-copies each touched key's whole state",
+        "",
+        "`flows.availability.KeyedLogic.snapshot` returns `copy.deepcopy(state)` for every key touched in the "
+        "epoch (1 s). `channel_locations` is keyed by *location* and its `LocationBook` holds one entry per SKU "
+        "stocked there, so any change at a location copies the whole book; with changes at all 22 locations "
+        "every second, the flow copies every location's book every second, however few changes there were. "
+        "Cost of one such copy on this machine (`bench/snapshot_cost.py`, the real class):",
+        "",
+        report.table(
+            ["SKUs at the location", "deepcopy ms", "pickle round trip ms", "x 22 locations, ms per epoch"],
+            [
+                [f"{c.skus:,}", f"{c.deepcopy_ms:,.1f}", f"{c.pickle_round_trip_ms:,.1f}", f"{22 * c.deepcopy_ms:,.0f}"]
+                for c in findings.snapshot_costs
+            ],
+        ),
+        "",
+        "Bytewax then pickles each snapshot into SQLite as well. At the live size (about 2,000 SKUs per "
+        "location) that alone is about a second of CPU per 1 s epoch: the flow falls behind at a few dozen "
+        "changes per second, and with 1M keys (50,000 SKUs per location) an epoch would cost tens of seconds. "
+        "Ways out (for `flows/` and `atp/domain/`, not done here): key the channel-location stamp by "
+        "SKU-location (or keep only the location's ship-from flag there and join it in `channel_sums`); make "
+        "snapshots cheap (immutable state values and a shallow copy, or a persistent map); snapshot less "
+        "often (`ATP_SNAPSHOT_INTERVAL_S`) at the price of a longer replay after a crash.",
+        "",
+    ]
 
 
 def write_results(findings: Findings, out: Path) -> None:
@@ -224,6 +285,7 @@ def write_results(findings: Findings, out: Path) -> None:
         "",
         summary_table(findings),
         "",
+        *_snapshot_section(findings),
         *_latency_section(findings),
         *_throughput_section(findings),
         *_memory_section(findings),

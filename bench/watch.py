@@ -26,6 +26,20 @@ from connectors import avro_contracts, topics
 from connectors.kafka_config import client_config
 
 WIRE_HEADER = 5
+# Debezium's stock topics, recorded too: where the time goes between the commit and the flow's output.
+ERP_STOCK_TOPIC = "erp.erp.STOCK_BAL"
+POS_STOCK_TOPIC = "pos.public.store_stock"
+CDC_STOCK_TOPICS = (ERP_STOCK_TOPIC, POS_STOCK_TOPIC)
+
+
+def cdc_stock_marker(key: bytes, value: bytes) -> tuple[str, int | None]:
+    """("SKU@LOC" or "STORE@UPC", the on-hand it sets) of a Debezium stock change."""
+    row_key = orjson.loads(key)
+    after = (orjson.loads(value) or {}).get("after") if value else None
+    if "ITEM_NO" in row_key:
+        name = f"{row_key['ITEM_NO']}@{str(row_key['LOC_CD']).strip()}"
+        return name, int(float(after["QTY_OH"])) if after else None
+    return f"{row_key['store_id']}@{row_key['upc']}", int(after["on_hand"]) if after else None
 
 
 def _availability_schema() -> Any:
@@ -118,8 +132,12 @@ def _record(
             arrived_ms = time.time_ns() // 1_000_000
             topic = message.topic() or ""
             value = message.value() or b""
-            on_hand = on_hand_of(value, schema) if topic == topics.AVAILABILITY else None
-            arrivals.append((topic, (message.key() or b"").decode(), arrived_ms, on_hand))
+            if topic in CDC_STOCK_TOPICS:
+                key, on_hand = cdc_stock_marker(message.key() or b"{}", value)
+            else:
+                key = (message.key() or b"").decode()
+                on_hand = on_hand_of(value, schema) if topic == topics.AVAILABILITY else None
+            arrivals.append((topic, key, arrived_ms, on_hand))
     consumer.close()
     Path(out).write_bytes(orjson.dumps(arrivals))
 
