@@ -24,3 +24,9 @@ test: setup
 clean:
 	-$(BIN)/atp down
 	rm -rf .atp $(VENV)
+
+# Benchmarks on their own stack (.atp/bench, ports 3xxxx): `make bench` is the short profile (a table in
+# under 5 minutes); `.venv/bin/python -m bench long` writes bench/results.md.
+.PHONY: bench
+bench: setup
+	$(BIN)/python -m bench short
