@@ -27,9 +27,22 @@ from bench.topics import INPUT_TOPICS, BenchError, Watermarks
 from connectors.lag import flow_positions
 
 
+def flows_running_on(recovery: Path) -> list[int]:
+    """Pids of dataflow processes using ``recovery`` (a leftover would compete for CPU and skew a run)."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        command = process.info.get("cmdline") or []
+        if "bytewax.run" in command and str(recovery) in command:
+            found.append(int(process.info["pid"]))
+    return found
+
+
 def fresh_recovery(settings: Settings, partitions: int = 1) -> Path:
     """An empty recovery store: the flow starts from the beginning of every input topic."""
     recovery = settings.recovery_dir
+    leftovers = flows_running_on(recovery)
+    if leftovers:
+        raise BenchError(f"dataflow processes {leftovers} still use {recovery}: stop them first")
     shutil.rmtree(recovery, ignore_errors=True)
     recovery.mkdir(parents=True)
     subprocess.run(
