@@ -33,8 +33,8 @@ import argparse
 import functools
 import importlib.metadata
 import json
-import os
 import logging
+import os
 import sys
 import threading
 import time
@@ -44,14 +44,12 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 from quixstreams import Application
-from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.models import TopicConfig
 from quixstreams.state.rocksdb import RocksDBOptions
 
 from atp.domain.records import AlertRecord, AvailabilityRecord
 from atp.settings import load_settings
 from bench.quix_peer import steps
-from bench.quix_peer.stack import QUIX_ENVIRONMENT
 from bench.quix_peer.serde import (
     OrjsonSerializer,
     PickleDeserializer,
@@ -60,6 +58,7 @@ from bench.quix_peer.serde import (
     pickle_dumps,
     pickle_loads,
 )
+from bench.quix_peer.stack import QUIX_ENVIRONMENT
 from connectors import topics
 from connectors.cdc.decode import CDC_TOPICS
 
@@ -95,7 +94,9 @@ def build(app: Application, group: str) -> None:
     settings = load_settings()
     rules = steps.rules_from(settings)
     wait_ms = rules.unresolved_wait_ms
-    by_upc, by_location, by_listing, by_sku = (_keyed_topic(app, group, k) for k in ("upc", "location", "listing", "sku"))
+    by_upc, by_location, by_listing, by_sku = (
+        _keyed_topic(app, group, k) for k in ("upc", "location", "listing", "sku")
+    )
 
     # One decode step over every input: Quix aligns concatenated topics by message timestamp.
     inputs = [
@@ -113,13 +114,9 @@ def build(app: Application, group: str) -> None:
 
     from_stores = app.dataframe(by_upc).apply(steps.resolve_upc, stateful=True, metadata=True, expand=True)
     from_stores.filter(steps.is_resolved).to_topic(by_sku, key=steps.sku_of)
-    located = app.dataframe(by_location).apply(
-        steps.check_location(wait_ms), stateful=True, metadata=True, expand=True
-    )
+    located = app.dataframe(by_location).apply(steps.check_location(wait_ms), stateful=True, metadata=True, expand=True)
     located.filter(steps.is_reservation).to_topic(by_listing, key=steps.listing_of)
-    listed = app.dataframe(by_listing).apply(
-        steps.resolve_listing(wait_ms), stateful=True, metadata=True, expand=True
-    )
+    listed = app.dataframe(by_listing).apply(steps.resolve_listing(wait_ms), stateful=True, metadata=True, expand=True)
     listed.filter(steps.is_reservation).to_topic(by_sku, key=steps.sku_of)
     engine = app.dataframe(by_sku).apply(steps.availability(rules), stateful=True, metadata=True, expand=True)
 
@@ -193,6 +190,7 @@ def run(bootstrap: str, group: str, commit_interval: float) -> dict[str, Any]:
     watcher.start()
     app.run()
     stopped = time.perf_counter()
+    cpu_end = steps.cpu_seconds()
     done.set()
     progress = steps.PROGRESS
     inputs = sum(progress.taken.get(name, 0) for name in INPUT_TOPICS)
@@ -208,6 +206,9 @@ def run(bootstrap: str, group: str, commit_interval: float) -> dict[str, Any]:
         "events_per_s": round(inputs / span, 1),
         "run_s": round(stopped - started, 3),
         "events_per_s_whole_run": round(inputs / max(stopped - started, 1e-9), 1),
+        "cpu_s": round(cpu_end, 3),
+        "cpu_s_from_first_input": round(cpu_end - (progress.cpu_at_first_input_s or 0.0), 3),
+        "events_per_cpu_s": round(inputs / max(cpu_end - (progress.cpu_at_first_input_s or 0.0), 1e-9), 1),
         "taken": dict(progress.taken),
         "not_covered": dict(progress.skipped),
     }

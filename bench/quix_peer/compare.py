@@ -36,15 +36,26 @@ from atp.settings import PROJECT_ROOT
 from bench.quix_peer.stack import QUIX_ENVIRONMENT
 
 INPUTS = (
-    "erp.erp.STOCK_BAL", "erp.erp.ITEM_MASTER", "erp.erp.STOCK_LOT", "erp.erp.PO_LINE", "erp.erp.SAFETY_STK",
-    "erp.erp.KIT_COMPONENT", "erp.erp.CHANNEL_LISTING", "erp.erp.LOCATION", "pos.public.store_stock",
-    "pos.public.sale_ticket", "pos.public.sale_line", "orders.reservations", "atp.reconcile",
-)  # fmt: skip
+    "erp.erp.STOCK_BAL",
+    "erp.erp.ITEM_MASTER",
+    "erp.erp.STOCK_LOT",
+    "erp.erp.PO_LINE",
+    "erp.erp.SAFETY_STK",
+    "erp.erp.KIT_COMPONENT",
+    "erp.erp.CHANNEL_LISTING",
+    "erp.erp.LOCATION",
+    "pos.public.store_stock",
+    "pos.public.sale_ticket",
+    "pos.public.sale_line",
+    "orders.reservations",
+    "atp.reconcile",
+)
 PEER_OUTPUT = "bench.quix.availability"
 FIGURES = ("on_hand", "unsellable", "reserved", "committed", "safety_stock", "available", "status")
 ALSO = ("incoming", "next_inbound_date")
 PEER_PYTHON = PROJECT_ROOT / "bench" / ".venv-quix" / "bin" / "python"
 MAX_LINES = 20
+OURS_CPU_S = 0.0  # CPU seconds of the last in-process run of ours
 
 
 class CompareError(Exception):
@@ -63,9 +74,14 @@ class Message:
 
 def _consumer(bootstrap: str) -> Consumer:
     return Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "atp-quix-compare", "enable.auto.commit": False,
-         "auto.offset.reset": "earliest", "enable.partition.eof": True}
-    )  # fmt: skip
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "atp-quix-compare",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "enable.partition.eof": True,
+        }
+    )
 
 
 def read_topic(bootstrap: str, topic: str, start: dict[int, int] | None = None) -> list[Message]:
@@ -133,9 +149,11 @@ def run_ours(messages: list[Message]) -> tuple[dict[str, dict[str, Any]], float,
     ]
     out: list[Any] = []
     flow = build_flow(load_settings(), TestingSource(source, batch_size=1000), TestingSink(out))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     run_main(flow)
     took = time.perf_counter() - started
+    global OURS_CPU_S
+    OURS_CPU_S = time.process_time() - cpu_started
     last: dict[str, dict[str, Any]] = {}
     records = 0
     for record in out:
@@ -154,8 +172,15 @@ def run_ours(messages: list[Message]) -> tuple[dict[str, dict[str, Any]], float,
 
 def run_peer(bootstrap: str, python: Path, commit_interval: float) -> dict[str, Any]:
     env = os.environ | {"PYTHONPATH": str(PROJECT_ROOT)}
-    command = [str(python), "-m", "bench.quix_peer.app", "--bootstrap", bootstrap,
-               "--commit-interval", str(commit_interval)]  # fmt: skip
+    command = [
+        str(python),
+        "-m",
+        "bench.quix_peer.app",
+        "--bootstrap",
+        bootstrap,
+        "--commit-interval",
+        str(commit_interval),
+    ]
     try:
         done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800)
     except subprocess.TimeoutExpired as exc:
@@ -254,7 +279,9 @@ def main(argv: list[str]) -> int:
             key=lambda m: (m.timestamp_ms, m.topic, m.partition, m.offset),
         )
         if not messages:
-            print(f"compare: the input topics at {args.bootstrap} are empty (run bench.quix_peer.fill)", file=sys.stderr)
+            print(
+                f"compare: the input topics at {args.bootstrap} are empty (run bench.quix_peer.fill)", file=sys.stderr
+            )
             return 2
         read_s = time.perf_counter() - started
         ours, ours_s, ours_records = run_ours(messages)
@@ -279,6 +306,8 @@ def main(argv: list[str]) -> int:
         "read_inputs_s": round(read_s, 3),
         "ours_inprocess_s": round(ours_s, 3),
         "ours_inprocess_events_per_s": round(ours_rate, 1),
+        "ours_inprocess_cpu_s": round(OURS_CPU_S, 3),
+        "ours_inprocess_events_per_cpu_s": round(inputs / max(OURS_CPU_S, 1e-9), 1),
         "ours_records": ours_records,
         "peer": peer_summary,
         "peer_records_this_run": len(peer_messages),
@@ -292,7 +321,8 @@ def main(argv: list[str]) -> int:
         f"inputs {inputs}; ours (in-process Bytewax, 1 worker) {ours_rate:,.0f} events/s in {ours_s:.2f} s; "
         f"peer (Quix {peer_summary['quixstreams']}) {peer_rate:,.0f} events/s first input to last engine call "
         f"({peer_summary['first_input_to_last_engine_s']:.2f} s; {peer_summary['run_s']:.2f} s with start-up); "
-        f"ratio {figures['ratio_ours_inprocess_to_peer']}x"
+        f"ratio {figures['ratio_ours_inprocess_to_peer']}x; per CPU second: ours "
+        f"{figures['ours_inprocess_events_per_cpu_s']:,.0f}, peer {peer_summary['events_per_cpu_s']:,.0f}"
     )
     print(
         f"final records: {verdict.keys_ours} keys ours, {verdict.keys_peer} keys peer, "

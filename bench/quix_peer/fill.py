@@ -57,19 +57,39 @@ class ChangeLog:
         self.binlog_pos += 1
         self.ts_ms += 1
         return {
-            "version": "3.5.0.Final", "connector": "mariadb", "name": "erp", "ts_ms": self.ts_ms,
-            "snapshot": "true" if snapshot else "false", "db": "erp", "table": table, "server_id": 1,
-            "gtid": None, "file": "mysql-bin.000001", "pos": self.binlog_pos, "row": 0, "thread": 7, "query": None,
-        }  # fmt: skip
+            "version": "3.5.0.Final",
+            "connector": "mariadb",
+            "name": "erp",
+            "ts_ms": self.ts_ms,
+            "snapshot": "true" if snapshot else "false",
+            "db": "erp",
+            "table": table,
+            "server_id": 1,
+            "gtid": None,
+            "file": "mysql-bin.000001",
+            "pos": self.binlog_pos,
+            "row": 0,
+            "thread": 7,
+            "query": None,
+        }
 
     def pos_source(self, table: str, snapshot: bool) -> dict[str, Any]:
         self.lsn += 1
         self.ts_ms += 1
         return {
-            "version": "3.5.0.Final", "connector": "postgresql", "name": "pos", "ts_ms": self.ts_ms,
-            "ts_us": self.ts_ms * 1000, "snapshot": "true" if snapshot else "false", "db": "pos",
-            "schema": "public", "table": table, "txId": self.lsn, "lsn": self.lsn, "xmin": None,
-        }  # fmt: skip
+            "version": "3.5.0.Final",
+            "connector": "postgresql",
+            "name": "pos",
+            "ts_ms": self.ts_ms,
+            "ts_us": self.ts_ms * 1000,
+            "snapshot": "true" if snapshot else "false",
+            "db": "pos",
+            "schema": "public",
+            "table": table,
+            "txId": self.lsn,
+            "lsn": self.lsn,
+            "xmin": None,
+        }
 
 
 def _envelope(op: str, before: dict[str, Any] | None, after: dict[str, Any], source: dict[str, Any]) -> bytes:
@@ -145,23 +165,50 @@ def messages(size: Size, now: dt.datetime) -> Iterator[Message]:
         stores=[f"ST{n:04d}" for n in range(1, size.stores + 1)],
     )
     for code in shop.dcs + shop.stores:
-        row = {"LOC_CD": code.ljust(6), "LOC_TYPE": "D" if code.startswith("DC") else "S",
-               "LOC_NAME": f"Location {code}", "LATITUDE": "48.850000", "LONGITUDE": "2.350000", "SHIP_FROM_FLG": "Y"}  # fmt: skip
+        row = {
+            "LOC_CD": code.ljust(6),
+            "LOC_TYPE": "D" if code.startswith("DC") else "S",
+            "LOC_NAME": f"Location {code}",
+            "LATITUDE": "48.850000",
+            "LONGITUDE": "2.350000",
+            "SHIP_FROM_FLG": "Y",
+        }
         yield _erp(log, "LOCATION", ("LOC_CD",), row)
     for n, sku in enumerate(skus):
         item_type, status = ("P", "A") if n % 20 == 7 else ("S", "D" if n % 50 == 3 else "A")
-        row = {"ITEM_NO": sku, "STYLE_NO": sku[:7], "DESCR": "Tee", "COLOR_CD": "BLK", "SIZE_CD": "M",
-               "UPC": shop.upc_of[sku], "ITEM_TYPE": item_type, "STATUS_FLG": status, "UPD_TS": log.ts_ms}  # fmt: skip
+        row = {
+            "ITEM_NO": sku,
+            "STYLE_NO": sku[:7],
+            "DESCR": "Tee",
+            "COLOR_CD": "BLK",
+            "SIZE_CD": "M",
+            "UPC": shop.upc_of[sku],
+            "ITEM_TYPE": item_type,
+            "STATUS_FLG": status,
+            "UPD_TS": log.ts_ms,
+        }
         yield _erp(log, "ITEM_MASTER", ("ITEM_NO",), row)
-        yield _erp(log, "CHANNEL_LISTING", ("CHANNEL_CD", "CHANNEL_SKU"),
-                   {"CHANNEL_CD": "SHOPIFY", "CHANNEL_SKU": sku.lower(), "ITEM_NO": sku, "ACTIVE_FLG": "Y"})  # fmt: skip
+        yield _erp(
+            log,
+            "CHANNEL_LISTING",
+            ("CHANNEL_CD", "CHANNEL_SKU"),
+            {"CHANNEL_CD": "SHOPIFY", "CHANNEL_SKU": sku.lower(), "ITEM_NO": sku, "ACTIVE_FLG": "Y"},
+        )
         if n % 20 == 1:
             yield _erp(log, "SAFETY_STK", ("ITEM_NO", "LOC_CD"), {"ITEM_NO": sku, "LOC_CD": "*", "SS_QTY": 2})
         if n % 20 == 2:
             yield _erp(log, "SAFETY_STK", ("ITEM_NO", "LOC_CD"), {"ITEM_NO": sku, "LOC_CD": shop.dcs[0], "SS_QTY": 3})
         if n % 10 == 4 or item_type == "P":
-            row = {"PO_NO": f"PO{n:07d}", "LINE_NO": 1, "ITEM_NO": sku, "LOC_CD": shop.dcs[0], "QTY_ORD": "40.000",
-                   "QTY_RCV": "10.000", "DUE_DT": today + 10, "STATUS": "O"}  # fmt: skip
+            row = {
+                "PO_NO": f"PO{n:07d}",
+                "LINE_NO": 1,
+                "ITEM_NO": sku,
+                "LOC_CD": shop.dcs[0],
+                "QTY_ORD": "40.000",
+                "QTY_RCV": "10.000",
+                "DUE_DT": today + 10,
+                "STATUS": "O",
+            }
             yield _erp(log, "PO_LINE", ("PO_NO", "LINE_NO"), row)
         if n % 20 == 5:
             row = {"ITEM_NO": sku, "LOC_CD": shop.dcs[0], "LOT_NO": f"L{n}", "QTY": "2.000", "EXPIRY_DT": today - 1}
@@ -170,8 +217,13 @@ def messages(size: Size, now: dt.datetime) -> Iterator[Message]:
         for dc in shop.dcs:
             on_hand, hold = rng.randint(0, 50), rng.choice((0, 0, 0, 1, 2))
             shop.dc_on_hand[(sku, dc)] = on_hand
-            row = {"ITEM_NO": sku, "LOC_CD": dc, "QTY_OH": f"{on_hand}.000", "QTY_HOLD": f"{hold}.000",
-                   "UPD_TS": log.ts_ms}  # fmt: skip
+            row = {
+                "ITEM_NO": sku,
+                "LOC_CD": dc,
+                "QTY_OH": f"{on_hand}.000",
+                "QTY_HOLD": f"{hold}.000",
+                "UPD_TS": log.ts_ms,
+            }
             yield _erp(log, "STOCK_BAL", ("ITEM_NO", "LOC_CD"), row)
         for store in shop.stores:
             on_hand = rng.randint(0, 20)

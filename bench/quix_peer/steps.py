@@ -14,6 +14,7 @@ by SKU. A step whose state becomes empty deletes it, as the Bytewax step DISCARD
 
 from __future__ import annotations
 
+import resource
 import threading
 import time
 from collections import Counter
@@ -50,6 +51,12 @@ from connectors.reservations import decode_reservation
 STATE_KEY = "state"
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process so far, every thread (librdkafka's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -80,6 +87,7 @@ class Progress:
         self.lock = threading.Lock()
         self.taken: Counter[str] = Counter()
         self.first_input_s: float | None = None
+        self.cpu_at_first_input_s: float | None = None  # this process's user + system CPU seconds then
         self.last_engine_s: float | None = None
         self.skipped: Counter[str] = Counter()  # decoded events of kinds the peer does not cover
 
@@ -100,6 +108,7 @@ def decode(value: bytes | None) -> list[Event | DeadLetter]:
     topic, partition, offset = context.topic, context.partition, context.offset
     if PROGRESS.first_input_s is None:
         PROGRESS.first_input_s = time.perf_counter()
+        PROGRESS.cpu_at_first_input_s = cpu_seconds()
     PROGRESS.took(topic)
     now_ms = wall_clock_ms()
     if topic == topics.RESERVATIONS:
