@@ -173,7 +173,14 @@ def _watch(app: Application, bootstrap: str, group: str, done: threading.Event) 
         consumer.close()
 
 
-def run(bootstrap: str, group: str, commit_interval: float) -> dict[str, Any]:
+def _stop_after(app: Application, seconds: float, done: threading.Event) -> None:
+    """Live mode (the latency run): stop after ``seconds`` whatever is left."""
+    done.wait(seconds)
+    done.set()
+    app.stop()
+
+
+def run(bootstrap: str, group: str, commit_interval: float, run_for_s: float = 0.0) -> dict[str, Any]:
     app = Application(
         broker_address=bootstrap,
         consumer_group=group,
@@ -185,7 +192,10 @@ def run(bootstrap: str, group: str, commit_interval: float) -> dict[str, Any]:
     )
     build(app, group)
     done = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(app, bootstrap, group, done), daemon=True)
+    if run_for_s > 0:
+        watcher = threading.Thread(target=_stop_after, args=(app, run_for_s, done), daemon=True)
+    else:
+        watcher = threading.Thread(target=_watch, args=(app, bootstrap, group, done), daemon=True)
     started = time.perf_counter()
     watcher.start()
     app.run()
@@ -225,6 +235,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--bootstrap", required=True, help="host:port of the Kafka broker holding the inputs")
     parser.add_argument("--group", default="", help="consumer group (default: a fresh one, so it reads from the start)")
     parser.add_argument("--commit-interval", type=float, default=5.0, help="Quix checkpoint interval, s (default 5)")
+    parser.add_argument("--run-for", type=float, default=0.0, help="live mode: stop after this many seconds")
     args = parser.parse_args(argv)
     if ":" not in args.bootstrap:
         print(f"quix peer: --bootstrap must be host:port, got {args.bootstrap!r}", file=sys.stderr)
@@ -235,7 +246,7 @@ def main(argv: list[str]) -> int:
     logging.getLogger("quixstreams").setLevel(logging.WARNING)
     for name, value in QUIX_ENVIRONMENT.items():  # the peer bench's settings, unless the caller set them
         os.environ.setdefault(name, value)
-    summary = run(args.bootstrap, args.group or f"qp-{uuid.uuid4().hex[:8]}", args.commit_interval)
+    summary = run(args.bootstrap, args.group or f"qp-{uuid.uuid4().hex[:8]}", args.commit_interval, args.run_for)
     print(json.dumps(summary), flush=True)
     return 0
 

@@ -297,6 +297,8 @@ def main(argv: list[str]) -> int:
     inputs = len(messages)
     ours_rate = inputs / ours_s
     peer_rate = float(peer_summary["events_per_s"])
+    stamps = [m.timestamp_ms for m in peer_messages]
+    peer_span_s = (max(stamps) - min(stamps)) / 1000 if stamps else 0.0
     for line in verdict.mismatches[:MAX_LINES]:
         print(f"MISMATCH {line}")
     if len(verdict.mismatches) > MAX_LINES:
@@ -311,6 +313,8 @@ def main(argv: list[str]) -> int:
         "ours_records": ours_records,
         "peer": peer_summary,
         "peer_records_this_run": len(peer_messages),
+        "peer_first_to_last_output_s": round(peer_span_s, 3),
+        "peer_events_per_s_output_span": round(inputs / peer_span_s, 1) if peer_span_s else None,
         "ratio_ours_inprocess_to_peer": round(ours_rate / peer_rate, 2) if peer_rate else None,
         "keys_ours": verdict.keys_ours,
         "keys_peer": verdict.keys_peer,
