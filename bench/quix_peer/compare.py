@@ -193,6 +193,18 @@ def run_peer(bootstrap: str, python: Path, commit_interval: float) -> dict[str, 
     return summary
 
 
+def broker_cpu_seconds() -> float:
+    """CPU seconds the peer bench's own Kafka broker has used so far (0 if its pid file is not there)."""
+    import psutil
+
+    pid_file = Path(QUIX_ENVIRONMENT["ATP_HOME"]) / "run" / "kafka.pid"
+    try:
+        times = psutil.Process(int(pid_file.read_text().split()[0])).cpu_times()
+    except (OSError, ValueError, psutil.Error):
+        return 0.0
+    return float(times.user + times.system)
+
+
 def delete_internal_topics(bootstrap: str, group: str) -> None:
     """The peer run's own re-keying and changelog topics (its outputs stay)."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -286,7 +298,9 @@ def main(argv: list[str]) -> int:
         read_s = time.perf_counter() - started
         ours, ours_s, ours_records = run_ours(messages)
         before = high_watermarks(args.bootstrap, PEER_OUTPUT)
+        broker_before = broker_cpu_seconds()
         peer_summary = run_peer(args.bootstrap, args.peer_python, args.commit_interval)
+        broker_cpu_s = broker_cpu_seconds() - broker_before
         peer_messages = read_topic(args.bootstrap, PEER_OUTPUT, before)
         delete_internal_topics(args.bootstrap, peer_summary["group"])
     except CompareError as exc:
@@ -297,7 +311,8 @@ def main(argv: list[str]) -> int:
     inputs = len(messages)
     ours_rate = inputs / ours_s
     peer_rate = float(peer_summary["events_per_s"])
-    stamps = [m.timestamp_ms for m in peer_messages]
+    # Quix copies each input's timestamp onto its outputs, so the span is taken from computed_ts_ms.
+    stamps = [int(orjson.loads(m.value)["computed_ts_ms"]) for m in peer_messages if m.value]
     peer_span_s = (max(stamps) - min(stamps)) / 1000 if stamps else 0.0
     for line in verdict.mismatches[:MAX_LINES]:
         print(f"MISMATCH {line}")
@@ -313,8 +328,9 @@ def main(argv: list[str]) -> int:
         "ours_records": ours_records,
         "peer": peer_summary,
         "peer_records_this_run": len(peer_messages),
-        "peer_first_to_last_output_s": round(peer_span_s, 3),
-        "peer_events_per_s_output_span": round(inputs / peer_span_s, 1) if peer_span_s else None,
+        "peer_first_to_last_computed_s": round(peer_span_s, 3),
+        "peer_events_per_s_computed_span": round(inputs / peer_span_s, 1) if peer_span_s else None,
+        "broker_cpu_s_during_peer": round(broker_cpu_s, 3),
         "ratio_ours_inprocess_to_peer": round(ours_rate / peer_rate, 2) if peer_rate else None,
         "keys_ours": verdict.keys_ours,
         "keys_peer": verdict.keys_peer,

@@ -38,7 +38,7 @@ from bench.quix_peer.stack import QUIX_ENVIRONMENT
 from connectors import topics
 
 SNAPSHOT = fill.Size(items=200, dcs=2, stores=3, changes=1, seed=3)
-CATCH_UP_S = 25.0
+CATCH_UP_S = 25.0  # default of --catch-up
 _REF = re.compile(r"^(?P<topic>[^\[]+)\[(?P<partition>\d+)\]@(?P<offset>\d+)")
 
 
@@ -82,7 +82,9 @@ def _latencies(records: list[dict[str, Any]], sent_at: dict[tuple[str, int, int]
             continue
         at = sent_at.get((ref["topic"], int(ref["partition"]), int(ref["offset"])))
         if at is not None and at >= since_ms:
-            out.append(int(record["computed_ts_ms"]) - at)
+            computed = record["computed_ts_ms"]  # Avro's timestamp-millis arrives as a datetime
+            computed_ms = int(computed.timestamp() * 1000) if isinstance(computed, dt.datetime) else int(computed)
+            out.append(computed_ms - at)
     return out
 
 
@@ -107,7 +109,7 @@ def _summary(name: str, latencies: list[int], sent: int) -> dict[str, Any]:
 
 
 def _run_engine(
-    bootstrap: str, command: list[str], env: dict[str, str], changes: list[fill.Message], rate: float
+    bootstrap: str, command: list[str], env: dict[str, str], changes: list[fill.Message], rate: float, catch_up: float
 ) -> tuple[int, int]:
     """Start the engine, let it catch up on the snapshot, pace the changes, stop it; (paced from ms, sent)."""
     log = (Path(QUIX_ENVIRONMENT["ATP_HOME"]) / "logs" / "latency_engine.log").open("ab")
@@ -115,7 +117,7 @@ def _run_engine(
         command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        time.sleep(CATCH_UP_S)
+        time.sleep(catch_up)
         if engine.poll() is not None:
             raise RuntimeError(f"the engine exited early ({engine.returncode}); see {log.name}")
         since_ms = time.time_ns() // 1_000_000
@@ -136,6 +138,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--catch-up", type=float, default=CATCH_UP_S, help="seconds from start to pacing")
     parser.add_argument("--json", type=Path, default=None)
     try:
         args = parser.parse_args(argv)
@@ -153,9 +156,11 @@ def main(argv: list[str]) -> int:
     snapshot, changes = _workload(args.rate, args.seconds)
     _prepare(args.bootstrap, snapshot)
     before = high_watermarks(args.bootstrap, PEER_OUTPUT)
-    run_for = CATCH_UP_S + args.seconds + 4
+    run_for = args.catch_up + args.seconds + 4
     peer = [str(PEER_PYTHON), "-m", "bench.quix_peer.app", "--bootstrap", args.bootstrap, "--run-for", str(run_for)]
-    since, sent = _run_engine(args.bootstrap, peer, os.environ | {"PYTHONPATH": str(PROJECT_ROOT)}, changes, args.rate)
+    since, sent = _run_engine(
+        args.bootstrap, peer, os.environ | {"PYTHONPATH": str(PROJECT_ROOT)}, changes, args.rate, args.catch_up
+    )
     records = [orjson.loads(m.value) for m in read_topic(args.bootstrap, PEER_OUTPUT, before) if m.value]
     results.append(_summary("quix peer", _latencies(records, _input_times(args.bootstrap), since), sent))
 
@@ -177,7 +182,7 @@ def main(argv: list[str]) -> int:
     )
     before = high_watermarks(args.bootstrap, topics.AVAILABILITY)
     ours = [sys.executable, "-m", "bytewax.run", "flows.availability:flow", "-r", str(recovery), "-s", "1", "-b", "0"]
-    since, sent = _run_engine(args.bootstrap, ours, dict(os.environ), changes, args.rate)
+    since, sent = _run_engine(args.bootstrap, ours, dict(os.environ), changes, args.rate, args.catch_up)
     decode = avro_contracts.deserializer(avro_contracts.registry_client(settings), topics.AVAILABILITY)
     raw: list[Message] = read_topic(args.bootstrap, topics.AVAILABILITY, before)
     records = [dict(decode(m.value)) for m in raw if m.value]
@@ -192,7 +197,11 @@ def main(argv: list[str]) -> int:
         print(json.dumps(row))
     if args.json is not None:
         args.json.write_text(
-            json.dumps({"rate_per_s": args.rate, "seconds": args.seconds, "results": results}, indent=2) + "\n"
+            json.dumps(
+                {"rate_per_s": args.rate, "seconds": args.seconds, "catch_up_s": args.catch_up, "results": results},
+                indent=2,
+            )
+            + "\n"
         )
     return 0
 
