@@ -20,6 +20,7 @@ location whose ``LOCATION`` row is not known yet does not count (promise less).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -96,19 +97,47 @@ class LocationSupply:
     provenance: Provenance
 
 
+@dataclass(frozen=True, slots=True)
+class LocationRestamp:
+    """A location's type or ship-from flag changed: what channels may take from the SKU there changes too."""
+
+    sku: str
+    location: str
+    location_type: str | None
+    ship_from: bool
+    provenance: Provenance
+
+
 @dataclass(slots=True)
 class LocationBook:
+    """What channels need to know of one location, and which SKUs it holds (to re-stamp them on a change).
+
+    It keeps the SKUs' names only, not their figures (those live per SKU in ``ChannelSums``): this state is
+    snapshotted whenever the location changes, and a location holds tens of thousands of SKUs.
+    """
+
     location: str
     location_type: str | None = None
     ship_from: bool = False
     position: SourcePosition = ()
-    figures: dict[str, tuple[int, str, dt.date | None, Provenance]] = field(default_factory=dict)
+    skus: set[str] = field(default_factory=set)
 
-    def apply(self, value: AvailabilityRecord | LocationChanged) -> list[LocationSupply]:
+    def apply(self, value: AvailabilityRecord | LocationChanged) -> list[LocationSupply | LocationRestamp]:
         if isinstance(value, AvailabilityRecord):
+            self.skus.add(value.sku)
             provenance = Provenance(value.source_ts_ms, value.cause_ref)
-            self.figures[value.sku] = (value.available, value.status, value.next_inbound_date, provenance)
-            return [self._supply(value.sku)]
+            return [
+                LocationSupply(
+                    value.sku,
+                    self.location,
+                    value.available,
+                    value.status,
+                    value.next_inbound_date,
+                    self.location_type,
+                    self.ship_from,
+                    provenance,
+                )
+            ]
         if value.position < self.position:
             return []
         self.position = value.position
@@ -117,13 +146,10 @@ class LocationBook:
         self.ship_from = value.ship_from and not value.deleted
         if (self.location_type, self.ship_from) == before:
             return []
-        return [self._supply(sku, value.provenance) for sku in sorted(self.figures)]
-
-    def _supply(self, sku: str, provenance: Provenance | None = None) -> LocationSupply:
-        available, status, next_date, cause = self.figures[sku]
-        return LocationSupply(
-            sku, self.location, available, status, next_date, self.location_type, self.ship_from, provenance or cause
-        )
+        return [
+            LocationRestamp(sku, self.location, self.location_type, self.ship_from, value.provenance)
+            for sku in sorted(self.skus)
+        ]
 
 
 # -- stage 2: sums per SKU ------------------------------------------------------------------
@@ -149,9 +175,19 @@ class ChannelSums:
     locations: dict[str, LocationSupply] = field(default_factory=dict)
     listings: dict[tuple[str, str], SourcePosition] = field(default_factory=dict)  # (channel, channel_sku)
 
-    def apply(self, value: LocationSupply | ListingChanged, now_ms: int, rules: ChannelRules) -> list[ChannelFigures]:
+    def apply(
+        self, value: LocationSupply | LocationRestamp | ListingChanged, now_ms: int, rules: ChannelRules
+    ) -> list[ChannelFigures]:
         if isinstance(value, LocationSupply):
             self.locations[value.location] = value
+            return self._figures(sorted(self.listings), value.provenance, now_ms, rules)
+        if isinstance(value, LocationRestamp):
+            supply = self.locations.get(value.location)
+            if supply is None:
+                return []
+            self.locations[value.location] = dataclasses.replace(
+                supply, location_type=value.location_type, ship_from=value.ship_from, provenance=value.provenance
+            )
             return self._figures(sorted(self.listings), value.provenance, now_ms, rules)
         key = (value.channel, value.channel_sku)
         known = self.listings.get(key)

@@ -16,6 +16,7 @@ from atp.domain.channels import (
     ChannelRules,
     ChannelSums,
     LocationBook,
+    LocationRestamp,
     LocationSupply,
 )
 from atp.domain.events import ListingChanged, LocationChanged, Provenance
@@ -102,6 +103,14 @@ def test_a_store_that_starts_shipping_online_is_re_sent_for_every_sku_it_holds()
     resent = book.apply(LocationChanged("ST0001", "S", True, False, (2, 2, 0), P))
     assert [(s.sku, s.ship_from) for s in resent] == [("TEE-1", True), ("TEE-2", True)]
     assert book.apply(LocationChanged("ST0001", "S", False, False, (2, 1, 0), P)) == []  # older: ignored
+
+
+def test_a_re_stamped_store_counts_for_online_channels_with_the_figures_it_already_had():
+    sums = sums_with(supply("DC0001", 10), supply("ST0002", 7, "S", ship_from=False))
+    sums.apply(listing("SHOPIFY", "SH-1"), NOW, RULES)
+    out = sums.apply(LocationRestamp("TEE-1", "ST0002", "S", True, P), NOW, RULES)
+    assert view(out) == [("SHOPIFY", "SH-1", 17, "IN_STOCK", TODAY)]
+    assert sums.apply(LocationRestamp("TEE-1", "ST0099", "S", True, P), NOW, RULES) == []  # no stock there yet
 
 
 # -- the feed per listing ---------------------------------------------------------------------
