@@ -82,7 +82,7 @@ def _keyed_topic(app: Application, group: str, key_name: str) -> Any:
     )
 
 
-def build(app: Application, group: str) -> None:
+def build(app: Application, group: str, align: bool = True) -> None:
     """Wire the peer's dataflow onto ``app``.
 
     Re-keying: every source of a keyed step writes to that step's one topic (``to_topic`` with the
@@ -99,18 +99,20 @@ def build(app: Application, group: str) -> None:
     )
 
     # One decode step over every input: Quix aligns concatenated topics by message timestamp.
+    # Without alignment (--no-align), each input topic is its own dataframe with its own decode step.
     inputs = [
         app.dataframe(app.topic(name, value_deserializer="bytes", key_deserializer="bytes")) for name in INPUT_TOPICS
     ]
-    raw = functools.reduce(lambda left, right: left.concat(right), inputs)
-    events = raw.apply(steps.decode, expand=True).filter(steps.note_uncovered)
-    for predicate, topic, key in (
-        (steps.is_upc_input, by_upc, steps.upc_of),
-        (steps.is_location_input, by_location, steps.location_of),
-        (steps.is_listing_change, by_listing, steps.listing_of),
-        (steps.is_sku_input, by_sku, steps.sku_of),
-    ):
-        events.filter(predicate).to_topic(topic, key=key)
+    heads = [functools.reduce(lambda left, right: left.concat(right), inputs)] if align else inputs
+    decoded = [head.apply(steps.decode, expand=True).filter(steps.note_uncovered) for head in heads]
+    for events in decoded:
+        for predicate, topic, key in (
+            (steps.is_upc_input, by_upc, steps.upc_of),
+            (steps.is_location_input, by_location, steps.location_of),
+            (steps.is_listing_change, by_listing, steps.listing_of),
+            (steps.is_sku_input, by_sku, steps.sku_of),
+        ):
+            events.filter(predicate).to_topic(topic, key=key)
 
     from_stores = app.dataframe(by_upc).apply(steps.resolve_upc, stateful=True, metadata=True, expand=True)
     from_stores.filter(steps.is_resolved).to_topic(by_sku, key=steps.sku_of)
@@ -130,7 +132,7 @@ def build(app: Application, group: str) -> None:
     alerts = engine.filter(lambda v: isinstance(v, AlertRecord)).apply(output_dict)
     alerts.to_topic(out_topic(OUTPUT_ALERTS), key=lambda d: f"{d['sku']}@{d['location']}")
     dlq = out_topic(OUTPUT_DLQ)
-    for sdf in (events, located, listed, engine):
+    for sdf in (*decoded, located, listed, engine):
         sdf.filter(steps.is_dead_letter).apply(output_dict).to_topic(dlq, key=lambda d: d["source_topic"])
 
 
@@ -180,7 +182,9 @@ def _stop_after(app: Application, seconds: float, done: threading.Event) -> None
     app.stop()
 
 
-def run(bootstrap: str, group: str, commit_interval: float, run_for_s: float = 0.0) -> dict[str, Any]:
+def run(
+    bootstrap: str, group: str, commit_interval: float, run_for_s: float = 0.0, align: bool = True
+) -> dict[str, Any]:
     app = Application(
         broker_address=bootstrap,
         consumer_group=group,
@@ -190,7 +194,7 @@ def run(bootstrap: str, group: str, commit_interval: float, run_for_s: float = 0
         rocksdb_options=RocksDBOptions(dumps=pickle_dumps, loads=pickle_loads),
         loglevel=os.environ.get("QUIX_PEER_LOGLEVEL", "WARNING"),
     )
-    build(app, group)
+    build(app, group, align)
     done = threading.Event()
     if run_for_s > 0:
         watcher = threading.Thread(target=_stop_after, args=(app, run_for_s, done), daemon=True)
@@ -211,6 +215,7 @@ def run(bootstrap: str, group: str, commit_interval: float, run_for_s: float = 0
         "quixstreams": importlib.metadata.version("quixstreams"),
         "confluent_kafka": importlib.metadata.version("confluent-kafka"),
         "group": group,
+        "aligned_inputs": align,
         "inputs": inputs,
         "first_input_to_last_engine_s": round(span, 3),
         "events_per_s": round(inputs / span, 1),
@@ -235,6 +240,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--bootstrap", required=True, help="host:port of the Kafka broker holding the inputs")
     parser.add_argument("--group", default="", help="consumer group (default: a fresh one, so it reads from the start)")
     parser.add_argument("--commit-interval", type=float, default=5.0, help="Quix checkpoint interval, s (default 5)")
+    parser.add_argument("--no-align", action="store_true", help="one dataframe per input topic (no concat)")
     parser.add_argument("--run-for", type=float, default=0.0, help="live mode: stop after this many seconds")
     args = parser.parse_args(argv)
     if ":" not in args.bootstrap:
@@ -246,7 +252,13 @@ def main(argv: list[str]) -> int:
     logging.getLogger("quixstreams").setLevel(logging.WARNING)
     for name, value in QUIX_ENVIRONMENT.items():  # the peer bench's settings, unless the caller set them
         os.environ.setdefault(name, value)
-    summary = run(args.bootstrap, args.group or f"qp-{uuid.uuid4().hex[:8]}", args.commit_interval, args.run_for)
+    summary = run(
+        args.bootstrap,
+        args.group or f"qp-{uuid.uuid4().hex[:8]}",
+        args.commit_interval,
+        args.run_for,
+        not args.no_align,
+    )
     print(json.dumps(summary), flush=True)
     return 0
 

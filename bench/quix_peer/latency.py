@@ -139,6 +139,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--catch-up", type=float, default=CATCH_UP_S, help="seconds from start to pacing")
+    parser.add_argument("--peer-no-align", action="store_true", help="run the peer with --no-align")
     parser.add_argument("--json", type=Path, default=None)
     try:
         args = parser.parse_args(argv)
@@ -158,6 +159,7 @@ def main(argv: list[str]) -> int:
     before = high_watermarks(args.bootstrap, PEER_OUTPUT)
     run_for = args.catch_up + args.seconds + 4
     peer = [str(PEER_PYTHON), "-m", "bench.quix_peer.app", "--bootstrap", args.bootstrap, "--run-for", str(run_for)]
+    peer += ["--no-align"] if args.peer_no_align else []
     since, sent = _run_engine(
         args.bootstrap, peer, os.environ | {"PYTHONPATH": str(PROJECT_ROOT)}, changes, args.rate, args.catch_up
     )
