@@ -170,7 +170,7 @@ def run_ours(messages: list[Message]) -> tuple[dict[str, dict[str, Any]], float,
 # -- the peer ------------------------------------------------------------------------------------
 
 
-def run_peer(bootstrap: str, python: Path, commit_interval: float) -> dict[str, Any]:
+def run_peer(bootstrap: str, python: Path, commit_interval: float, align: bool = True) -> dict[str, Any]:
     env = os.environ | {"PYTHONPATH": str(PROJECT_ROOT)}
     command = [
         str(python),
@@ -181,6 +181,7 @@ def run_peer(bootstrap: str, python: Path, commit_interval: float) -> dict[str, 
         "--commit-interval",
         str(commit_interval),
     ]
+    command += [] if align else ["--no-align"]
     try:
         done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800)
     except subprocess.TimeoutExpired as exc:
@@ -263,6 +264,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--bootstrap", required=True, help="host:port of the Kafka broker holding the inputs")
     parser.add_argument("--peer-python", type=Path, default=PEER_PYTHON, help="python of the Quix venv")
     parser.add_argument("--commit-interval", type=float, default=5.0, help="the peer's checkpoint interval, s")
+    parser.add_argument("--peer-no-align", action="store_true", help="run the peer with --no-align")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     host, _, port = args.bootstrap.rpartition(":")
@@ -299,7 +301,7 @@ def main(argv: list[str]) -> int:
         ours, ours_s, ours_records = run_ours(messages)
         before = high_watermarks(args.bootstrap, PEER_OUTPUT)
         broker_before = broker_cpu_seconds()
-        peer_summary = run_peer(args.bootstrap, args.peer_python, args.commit_interval)
+        peer_summary = run_peer(args.bootstrap, args.peer_python, args.commit_interval, not args.peer_no_align)
         broker_cpu_s = broker_cpu_seconds() - broker_before
         peer_messages = read_topic(args.bootstrap, PEER_OUTPUT, before)
         delete_internal_topics(args.bootstrap, peer_summary["group"])
