@@ -20,11 +20,11 @@ location whose ``LOCATION`` row is not known yet does not count (promise less).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from atp.domain.events import DC, STORE, ListingChanged, LocationChanged, Provenance, SourcePosition
@@ -169,24 +169,36 @@ class ChannelFigures:
     buffer: int = 0  # units the channel's buffer kept back
 
 
+class Stamp(NamedTuple):
+    """What channel sums keep of a SKU at one location (small: it is snapshotted whenever the SKU changes)."""
+
+    available: int
+    status: str
+    next_inbound_date: dt.date | None
+    location_type: str | None
+    ship_from: bool
+
+
 @dataclass(slots=True)
 class ChannelSums:
     sku: str
-    locations: dict[str, LocationSupply] = field(default_factory=dict)
+    locations: dict[str, Stamp] = field(default_factory=dict)
     listings: dict[tuple[str, str], SourcePosition] = field(default_factory=dict)  # (channel, channel_sku)
 
     def apply(
         self, value: LocationSupply | LocationRestamp | ListingChanged, now_ms: int, rules: ChannelRules
     ) -> list[ChannelFigures]:
         if isinstance(value, LocationSupply):
-            self.locations[value.location] = value
+            self.locations[value.location] = Stamp(
+                value.available, value.status, value.next_inbound_date, value.location_type, value.ship_from
+            )
             return self._figures(sorted(self.listings), value.provenance, now_ms, rules)
         if isinstance(value, LocationRestamp):
-            supply = self.locations.get(value.location)
-            if supply is None:
+            stamp = self.locations.get(value.location)
+            if stamp is None:
                 return []
-            self.locations[value.location] = dataclasses.replace(
-                supply, location_type=value.location_type, ship_from=value.ship_from, provenance=value.provenance
+            self.locations[value.location] = stamp._replace(
+                location_type=value.location_type, ship_from=value.ship_from
             )
             return self._figures(sorted(self.listings), value.provenance, now_ms, rules)
         key = (value.channel, value.channel_sku)
@@ -215,8 +227,8 @@ class ChannelSums:
         policy = rules.policy(channel)
         eligible = [
             s
-            for s in self.locations.values()
-            if s.location_type is not None and policy.may_fulfil_from(s.location, s.location_type, s.ship_from)
+            for location, s in self.locations.items()
+            if s.location_type is not None and policy.may_fulfil_from(location, s.location_type, s.ship_from)
         ]
         total = sum(s.available for s in eligible)
         available = policy.after_buffer(total)
