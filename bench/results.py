@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from bench import report
@@ -310,6 +311,8 @@ def write_results(findings: Findings, out: Path) -> None:
         "registry, MariaDB, PostgreSQL, the dataflow, the load driver and the recorder share its 2 cores, and "
         "another engineer ran the test suite on it at times, so CPU is noisy: throughput figures are medians "
         "of repeated runs.",
+        "",
+        f"Code measured: {os.environ.get('ATP_BENCH_CODE', 'the working tree at the time (not pinned)')}.",
         "",
         "The bench runs its own stack (`ATP_HOME=.atp/bench`, ports 3xxxx) and the dataflow through "
         "`bench/flow_entry.py`: `flows.availability:flow` without its in-process lag reporter, which made the "
