@@ -9,7 +9,8 @@ from pathlib import Path
 
 from atp.settings import PROJECT_ROOT, Settings, load_settings
 
-BENCH_HOME = PROJECT_ROOT / ".atp" / "bench"
+# ATP_BENCH_HOME: run the bench from a pinned copy of the code (git archive) against this checkout's stack.
+BENCH_HOME = Path(os.environ.get("ATP_BENCH_HOME", str(PROJECT_ROOT / ".atp" / "bench")))
 BENCH_ENVIRONMENT = {
     "ATP_HOME": str(BENCH_HOME),
     "ATP_KAFKA_PORT": "39092",
