@@ -4,9 +4,9 @@ Why: since commit 836216f the flow process starts ``connectors.lag.LagReporter``
 live Bytewax recovery files with Python's ``sqlite3`` while Bytewax's own (Rust, bundled) SQLite writes
 them in the same process. Two SQLite libraries in one process break each other's POSIX locks (closing a
 file descriptor drops every lock the process holds on that file): on this machine the flow died within
-about 90 s of a load, with ``SqliteFailure ... locking protocol`` or SIGBUS. Until that is fixed in
-``flows/`` (not the bench's to change), the bench runs this entry point; everything else (settings,
-metrics endpoint, the dataflow itself) is the same. ``ATP_BENCH_FLOW=project`` runs the project's one.
+about 90 s of a load, with ``SqliteFailure ... locking protocol`` or SIGBUS. Commit 04c9b25 fixed that in
+``flows/`` (the reporter now reads the input ledger), so the bench runs the project's entry point again;
+this one stays for comparing runs made before the fix: ``ATP_BENCH_FLOW=no-lag-reporter``.
 """
 
 from __future__ import annotations

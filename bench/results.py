@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from bench import report
+from bench.dataflow import BENCH_FLOW, flow_entry
 from bench.latency import LatencyRun
 from bench.profiles import (
     HOT_SHARE,
@@ -314,9 +315,13 @@ def write_results(findings: Findings, out: Path) -> None:
         "",
         f"Code measured: {os.environ.get('ATP_BENCH_CODE', 'the working tree at the time (not pinned)')}.",
         "",
-        "The bench runs its own stack (`ATP_HOME=.atp/bench`, ports 3xxxx) and the dataflow through "
-        "`bench/flow_entry.py`: `flows.availability:flow` without its in-process lag reporter, which made the "
-        "flow crash under load on this machine (see that file).",
+        "The bench runs its own stack (`ATP_HOME=.atp/bench`, ports 3xxxx) and the dataflow as "
+        + (
+            "`bench/flow_entry.py`: `flows.availability:flow` without its in-process lag reporter, which made "
+            "the flow crash under load on this machine before commit 04c9b25 (see that file)."
+            if flow_entry() == BENCH_FLOW
+            else "`flows.availability:flow` (the project's entry point, as `atp run` starts it)."
+        ),
         "",
         "## Summary",
         "",
