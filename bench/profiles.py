@@ -182,7 +182,11 @@ def long(rate: float, seconds: int, repeats: int, memory_items: int, out: Path, 
     workload = throughput.Workload(DemoSize(items=2000, dcs=2, stores=20), changes=30_000)
     attempt(findings, "throughput", lambda: measure_throughput(settings, findings, workload, repeats))
     attempt(findings, "profile", lambda: measure_profile(settings, findings))
-    findings.snapshot_costs = [snapshot_cost.measure(n) for n in (500, 2_000, 10_000, 50_000)]
+
+    def copy_costs() -> None:
+        findings.snapshot_costs = [snapshot_cost.measure(n) for n in (500, 2_000, 10_000, 50_000)]
+
+    attempt(findings, "snapshot cost of a location's channel book", copy_costs)
     attempt(findings, "memory and resume", lambda: measure_memory(settings, findings, memory_items))
     attempt(findings, "latency", lambda: measure_live(settings, findings, rate, seconds, fallbacks=True))
     findings.load_after = this_machine().load_average

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from atp.domain.channels import LocationBook
 from atp.domain.events import Provenance
+from atp.errors import AtpError
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,22 @@ class SnapshotCost:
     pickle_round_trip_ms: float
 
 
+class ShapeChanged(AtpError):
+    """``LocationBook`` no longer has the shape this measurement copies."""
+
+
 def location_book(skus: int) -> LocationBook:
     book = LocationBook("DC0001", "D", True)
+    if not hasattr(book, "figures"):
+        raise ShapeChanged(
+            "LocationBook no longer keeps each SKU's figures (commit 4bb7360 moved them to channel_sums), "
+            "so the per-location copy measured by the first run no longer exists"
+        )
     for n in range(skus):
         cause = Provenance(1_700_000_000_000 + n, f"erp.erp.STOCK_BAL[0]@{n} binlog=2:{n}#0", "erp.erp.STOCK_BAL", 0, n)
-        book.figures[f"TEE-{n:06d}-BLK-M"] = (n % 50, "IN_STOCK", dt.date(2026, 12, 24), cause)
+        book.figures[  # type: ignore[attr-defined]
+            f"TEE-{n:06d}-BLK-M"
+        ] = (n % 50, "IN_STOCK", dt.date(2026, 12, 24), cause)
     return book
 
 
