@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,9 @@ class Profile:
 
 
 def py_spy() -> Path | None:
-    found = shutil.which("py-spy") or (PROJECT_ROOT / ".venv" / "bin" / "py-spy")
-    path = Path(found)
+    # Beside this interpreter first (the project's .venv, also when the bench runs from a copy of the code).
+    beside = Path(sys.executable).parent / "py-spy"
+    path = beside if beside.exists() else Path(shutil.which("py-spy") or PROJECT_ROOT / ".venv" / "bin" / "py-spy")
     return path if path.exists() else None
 
 
