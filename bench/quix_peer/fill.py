@@ -155,6 +155,7 @@ def _reservation(rid: str, op: str, sku: str, location: str, qty: int, now: dt.d
 def messages(size: Size, now: dt.datetime) -> Iterator[Message]:
     """The whole workload, in the order it is produced."""
     rng = random.Random(size.seed)
+    row: dict[str, Any]
     log = ChangeLog(ts_ms=int(now.timestamp() * 1000) - 3_600_000)
     today = (now.date() - dt.date(1970, 1, 1)).days
     skus = [f"SKU-{n:06d}" for n in range(1, size.items + 1)]

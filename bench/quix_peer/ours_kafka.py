@@ -129,8 +129,8 @@ def run(bootstrap: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
             continue
         doc = dict(decode(message.value))
         computed.append(doc)
-        date = doc.get("next_inbound_date")
-        doc["next_inbound_date"] = date.isoformat() if hasattr(date, "isoformat") else date
+        date: Any = doc.get("next_inbound_date")  # Avro's date logical type arrives as a datetime.date
+        doc["next_inbound_date"] = None if date is None else date.isoformat()
         key = f"{doc['sku']}@{doc['location']}"
         if key not in finals or doc["version"] >= finals[key]["version"]:
             finals[key] = doc
