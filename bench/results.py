@@ -276,9 +276,9 @@ def _known_gaps(findings: Findings) -> list[str]:
     if m is not None and m.keys_loaded < 900_000:
         gaps.append(
             f"- c, d at 1M keys: measured with {m.keys_loaded:,} keys. The flow read stock balances at about "
-            f"{m.load_rate:,.0f}/s here, slowing as each location's channel book grows (see the bottleneck), so "
-            "1M keys would take well over 15 minutes and a snapshot epoch tens of seconds. RSS per key is "
-            "extrapolated linearly above; the resume time is not extrapolated."
+            f"{m.load_rate:,.0f}/s here, so 1M keys would take {1e6 / max(m.load_rate, 1) / 60:,.0f} minutes or "
+            "more of loading (the rate falls as state grows). RSS per key is extrapolated linearly above; the "
+            "resume time is not extrapolated."
         )
     for run in findings.live:
         if run.target_rate and run.load.achieved_rate < 0.95 * run.target_rate:
