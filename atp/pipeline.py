@@ -60,7 +60,8 @@ def running_pid(settings: Settings) -> int | None:
 # 1: issue 2 (stock and items only); 2: reservations, lots, inbound, safety stock, kits, sales;
 # 3: stock history per location (shipments' decrements) and the channel steps;
 # 4: the input ledger (a step that must have seen every input from the first offset on); snapshots are the
-# state pickled to bytes; `channel_locations` keeps the names of a location's SKUs, not their figures.
+# state pickled to bytes; `channel_locations` keeps the names of a location's SKUs, not their figures; the
+# input offsets are kept per partition number (connectors.kafka_source), not per topic partition.
 STATE_FORMAT = 4
 
 

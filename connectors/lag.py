@@ -21,10 +21,11 @@ from confluent_kafka import Consumer, TopicPartition
 from atp.metrics import CONSUMER_LAG
 from atp.settings import Settings
 from connectors.kafka_config import client_config
+from connectors.kafka_source import PART_PREFIX
 
 log = logging.getLogger("atp.lag")
 
-FLOW_INPUT_STEP = "atp_availability.cdc_in.kafka_input"  # kop.input wraps the source in a sub-step
+FLOW_INPUT_STEP = "atp_availability.cdc_in"  # connectors.kafka_source: one state per partition number
 
 Positions = dict[tuple[str, int], int]
 
@@ -48,11 +49,12 @@ def flow_positions(recovery_dir: Path, step_id: str = FLOW_INPUT_STEP) -> Positi
                 (step_id,),
             ).fetchall()
         for state_key, blob in rows:
-            index, _, topic = str(state_key).partition("-")
-            # Our own recovery store, written by our own dataflow: trusted pickles of ints.
-            offset = pickle.loads(blob) if blob is not None else None
-            if isinstance(offset, int) and offset >= 0:
-                positions[(topic, int(index))] = offset
+            index = int(str(state_key).removeprefix(PART_PREFIX))
+            # Our own recovery store, written by our own dataflow: trusted pickles of {topic: next offset}.
+            offsets = pickle.loads(blob) if blob is not None else None
+            if isinstance(offsets, dict):
+                for topic, offset in offsets.items():
+                    positions[(str(topic), index)] = int(offset)
     return positions
 
 

@@ -40,7 +40,6 @@ from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
 from bytewax.dataflow import Dataflow, Stream
 from bytewax.inputs import Source
 from bytewax.outputs import Sink
-from confluent_kafka import OFFSET_BEGINNING
 
 from atp.domain.channels import (
     ChannelFeed,
@@ -612,24 +611,23 @@ def _is_output(value: Any) -> bool:
     return isinstance(value, AvailabilityRecord | AlertRecord | DeadLetter)
 
 
+def _consumer_errors(item: RawMessage | KafkaError[bytes | None, bytes | None]) -> bool:
+    return isinstance(item, KafkaError)
+
+
 def _input(
     flow: Dataflow, settings: Settings, source: Source[Any] | None, clock: Clock
 ) -> tuple[Stream[RawMessage], list[Stream[DeadLetter]]]:
     if source is not None:
         return op.input("cdc_in", flow, source), []
-    from bytewax.connectors.kafka import operators as kop
+    from connectors.kafka_source import AtpKafkaSource
 
-    kafka_in = kop.input(
-        "cdc_in",
-        flow,
-        brokers=settings.bootstrap_servers.split(","),
-        add_config={k: str(v) for k, v in client_config(settings).items() if k != "bootstrap.servers"},
-        topics=list(INPUT_TOPICS),
-        tail=True,
-        starting_offset=OFFSET_BEGINNING,
-        batch_size=1000,
-    )
-    return kafka_in.oks, [op.map("consumer_errors", kafka_in.errs, lambda e: _consumer_error(e, clock))]
+    config = client_config(settings)
+    read = op.input("cdc_in", flow, AtpKafkaSource(config, list(INPUT_TOPICS), batch_size=1000))
+    split = op.branch("consumer_errors_or_not", read, _consumer_errors)
+    errors: Stream[KafkaError[bytes | None, bytes | None]] = split.trues  # type: ignore[assignment]
+    messages: Stream[RawMessage] = split.falses  # type: ignore[assignment]
+    return messages, [op.map("consumer_errors", errors, lambda e: _consumer_error(e, clock))]
 
 
 def build_flow(
