@@ -78,7 +78,7 @@ def wall_clock_ms() -> int:
 
 
 def reconcile(settings: Settings, repair: bool, settle_s: float = 5.0, clock: Clock = wall_clock_ms) -> ReconcileReport:
-    from flows.availability import rules_from
+    from atp.rule_settings import rules_from
 
     rules = rules_from(settings)
     run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]

@@ -44,7 +44,6 @@ from bytewax.outputs import Sink
 from atp.domain.channels import (
     ChannelFeed,
     ChannelFigures,
-    ChannelPolicy,
     ChannelRecord,
     ChannelRules,
     ChannelSums,
@@ -79,6 +78,7 @@ from atp.domain.sales import TicketState
 from atp.domain.sku_state import EngineRules, Output, SkuInput, SkuState
 from atp.domain.upc_resolution import UpcState
 from atp.metrics import ACTIVE_HOLDS, INPUT_EVENTS, INPUTS_ACCOUNTED, KEYS_IN_STATE, TIMERS_PENDING
+from atp.rule_settings import channel_rules_from, rules_from
 from atp.settings import Settings, load_settings
 from connectors import topics
 from connectors.cdc.decode import CDC_TOPICS, Decoded, decode_change, masked_payload
@@ -99,33 +99,6 @@ W = TypeVar("W")
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def rules_from(settings: Settings) -> EngineRules:
-    return EngineRules(
-        low_stock_threshold=settings.low_stock_threshold,
-        fulfil_grace_ms=settings.fulfil_grace_s * 1000,
-        dc_safety_stock=settings.dc_safety_stock,
-        store_safety_stock=settings.store_safety_stock,
-        dynamic_safety_factor=settings.dynamic_safety_factor,
-        sales_window_days=settings.sales_window_days,
-        unresolved_wait_ms=settings.unresolved_wait_s * 1000,
-        default_timezone=settings.timezone,
-        location_timezones=dict(settings.location_timezones),
-    )
-
-
-def channel_rules_from(settings: Settings) -> ChannelRules:
-    policies = {}
-    for channel in {*settings.channel_fulfilment, *settings.channel_buffers}:
-        where = settings.channel_fulfilment.get(channel, "online")
-        buffer = settings.channel_buffers.get(channel, 0)
-        policies[channel] = ChannelPolicy(
-            fulfil_from=tuple(where) if isinstance(where, list) else where,
-            buffer_units=buffer if isinstance(buffer, int) else 0,
-            buffer_share=float(buffer.rstrip("%")) / 100 if isinstance(buffer, str) else 0.0,
-        )
-    return ChannelRules(policies=policies, low_stock_threshold=settings.low_stock_threshold, timezone=settings.timezone)
 
 
 def _as_datetime(epoch_ms: int | None) -> dt.datetime | None:

@@ -48,6 +48,7 @@ from quixstreams.models import TopicConfig
 from quixstreams.state.rocksdb import RocksDBOptions
 
 from atp.domain.records import AlertRecord, AvailabilityRecord
+from atp.rule_settings import rules_from
 from atp.settings import load_settings
 from bench.quix_peer import steps
 from bench.quix_peer.serde import (
@@ -92,7 +93,7 @@ def build(app: Application, group: str, align: bool = True) -> None:
     Kafka's 249-character topic and the file system's 255-character directory limits.
     """
     settings = load_settings()
-    rules = steps.rules_from(settings)
+    rules = rules_from(settings)
     wait_ms = rules.unresolved_wait_ms
     by_upc, by_location, by_listing, by_sku = (
         _keyed_topic(app, group, k) for k in ("upc", "location", "listing", "sku")

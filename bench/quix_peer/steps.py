@@ -42,7 +42,6 @@ from atp.domain.records import DeadLetter
 from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
 from atp.domain.sku_state import EngineRules, Output, SkuState
 from atp.domain.upc_resolution import UpcState
-from atp.settings import Settings
 from connectors import topics
 from connectors.cdc.decode import decode_change
 from connectors.repairs import decode_repair
@@ -59,21 +58,6 @@ def cpu_seconds() -> float:
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def rules_from(settings: Settings) -> EngineRules:
-    """The same mapping as ``flows.availability.rules_from`` (that module imports Bytewax, absent here)."""
-    return EngineRules(
-        low_stock_threshold=settings.low_stock_threshold,
-        fulfil_grace_ms=settings.fulfil_grace_s * 1000,
-        dc_safety_stock=settings.dc_safety_stock,
-        store_safety_stock=settings.store_safety_stock,
-        dynamic_safety_factor=settings.dynamic_safety_factor,
-        sales_window_days=settings.sales_window_days,
-        unresolved_wait_ms=settings.unresolved_wait_s * 1000,
-        default_timezone=settings.timezone,
-        location_timezones=dict(settings.location_timezones),
-    )
 
 
 class Progress:
