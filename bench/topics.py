@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Protocol
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -61,6 +62,17 @@ def empty_topics(settings: Settings) -> None:
             raise BenchError(f"kafka: could not empty {partition.topic}[{partition.partition}]: {exc}") from exc
 
 
+class Keyed(Protocol):
+    """A message to write: its topic, key and value."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def key(self) -> bytes: ...
+    @property
+    def value(self) -> bytes: ...
+
+
 def producer(settings: Settings) -> Producer:
     return Producer(
         client_config(settings)
@@ -70,7 +82,14 @@ def producer(settings: Settings) -> Producer:
 
 def prefill(settings: Settings, messages: Iterable[Message]) -> int:
     """Write ``messages`` to their topics (keyed, so one source row stays on one partition); returns how many."""
-    out = producer(settings)
+    count, unacknowledged = produce_all(producer(settings), messages)
+    if unacknowledged:
+        raise BenchError("kafka did not acknowledge every pre-filled message within 120 s")
+    return count
+
+
+def produce_all(out: Producer, messages: Iterable[Keyed]) -> tuple[int, int]:
+    """Write every message (waiting while the producer's queue is full); (how many, how many unacknowledged)."""
     count = 0
     for message in messages:
         while True:
@@ -82,9 +101,7 @@ def prefill(settings: Settings, messages: Iterable[Message]) -> int:
         count += 1
         if count % 10000 == 0:
             out.poll(0)
-    if out.flush(120) != 0:
-        raise BenchError("kafka did not acknowledge every pre-filled message within 120 s")
-    return count
+    return count, out.flush(120)
 
 
 def wait_quiet(settings: Settings, names: Iterable[str], quiet_s: float, timeout_s: float) -> int:

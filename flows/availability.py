@@ -76,7 +76,7 @@ from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Referen
 from atp.domain.rules import KIT
 from atp.domain.sales import TicketState
 from atp.domain.sku_state import EngineRules, Output, SkuInput, SkuState
-from atp.domain.upc_resolution import UpcState
+from atp.domain.upc_resolution import UpcInput, UpcState
 from atp.metrics import ACTIVE_HOLDS, INPUT_EVENTS, INPUTS_ACCOUNTED, KEYS_IN_STATE, TIMERS_PENDING
 from atp.rule_settings import channel_rules_from, rules_from
 from atp.settings import Settings, load_settings
@@ -191,10 +191,6 @@ class KeyedLogic(op.StatefulLogic[tuple[str, V], W, bytes], Generic[S, V, W]):
         return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-# What reaches the UPC-keyed step: store stock and sales by UPC, and item changes that (re)assign a UPC.
-UpcInput = StoreStockByUpc | SaleRecorded | ItemChanged | UpcReleased
-
-
 class ResolveUpc(KeyedLogic[UpcState, UpcInput, StockLevel | SaleRecorded]):
     """Keyed by UPC: joins POS store stock and sales with the item master's UPC -> SKU mapping."""
 
@@ -204,13 +200,7 @@ class ResolveUpc(KeyedLogic[UpcState, UpcInput, StockLevel | SaleRecorded]):
         return UpcState(key)
 
     def apply(self, state: UpcState, value: UpcInput, now_ms: int) -> list[StockLevel | SaleRecorded]:
-        if isinstance(value, StoreStockByUpc):
-            return list(state.apply_store_stock(value))
-        if isinstance(value, SaleRecorded):
-            return list(state.apply_sale(value))
-        if isinstance(value, ItemChanged):
-            return list(state.apply_item(value))
-        return list(state.apply_release(value))
+        return state.apply(value)
 
     def keep(self, state: UpcState) -> bool:
         return not state.is_empty

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field, replace
 
 from atp.domain.events import STORE, ItemChanged, SaleRecorded, SourcePosition, StockLevel, StoreStockByUpc, UpcReleased
 
+# What reaches the UPC-keyed step: store stock and sales by UPC, and item changes that (re)assign a UPC.
+UpcInput = StoreStockByUpc | SaleRecorded | ItemChanged | UpcReleased
+
 
 @dataclass(slots=True)
 class UpcState:
@@ -22,6 +25,16 @@ class UpcState:
     mapping_position: SourcePosition = ()
     waiting: dict[str, list[StoreStockByUpc]] = field(default_factory=dict)
     waiting_sales: list[SaleRecorded] = field(default_factory=list)
+
+    def apply(self, value: UpcInput) -> list[StockLevel | SaleRecorded]:
+        """One input of the UPC-keyed step: store stock, a sale, or an item (re)assigning or releasing the UPC."""
+        if isinstance(value, StoreStockByUpc):
+            return list(self.apply_store_stock(value))
+        if isinstance(value, SaleRecorded):
+            return list(self.apply_sale(value))
+        if isinstance(value, ItemChanged):
+            return list(self.apply_item(value))
+        return list(self.apply_release(value))
 
     def apply_store_stock(self, row: StoreStockByUpc) -> list[StockLevel]:
         if self.sku is None:

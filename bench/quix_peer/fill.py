@@ -32,6 +32,7 @@ import orjson
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from bench.topics import produce_all
 from connectors.cdc.decode import CDC_TOPICS, ERP_TOPIC_PREFIX, POS_TOPIC_PREFIX
 from connectors.topics import EVENT_INPUTS, PARTITIONS, RESERVATIONS
 
@@ -322,18 +323,8 @@ def empty_inputs(bootstrap: str) -> None:
 
 def produce(bootstrap: str, workload: Iterator[Message]) -> int:
     out = Producer(_client(bootstrap) | {"linger.ms": 20, "queue.buffering.max.messages": 500000, "acks": "all"})
-    count = 0
-    for message in workload:
-        while True:
-            try:
-                out.produce(message.topic, key=message.key, value=message.value)
-                break
-            except BufferError:
-                out.poll(0.05)
-        count += 1
-        if count % 10000 == 0:
-            out.poll(0)
-    if out.flush(120) != 0:
+    count, unacknowledged = produce_all(out, workload)
+    if unacknowledged:
         raise RuntimeError("kafka did not acknowledge every message within 120 s")
     return count
 

@@ -196,13 +196,7 @@ def _keyed_step(create: Callable[[str], Any], apply: Callable[[Any, Any], list[A
 
 
 def _apply_upc(state: UpcState, value: Any) -> list[Any]:
-    if isinstance(value, StoreStockByUpc):
-        return list(state.apply_store_stock(value))
-    if isinstance(value, SaleRecorded):
-        return list(state.apply_sale(value))
-    if isinstance(value, ItemChanged):
-        return list(state.apply_item(value))
-    return list(state.apply_release(value))
+    return list(state.apply(value))
 
 
 resolve_upc = _keyed_step(UpcState, _apply_upc, lambda s: s.is_empty)
