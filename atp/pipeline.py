@@ -61,8 +61,10 @@ def running_pid(settings: Settings) -> int | None:
 # 3: stock history per location (shipments' decrements) and the channel steps;
 # 4: the input ledger (a step that must have seen every input from the first offset on); snapshots are the
 # state pickled to bytes; `channel_locations` keeps the names of a location's SKUs, not their figures; the
-# input offsets are kept per partition number (connectors.kafka_source), not per topic partition.
-STATE_FORMAT = 4
+# input offsets are kept per partition number (connectors.kafka_source), not per topic partition;
+# 5: a key's snapshot is (next deadline, gauge share, pickled state), and the stateful steps are Bytewax's
+# `stateful_batch` under their own step ids (no `.stateful_batch` suffix).
+STATE_FORMAT = 5
 
 
 def _format_file(settings: Settings) -> Path:

@@ -115,20 +115,37 @@ def _timers_gauge(step: str) -> Any:
     return TIMERS_PENDING.labels(step)
 
 
-class KeyedLogic(op.StatefulLogic[tuple[str, V], W, bytes], Generic[S, V, W]):
+# What a key is snapshotted as: its next deadline (so a resumed key arms its timer without being unpickled),
+# its share of a step gauge (active holds), and its state pickled.
+Snapshot = tuple[int | None, int, bytes]
+
+
+class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W, Snapshot], Generic[S, V, W]):
     """A stateful step whose values carry their key (Bytewax hands the builder only the resumed state).
 
     Subclasses say how to create the state for a key, how an input changes it, and
-    (optionally) what happens at its deadline. The state is snapshotted pickled (immutable bytes).
-    Each logic is one key of its step: it keeps the keys-in-state and timers-pending gauges.
+    (optionally) what happens at its deadline. Each logic is one key of its step: it keeps
+    the keys-in-state and timers-pending gauges.
+
+    A key's state rests pickled between epochs. It is unpickled when an input or its deadline
+    wakes the key, and pickled once at the epoch's snapshot, after which only the bytes are kept.
+    Most keys are cold most of the time, so the process holds their pickles (a few hundred bytes)
+    rather than their object graphs, and a resumed key is not unpickled until it is used
+    (bench/results.md: memory per key and resume time). A hot key pays one unpickle per epoch.
     """
 
+    __slots__ = ("clock", "_live", "_rested", "_deadline", "gauge_share", "_armed")
     STEP: ClassVar[str] = ""
 
-    def __init__(self, resumed: bytes | None, clock: Clock) -> None:
-        # Our own recovery store, written by this dataflow: trusted pickles (Bytewax's own format is pickle too).
-        self.state: S | None = None if resumed is None else pickle.loads(resumed)
+    def __init__(self, resumed: Snapshot | None, clock: Clock) -> None:
         self.clock = clock
+        self._live: S | None = None
+        # Our own recovery store, written by this dataflow: trusted pickles (Bytewax's own format is pickle too).
+        self._rested: bytes | None = None
+        self._deadline: int | None = None
+        self.gauge_share = 0
+        if resumed is not None:
+            self._deadline, self.gauge_share, self._rested = resumed
         self._armed = False
         _keys_gauge(self.step).inc()
 
@@ -136,17 +153,32 @@ class KeyedLogic(op.StatefulLogic[tuple[str, V], W, bytes], Generic[S, V, W]):
     def step(self) -> str:
         return self.STEP
 
+    @property
+    def state(self) -> S | None:
+        """The key's state, unpickled if it was resting; None for a key with none yet."""
+        if self._live is None and self._rested is not None:
+            self._live = pickle.loads(self._rested)
+        return self._live
+
+    def _changing(self, key: str) -> S:
+        state = self.state
+        if state is None:
+            state = self._live = self.create(key)
+        self._rested = None  # about to change: the bytes no longer say what the state is
+        return state
+
     def _verdict(self, state: S) -> bool:
+        self._deadline = self.deadline_ms(state)
         if self.keep(state):
-            return op.StatefulLogic.RETAIN
+            return op.StatefulBatchLogic.RETAIN
         _keys_gauge(self.step).dec()
         if self._armed:
             _timers_gauge(self.step).dec()
             self._armed = False
-        return op.StatefulLogic.DISCARD
+        return op.StatefulBatchLogic.DISCARD
 
     @classmethod
-    def builder(cls, clock: Clock) -> Callable[[bytes | None], KeyedLogic[S, V, W]]:
+    def builder(cls, clock: Clock) -> Callable[[Snapshot | None], KeyedLogic[S, V, W]]:
         return lambda resumed: cls(resumed, clock)
 
     def create(self, key: str) -> S:
@@ -164,31 +196,36 @@ class KeyedLogic(op.StatefulLogic[tuple[str, V], W, bytes], Generic[S, V, W]):
     def keep(self, state: S) -> bool:
         return True
 
-    def on_item(self, value: tuple[str, V]) -> tuple[Iterable[W], bool]:
-        key, item = value
-        if self.state is None:
-            self.state = self.create(key)
-        out = self.apply(self.state, item, self.clock())
-        return out, self._verdict(self.state)
+    def on_batch(self, values: list[tuple[str, V]]) -> tuple[Iterable[W], bool]:
+        state = self._changing(values[0][0])
+        out: list[W] = []
+        for _, item in values:
+            out += self.apply(state, item, self.clock())
+        return out, self._verdict(state)
 
     def on_notify(self) -> tuple[Iterable[W], bool]:
-        assert self.state is not None
-        out = self.expire(self.state, self.clock())
-        return out, self._verdict(self.state)
+        state = self.state
+        assert state is not None
+        self._rested = None
+        out = self.expire(state, self.clock())
+        return out, self._verdict(state)
 
     def notify_at(self) -> dt.datetime | None:
-        deadline = None if self.state is None else self.deadline_ms(self.state)
+        deadline = self._deadline
         if (deadline is not None) != self._armed:
             self._armed = deadline is not None
             _timers_gauge(self.step).inc(1 if self._armed else -1)
         return _as_datetime(deadline)
 
-    def snapshot(self) -> bytes:
-        # The snapshot is the state pickled now: immutable, so later changes cannot leak into it, and one
-        # pickling pass instead of a deep copy that Bytewax would then pickle again (the copy was 53% of the
-        # flow's time in the benchmark's profile, bench/results.md).
-        assert self.state is not None
-        return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
+    def snapshot(self) -> Snapshot:
+        # Pickled once, then the key rests: immutable bytes, so later changes cannot leak into the snapshot,
+        # and one pickling pass instead of a deep copy that Bytewax would pickle again (the copy was 53% of
+        # the flow's time in the benchmark's first profile, bench/results.md).
+        if self._rested is None:
+            assert self._live is not None
+            self._rested = pickle.dumps(self._live, protocol=pickle.HIGHEST_PROTOCOL)
+        self._live = None
+        return self._deadline, self.gauge_share, self._rested
 
 
 class ResolveUpc(KeyedLogic[UpcState, UpcInput, StockLevel | SaleRecorded]):
@@ -225,7 +262,9 @@ ReferenceInput = ReservationReceived | LocationChanged | ListingChanged
 class CheckReference(KeyedLogic[Reference, ReferenceInput, ReservationReceived | DeadLetter]):
     """Keyed by location or by listing: a reservation passes once what it names is known to the ERP."""
 
-    def __init__(self, resumed: bytes | None, clock: Clock, names_sku: bool, wait_ms: int) -> None:
+    __slots__ = ("names_sku", "wait_ms")
+
+    def __init__(self, resumed: Snapshot | None, clock: Clock, names_sku: bool, wait_ms: int) -> None:
         self.names_sku = names_sku
         self.wait_ms = wait_ms
         super().__init__(resumed, clock)
@@ -282,32 +321,33 @@ class Availability(KeyedLogic[SkuState, SkuInput, Output]):
 
     STEP = "availability"
 
-    def __init__(self, resumed: bytes | None, clock: Clock, rules: EngineRules) -> None:
+    __slots__ = ("rules",)
+
+    def __init__(self, resumed: Snapshot | None, clock: Clock, rules: EngineRules) -> None:
         super().__init__(resumed, clock)
         self.rules = rules
-        self.holds = 0
-        if self.state is not None:
-            self._count_holds(self.state, clock())
+        # A resumed key's holds as it last counted them (a hold that lapsed meanwhile fires its timer at once).
+        ACTIVE_HOLDS.inc(self.gauge_share)
 
     def create(self, key: str) -> SkuState:
         return SkuState(key)
 
     def apply(self, state: SkuState, value: SkuInput, now_ms: int) -> list[Output]:
         out = state.apply(value, now_ms, self.rules)
-        if self.holds or isinstance(value, ReservationReceived):  # only then can the SKU's holds have changed
+        if self.gauge_share or isinstance(value, ReservationReceived):  # only then can the SKU's holds have changed
             self._count_holds(state, now_ms)
         return out
 
     def expire(self, state: SkuState, now_ms: int) -> list[Output]:
         out = state.on_timer(now_ms, self.rules)
-        if self.holds:
+        if self.gauge_share:
             self._count_holds(state, now_ms)
         return out
 
     def _count_holds(self, state: SkuState, now_ms: int) -> None:
         holds = state.active_holds(now_ms, self.rules)
-        ACTIVE_HOLDS.inc(holds - self.holds)
-        self.holds = holds
+        ACTIVE_HOLDS.inc(holds - self.gauge_share)
+        self.gauge_share = holds
 
     def deadline_ms(self, state: SkuState) -> int | None:
         return state.next_deadline_ms(self.rules)
@@ -318,7 +358,9 @@ class Kits(KeyedLogic[KitState, KitInput, AvailabilityRecord | AlertRecord]):
 
     STEP = "kits"
 
-    def __init__(self, resumed: bytes | None, clock: Clock, low_stock_threshold: int) -> None:
+    __slots__ = ("low_stock_threshold",)
+
+    def __init__(self, resumed: Snapshot | None, clock: Clock, low_stock_threshold: int) -> None:
         super().__init__(resumed, clock)
         self.low_stock_threshold = low_stock_threshold
 
@@ -340,9 +382,7 @@ class ChannelLocations(KeyedLogic[LocationBook, AvailabilityRecord | LocationCha
     def create(self, key: str) -> LocationBook:
         return LocationBook(key)
 
-    def apply(
-        self, state: LocationBook, value: AvailabilityRecord | LocationChanged, now_ms: int
-    ) -> list[Stamped]:
+    def apply(self, state: LocationBook, value: AvailabilityRecord | LocationChanged, now_ms: int) -> list[Stamped]:
         return state.apply(value)
 
 
@@ -354,7 +394,9 @@ class ChannelSumsLogic(KeyedLogic[ChannelSums, SumsInput, ChannelFigures]):
 
     STEP = "channel_sums"
 
-    def __init__(self, resumed: bytes | None, clock: Clock, rules: ChannelRules) -> None:
+    __slots__ = ("rules",)
+
+    def __init__(self, resumed: Snapshot | None, clock: Clock, rules: ChannelRules) -> None:
         super().__init__(resumed, clock)
         self.rules = rules
 
@@ -397,7 +439,9 @@ class InputLedgerLogic(KeyedLogic[InputLedger, tuple[int, bool], None]):
 
     STEP = "input_ledger"
 
-    def __init__(self, resumed: bytes | None, clock: Clock) -> None:
+    __slots__ = ("_gauges",)
+
+    def __init__(self, resumed: Snapshot | None, clock: Clock) -> None:
         super().__init__(resumed, clock)
         self._gauges: tuple[Any, Any, Any] | None = None
         if self.state is not None:  # resumed from a snapshot: what it had counted, nothing read yet
@@ -608,17 +652,19 @@ def build_flow(
     letters.append(op.filter_map("dead_letters", decoded, lambda r: r.decoded.dead_letter))
     events = op.flat_map("events", decoded, lambda r: r.decoded.events)
     # Every input is either used or dead-lettered: the ledger counts which, once per offset (metrics, chaos test).
-    op.stateful("input_ledger", op.map("route_to_ledger", decoded, _to_ledger), InputLedgerLogic.builder(clock))
+    op.stateful_batch("input_ledger", op.map("route_to_ledger", decoded, _to_ledger), InputLedgerLogic.builder(clock))
 
     # POS sales learn their store from the ticket, then (like store stock) their SKU from the UPC.
-    sales = op.stateful("join_tickets", op.flat_map("route_to_ticket", events, _to_ticket), JoinTickets.builder(clock))
+    sales = op.stateful_batch(
+        "join_tickets", op.flat_map("route_to_ticket", events, _to_ticket), JoinTickets.builder(clock)
+    )
     sales_by_upc = op.map("key_sales", op.key_rm("unkey_sales", sales), lambda s: _keyed(s.upc, s))
     by_upc = op.merge("upc_inputs", op.flat_map("route_to_upc", events, _to_upc), sales_by_upc)
-    from_stores = op.key_rm("unkey_resolved", op.stateful("resolve_upc", by_upc, ResolveUpc.builder(clock)))
+    from_stores = op.key_rm("unkey_resolved", op.stateful_batch("resolve_upc", by_upc, ResolveUpc.builder(clock)))
 
     # Channel reservations: the location must exist, the channel SKU names the SKU, a kit reserves its parts.
     wait_ms = rules.unresolved_wait_ms
-    located = op.stateful(
+    located = op.stateful_batch(
         "check_location",
         op.flat_map("route_to_location", events, _to_location),
         lambda resumed: CheckReference(resumed, clock, False, wait_ms),
@@ -631,14 +677,18 @@ def build_flow(
     )
     listed = op.key_rm(
         "unkey_listed",
-        op.stateful("resolve_listing", listing_inputs, lambda resumed: CheckReference(resumed, clock, True, wait_ms)),
+        op.stateful_batch(
+            "resolve_listing", listing_inputs, lambda resumed: CheckReference(resumed, clock, True, wait_ms)
+        ),
     )
     bom_inputs = op.merge(
         "bom_inputs",
         op.flat_map("route_kit_bom", events, _kit_bom_change),
         op.flat_map("route_listed", listed, _listed),
     )
-    reservations = op.key_rm("unkey_exploded", op.stateful("explode_kits", bom_inputs, ExplodeKits.builder(clock)))
+    reservations = op.key_rm(
+        "unkey_exploded", op.stateful_batch("explode_kits", bom_inputs, ExplodeKits.builder(clock))
+    )
 
     by_sku = op.merge(
         "sku_inputs",
@@ -647,14 +697,16 @@ def build_flow(
         op.flat_map("route_reservations", reservations, _resolved_to_sku),
     )
     engine = op.key_rm(
-        "unkey_records", op.stateful("availability", by_sku, lambda resumed: Availability(resumed, clock, rules))
+        "unkey_records", op.stateful_batch("availability", by_sku, lambda resumed: Availability(resumed, clock, rules))
     )
 
     threshold = rules.low_stock_threshold
     kit_inputs = op.merge(
         "kit_inputs", op.flat_map("route_to_kit", engine, _to_kit), op.flat_map("route_bom_to_kit", events, _to_kit)
     )
-    kits = op.key_rm("unkey_kits", op.stateful("kits", kit_inputs, lambda resumed: Kits(resumed, clock, threshold)))
+    kits = op.key_rm(
+        "unkey_kits", op.stateful_batch("kits", kit_inputs, lambda resumed: Kits(resumed, clock, threshold))
+    )
 
     # Channels: availability stamped per location, summed per SKU, versioned per listing.
     by_location = op.merge(
@@ -663,7 +715,9 @@ def build_flow(
         op.flat_map("route_kit_records_to_location", kits, _record_by_location),
         op.flat_map("route_locations_to_channels", events, _location_change),
     )
-    stamped = op.key_rm("unkey_stamped", op.stateful("channel_locations", by_location, ChannelLocations.builder(clock)))
+    stamped = op.key_rm(
+        "unkey_stamped", op.stateful_batch("channel_locations", by_location, ChannelLocations.builder(clock))
+    )
     channel_rules = channel_rules_from(settings)
     sums_inputs = op.merge(
         "channel_sum_inputs",
@@ -672,7 +726,7 @@ def build_flow(
     )
     figures = op.key_rm(
         "unkey_figures",
-        op.stateful("channel_sums", sums_inputs, lambda resumed: ChannelSumsLogic(resumed, clock, channel_rules)),
+        op.stateful_batch("channel_sums", sums_inputs, lambda resumed: ChannelSumsLogic(resumed, clock, channel_rules)),
     )
     configured = frozenset(settings.channels)
     feed_inputs = op.merge(
@@ -681,7 +735,7 @@ def build_flow(
         op.flat_map("route_listings_to_feed", events, _for_feed(configured)),
     )
     channel_records = op.key_rm(
-        "unkey_channel_records", op.stateful("channel_feed", feed_inputs, ChannelFeedLogic.builder(clock))
+        "unkey_channel_records", op.stateful_batch("channel_feed", feed_inputs, ChannelFeedLogic.builder(clock))
     )
 
     outgoing: Stream[OutputRecord] = op.merge(

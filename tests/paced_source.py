@@ -11,7 +11,7 @@ import datetime as dt
 import time
 from typing import Any
 
-from bytewax.inputs import DynamicSource, StatelessSourcePartition
+from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition
 
 
 class _Partition(StatelessSourcePartition[Any]):
@@ -41,3 +41,34 @@ class PacedSource(DynamicSource[Any]):
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
         return _Partition(self._schedule if worker_index == 0 else [], self._linger_s)
+
+
+class _ResumablePartition(StatefulSourcePartition[Any, int]):
+    def __init__(self, schedule: list[tuple[float, Any]], linger_s: float, emitted: int) -> None:
+        self._emitted = emitted
+        self._paced = _Partition(schedule[emitted:], linger_s)
+
+    def next_batch(self) -> list[Any]:
+        batch = self._paced.next_batch()
+        self._emitted += len(batch)
+        return batch
+
+    def next_awake(self) -> dt.datetime | None:
+        return self._paced.next_awake()
+
+    def snapshot(self) -> int:
+        return self._emitted
+
+
+class ResumablePacedSource(FixedPartitionedSource[Any, int]):
+    """A ``PacedSource`` whose position is recovered: a resumed flow goes on after the last message it took."""
+
+    def __init__(self, schedule: list[tuple[float, Any]], linger_s: float = 0.5) -> None:
+        self._schedule = schedule
+        self._linger_s = linger_s
+
+    def list_parts(self) -> list[str]:
+        return ["only"]
+
+    def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _ResumablePartition:
+        return _ResumablePartition(self._schedule, self._linger_s, resume_state or 0)

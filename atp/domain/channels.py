@@ -224,29 +224,30 @@ class ChannelSums:
         return out
 
     def _channel_view(self, channel: str, now_ms: int, rules: ChannelRules) -> tuple[int, str, dt.date | None, int]:
+        # One pass over the SKU's locations (this runs for every change of the SKU anywhere, per channel).
         policy = rules.policy(channel)
-        eligible = [
-            s
-            for location, s in self.locations.items()
-            if s.location_type is not None and policy.may_fulfil_from(location, s.location_type, s.ship_from)
-        ]
-        total = sum(s.available for s in eligible)
+        may_fulfil_from = policy.may_fulfil_from
+        total = 0
+        preorder = False
+        soonest: dt.date | None = None
+        for location, s in self.locations.items():
+            if s.location_type is None or not may_fulfil_from(location, s.location_type, s.ship_from):
+                continue
+            if s.status == DISCONTINUED:
+                return 0, DISCONTINUED, None, 0
+            total += s.available
+            preorder = preorder or s.status == PREORDER
+            inbound = s.next_inbound_date
+            if inbound is not None and (soonest is None or inbound < soonest):
+                soonest = inbound
         available = policy.after_buffer(total)
         buffer = total - available
-        statuses = {s.status for s in eligible}
-        inbound = [s.next_inbound_date for s in eligible if s.next_inbound_date is not None]
-        if DISCONTINUED in statuses:
-            return 0, DISCONTINUED, None, 0
         if available > 0:
-            status = (
-                PREORDER
-                if PREORDER in statuses
-                else (LOW_STOCK if available <= rules.low_stock_threshold else IN_STOCK)
-            )
-            return available, status, rules.today(now_ms), buffer
-        if PREORDER in statuses:
-            return 0, PREORDER, min(inbound, default=None), buffer
-        return 0, (BACKORDER if inbound else OUT_OF_STOCK), min(inbound, default=None), buffer
+            in_stock = LOW_STOCK if available <= rules.low_stock_threshold else IN_STOCK
+            return available, (PREORDER if preorder else in_stock), rules.today(now_ms), buffer
+        if preorder:
+            return 0, PREORDER, soonest, buffer
+        return 0, (BACKORDER if soonest is not None else OUT_OF_STOCK), soonest, buffer
 
 
 # -- stage 3: the feed per listing ----------------------------------------------------------
