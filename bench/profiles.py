@@ -115,7 +115,7 @@ def measure_memory(settings: Settings, findings: Findings, items: int) -> None:
     size = DemoSize(items=items, dcs=2, stores=20, store_assortment=1.0)
     findings.memory_size = size
     say(f"memory: {items:,} items x 22 locations, every stock balance into one flow process")
-    findings.memory, findings.resume = memory.measure(settings, size)
+    findings.memory, findings.resume = memory.measure(settings, size, timeout_s=1800)  # 1M keys: minutes
     m = findings.memory
     say(
         f"  {m.keys_loaded:,} keys: {m.bytes_per_key:,.0f} bytes RSS per key, "

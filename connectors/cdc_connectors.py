@@ -34,9 +34,10 @@ def _common() -> dict[str, str]:
         "decimal.handling.mode": "string",
         "tombstones.on.delete": "true",
         "snapshot.mode": "initial",
-        # How long the connector waits for more changes before handing a batch to Kafka (default 500 ms):
-        # the largest part of commit-to-record latency at low rates.
-        "poll.interval.ms": "50",
+        # How long the connector sleeps between looks for changes when it has none (default 500 ms): a
+        # change waits up to this long before it is handed to Kafka, the largest part of commit-to-record
+        # latency at low rates. 10 ms costs 100 idle wake-ups a second.
+        "poll.interval.ms": "10",
         "topic.creation.default.partitions": "4",
         "topic.creation.default.replication.factor": "1",
     }
