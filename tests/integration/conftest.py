@@ -58,18 +58,21 @@ def settings() -> Settings:
     return load_settings()
 
 
-def _replay_if_stale(settings: Settings) -> None:
-    """The suite's own recovery store, left by a run of an older state format, is rebuilt from the topics.
+def _fresh_if_stale(settings: Settings) -> None:
+    """The suite's own home, left by a run of an older state format, starts again from nothing.
 
-    A user's store is refused in one line instead (atp.pipeline.ensure_recovery); this one is the suite's.
+    Not a replay: the topics of a home reused over many runs (schema changes, re-registered
+    connectors) need not rebuild what its databases now hold. A user's store is refused in one
+    line instead (atp.pipeline.ensure_recovery).
     """
     from atp.pipeline import STATE_FORMAT
+    from infra import stack as services
 
     format_file = settings.recovery_dir.with_name(settings.recovery_dir.name + ".format")
     if format_file.exists() and format_file.read_text().strip() != str(STATE_FORMAT):
-        print(f"test home: recovery state of another format in {settings.recovery_dir}; replaying from the topics")
-        shutil.rmtree(settings.recovery_dir, ignore_errors=True)
-        format_file.unlink()
+        print(f"test home {settings.home} holds state format {format_file.read_text().strip()}: starting it afresh")
+        services.down(settings)
+        shutil.rmtree(settings.home)
 
 
 @pytest.fixture(scope="session")
@@ -78,8 +81,8 @@ def stack(settings: Settings) -> Iterator[Settings]:
     from atp.pipeline import stop_pipeline
     from infra import stack as services
 
+    _fresh_if_stale(settings)
     _once("install", lambda: services.install(settings, print))
-    _replay_if_stale(settings)
     _once("stack up", lambda: bootstrap.bring_up(settings, print))
     yield settings
     stop_pipeline(settings)
