@@ -15,7 +15,7 @@ from pathlib import Path
 from atp.demo.generator import DemoSize
 from atp.errors import AtpError
 from atp.settings import Settings
-from bench import latency, memory, report, snapshot_cost, throughput
+from bench import latency, memory, peer, report, snapshot_cost, throughput
 from bench.dataflow import FlowRun, fresh_recovery, throughput_of
 from bench.env import BENCH_HOME, RUNS_DIR, bench_settings
 from bench.machine import Machine, this_machine
@@ -67,6 +67,7 @@ class Findings:
     missing: list[str] = field(default_factory=list)
     snapshot_costs: list[snapshot_cost.SnapshotCost] = field(default_factory=list)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    peer: peer.PeerFindings | None = None
 
 
 def attempt(findings: Findings, what: str, step: Callable[[], None]) -> None:
@@ -125,6 +126,17 @@ def measure_memory(settings: Settings, findings: Findings, items: int) -> None:
         say(f"  the flow died while loading: {m.died}")
     if findings.resume:
         say(f"  resume after SIGKILL: {findings.resume.seconds_to_fresh_output:.1f} s to a fresh record")
+
+
+def measure_peer(findings: Findings) -> None:
+    # On the peer's own broker (ports 49xxx), after the bench stack is down: the two engines then have the
+    # machine to themselves, one after the other.
+    say("quix streams peer: the same pre-filled topics for both engines, then both live on the same changes")
+    findings.peer = found = peer.measure(RUNS_DIR, say)
+    say(
+        f"  ours {found.ours_kafka_events_per_s:,.0f} vs peer {found.peer_events_per_s:,.0f} events/s "
+        f"({found.ratio:.2f}x); {found.mismatched_keys} of {found.keys:,} keys disagree"
+    )
 
 
 def measure_live(settings: Settings, findings: Findings, rate: float, seconds: int, fallbacks: bool) -> None:
@@ -189,9 +201,10 @@ def long(rate: float, seconds: int, repeats: int, memory_items: int, out: Path, 
     attempt(findings, "snapshot cost of a location's channel book", copy_costs)
     attempt(findings, "memory and resume", lambda: measure_memory(settings, findings, memory_items))
     attempt(findings, "latency", lambda: measure_live(settings, findings, rate, seconds, fallbacks=True))
-    findings.load_after = this_machine().load_average
     if not keep_stack:
         stack_down()
+    attempt(findings, "f (Quix Streams peer)", lambda: measure_peer(findings))
+    findings.load_after = this_machine().load_average
     from bench.results import write_results
 
     write_results(findings, out)
@@ -250,6 +263,24 @@ def summary_table(findings: Findings) -> str:
             f"< {TARGET_RESUME_S:.0f} s with 1M keys", "not comparable" if r.keys < 900_000 else
             report.verdict(r.seconds_to_fresh_output < TARGET_RESUME_S),
         ])  # fmt: skip
+    if findings.peer:
+        f = findings.peer
+        rows.append([
+            f"throughput against the Quix Streams peer, same topics ({f.inputs:,} inputs)",
+            f"ours {report.fmt(f.ours_kafka_events_per_s)} vs peer {report.fmt(f.peer_events_per_s)} events/s "
+            f"({f.ratio:.2f}x; {f.mismatched_keys} of {f.keys:,} keys differ)",
+            ">= 1.5x the peer", report.verdict(f.ratio >= 1.5 and f.mismatched_keys == 0),
+        ])  # fmt: skip
+        for rate in sorted({r.rate for r in f.live}):
+            ours, theirs = (next((r for r in f.live if r.rate == rate and r.engine.startswith(e)), None)
+                            for e in ("ours", "quix"))  # fmt: skip
+            if ours and theirs:
+                rows.append([
+                    f"live latency against the peer, input -> record computed, {rate:,.0f}/s",
+                    f"ours p50 {report.fmt(ours.p50_ms)} / p99 {report.fmt(ours.p99_ms)} ms, "
+                    f"peer p50 {report.fmt(theirs.p50_ms)} / p99 {report.fmt(theirs.p99_ms)} ms",
+                    "", "",
+                ])  # fmt: skip
     return report.table(["figure", "measured", "target", "verdict"], rows)
 
 

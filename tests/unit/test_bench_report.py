@@ -1,0 +1,45 @@
+"""The bench's results file puts the Quix Streams peer's figures beside ours, with the verdict on the target."""
+
+from __future__ import annotations
+
+from bench.machine import Machine
+from bench.peer import LiveLatency, PeerFindings
+from bench.profiles import Findings, summary_table
+from bench.results import write_results
+
+
+def _findings(ours: float, peer: float, mismatched: int = 0) -> Findings:
+    findings = Findings(Machine(2, 23.5, "test CPU", (1.0, 1.0, 1.0), "3.11"))
+    findings.peer = PeerFindings(
+        inputs=84_610,
+        keys=20_000,
+        mismatched_keys=mismatched,
+        peer_events_per_s=peer,
+        ours_inprocess_events_per_s=9_000.0,
+        ours_kafka_events_per_s=ours,
+        live=[
+            LiveLatency(100, "quix peer", 14, 37, 92, 193, 5826),
+            LiveLatency(100, "ours (bytewax.run, Kafka, Avro, recovery 1 s)", 40, 90, 150, 300, 5826),
+        ],
+    )
+    return findings
+
+
+def test_the_summary_gives_the_ratio_to_the_peer_and_its_verdict():
+    table = summary_table(_findings(ours=5_000, peer=2_000))
+    assert "ours 5,000 vs peer 2,000 events/s (2.50x; 0 of 20,000 keys differ)" in table
+    assert "| met" in table
+    assert "ours p50 40 / p99 150 ms, peer p50 14 / p99 92 ms" in table
+
+
+def test_a_faster_run_whose_outputs_differ_from_the_peer_does_not_meet_the_target():
+    assert "NOT met" in summary_table(_findings(ours=5_000, peer=2_000, mismatched=3))
+
+
+def test_the_results_file_has_a_section_with_the_peer_beside_ours(tmp_path):
+    out = tmp_path / "results.md"
+    write_results(_findings(ours=5_000, peer=2_000), out)
+    text = out.read_text()
+    assert "## f. Quix Streams peer" in text
+    assert "Ours over Kafka / the peer: **2.50x**" in text
+    assert "not measured by `python -m bench long`" not in text
