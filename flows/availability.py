@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import pickle
 import time
 from collections.abc import Callable, Iterable
@@ -769,12 +770,26 @@ def _cluster_process() -> tuple[int, bool]:
     return index, clustered
 
 
+def _tune_garbage_collector() -> None:
+    """Make CPython's cycle collector rare in the dataflow process.
+
+    The engine's state is plain data without reference cycles, yet every key woken from its pickle
+    allocates hundreds of containers, and the collector (by default after every 700 net allocations)
+    then walks the young objects: 19% of the flow's time in a profile with recovery on (bench/results.md).
+    ``freeze`` moves what start-up imported out of its reach; the higher first threshold makes young
+    collections rare. Garbage without cycles is still freed at once by reference counting.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def _flow_from_environment() -> Dataflow:
     from atp import metrics
     from atp.log_format import configure_logging
     from connectors.lag import LagReporter
 
     settings = load_settings()
+    _tune_garbage_collector()
     configure_logging()
     process, clustered = _cluster_process()
     metrics.serve(settings.flow_metrics_port + process if settings.flow_metrics_port else 0, "dataflow")

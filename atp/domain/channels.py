@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from atp.domain.compact import pickled_by_position
 from atp.domain.events import DC, STORE, ListingChanged, LocationChanged, Provenance, SourcePosition
 from atp.domain.records import AvailabilityRecord
 from atp.domain.rules import (
@@ -44,6 +45,7 @@ STORES = "stores"  # every store (e.g. a click-and-collect or POS channel)
 EVERYWHERE = "all"
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class ChannelPolicy:
     """How one channel sells: where from, and how much it keeps back."""
@@ -66,6 +68,7 @@ class ChannelPolicy:
         return max(0, units - kept)
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class ChannelRules:
     policies: Mapping[str, ChannelPolicy] = field(default_factory=dict)
@@ -83,6 +86,7 @@ class ChannelRules:
 # -- stage 1: locations ---------------------------------------------------------------------
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class LocationSupply:
     """A SKU's availability at a location, stamped with what the channels need to know of the location."""
@@ -97,6 +101,7 @@ class LocationSupply:
     provenance: Provenance
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class LocationRestamp:
     """A location's type or ship-from flag changed: what channels may take from the SKU there changes too."""
@@ -108,6 +113,7 @@ class LocationRestamp:
     provenance: Provenance
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class LocationBook:
     """What channels need to know of one location, and which SKUs it holds (to re-stamp them on a change).
@@ -155,6 +161,7 @@ class LocationBook:
 # -- stage 2: sums per SKU ------------------------------------------------------------------
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class ChannelFigures:
     """What one listing's channel may sell of its SKU, before versioning."""
@@ -179,6 +186,7 @@ class Stamp(NamedTuple):
     ship_from: bool
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class ChannelSums:
     sku: str
@@ -253,6 +261,7 @@ class ChannelSums:
 # -- stage 3: the feed per listing ----------------------------------------------------------
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class ChannelRecord:
     """One `atp.channel.<channel>` record (contracts.md)."""
@@ -291,6 +300,7 @@ class ChannelRecord:
 FeedPublished = tuple[str, int, str, dt.date | None, int]
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class ChannelFeed:
     channel: str

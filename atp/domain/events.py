@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from atp.domain.compact import pickled_by_position
+
 # A comparable position in a source's change log: (binlog file, offset, row) for
 # MariaDB, (lsn,) for PostgreSQL. Only positions of the same source row are compared.
 SourcePosition = tuple[int, ...]
@@ -21,6 +23,7 @@ DC = "D"
 STORE = "S"
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Provenance:
     """Where an input came from, carried into the output's source_ts_ms and cause_ref.
@@ -37,6 +40,7 @@ class Provenance:
     offset: int = -1
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class StockLevel:
     """The physical stock of one SKU at one location, as its system of record now states it.
@@ -54,6 +58,7 @@ class StockLevel:
     location_type: str = DC  # which system of record spoke: ERP for DCs, POS for stores
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class StoreStockByUpc:
     """A POS ``store_stock`` row: the POS knows UPCs, so the SKU is resolved later."""
@@ -65,6 +70,7 @@ class StoreStockByUpc:
     provenance: Provenance
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class ItemChanged:
     """An ``ITEM_MASTER`` row: what kind of item a SKU is and whether it may still be promised."""
@@ -79,6 +85,7 @@ class ItemChanged:
     provenance: Provenance
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class UpcReleased:
     """A UPC no longer points at ``sku`` (the item was deleted or got another UPC)."""
@@ -88,6 +95,7 @@ class UpcReleased:
     position: SourcePosition
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class LotChanged:
     """A ``STOCK_LOT`` row: ``qty`` units of a lot that may not be sold from ``expiry_day`` on.
@@ -105,6 +113,7 @@ class LotChanged:
     provenance: Provenance
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class InboundChanged:
     """A ``PO_LINE`` row as supply: ``open_qty`` units not yet received, due on ``due_day``.
@@ -122,6 +131,7 @@ class InboundChanged:
     provenance: Provenance
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class SafetyStockChanged:
     """A ``SAFETY_STK`` planner override; ``location`` may be ``'*'`` (every location).
@@ -139,6 +149,7 @@ class SafetyStockChanged:
 ALL_LOCATIONS = "*"
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class KitComponentChanged:
     """A ``KIT_COMPONENT`` row: one kit needs ``qty_per_kit`` of the component (0: no longer)."""
@@ -150,6 +161,7 @@ class KitComponentChanged:
     provenance: Provenance
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class ListingChanged:
     """A ``CHANNEL_LISTING`` row: the channel sells ``sku`` as ``channel_sku``."""
@@ -164,6 +176,7 @@ class ListingChanged:
     moved: bool = False  # with deleted: the listing left ``sku`` for another item (a row for it follows)
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class LocationChanged:
     """A ``LOCATION`` row: a DC or store exists (or no longer does)."""
@@ -176,6 +189,7 @@ class LocationChanged:
     provenance: Provenance
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class SaleTicketChanged:
     """A POS ``sale_ticket`` row, without its personal columns: which store sold, and whether it counts."""
@@ -188,6 +202,7 @@ class SaleTicketChanged:
     provenance: Provenance
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class SaleLineChanged:
     """A POS ``sale_line`` row; ``qty`` is negative for a return. Its store is on the ticket."""
@@ -201,6 +216,7 @@ class SaleLineChanged:
     provenance: Provenance
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class SaleRecorded:
     """Units sold (negative: returned) at a store, once the line's ticket says which store.
@@ -217,6 +233,7 @@ class SaleRecorded:
     sku: str = ""
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class ReservationReceived:
     """One event of ``orders.reservations``, validated, personal data dropped.
@@ -238,6 +255,7 @@ class ReservationReceived:
     sku: str = ""
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class StockCorrected:
     """A reconciliation repair: a stock row as the system of record holds it, read just now.

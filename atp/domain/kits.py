@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from atp.domain.compact import pickled_by_position
 from atp.domain.events import KitComponentChanged, Provenance, ReservationReceived, SourcePosition
 from atp.domain.records import CAUSE_KIT, AlertRecord, AvailabilityRecord
 from atp.domain.rules import KIT, alerts_for, day_to_date, kits_allowed, stock_status
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class ComponentSupply:
     """A component's published figures at one location, sent to each kit that uses it."""
@@ -38,6 +40,7 @@ class ComponentSupply:
     cause: str
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class KitTerms:
     """What the kit's own SKU state says: whether it may be promised, planner safety stock, and holds."""
@@ -59,6 +62,7 @@ KitPublished = tuple[int, int, int, int, int, int, int | None, str]
 KitInput = ComponentSupply | KitTerms | KitComponentChanged
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class KitState:
     """Keyed by kit SKU: its bill of materials, its components' supply per location, and its terms."""
@@ -161,6 +165,7 @@ class KitState:
 KIT_EVENT_MEMORY_MS = 7 * 86_400_000
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class KitBom:
     """Keyed by SKU, upstream of the engine: the components of a kit, to explode holds on it.

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from atp.domain.compact import pickled_by_position
+
 USED = "used"
 DEAD_LETTERED = "dead_lettered"
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class InputLedger:
     topic: str

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from atp.domain.compact import pickled_by_position
 from atp.domain.events import ALL_LOCATIONS
 from atp.domain.kits import component_ids
 from atp.domain.reservations import Phase, Reservation, ReservationEvent
@@ -37,6 +38,7 @@ REPAIRABLE = frozenset({"on_hand", "unsellable"})
 Key = tuple[str, str]  # (sku, location)
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Figures:
     on_hand: int = 0
@@ -51,6 +53,7 @@ class Figures:
         return value
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class PublishedFigures:
     """The pipeline's latest record for a SKU at a location (from the store)."""
@@ -60,6 +63,7 @@ class PublishedFigures:
     source_ts_ms: int
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Lot:
     lot: str
@@ -67,6 +71,7 @@ class Lot:
     expiry_day: int | None  # days since 1970-01-01; None: never expires
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class StockRow:
     """A stock row of a system of record: ERP ``STOCK_BAL`` (with its lots) or POS ``store_stock``."""
@@ -78,6 +83,7 @@ class StockRow:
     lots: tuple[Lot, ...] = ()
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class ReservationLogEvent:
     """A reservation event from the log, with its channel SKU already resolved to a SKU."""
@@ -87,6 +93,7 @@ class ReservationLogEvent:
     event: ReservationEvent
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class SourceRead:
     """One fresh read of the systems of record."""
@@ -100,6 +107,7 @@ class SourceRead:
     reservations: tuple[ReservationLogEvent, ...] = ()
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Expected:
     """What the systems of record say a SKU at a location should show."""
@@ -111,6 +119,7 @@ class Expected:
     stock: StockRow | None  # what a repair sets
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Drift:
     sku: str

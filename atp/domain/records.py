@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from atp.domain.compact import pickled_by_position
 from atp.domain.events import Provenance
 
 # Kinds of input that can cause a record (contracts.md, field `cause`).
@@ -24,6 +25,7 @@ CAUSE_KIT = "kit"
 CAUSE_RECONCILE = "reconcile"
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class AvailabilityRecord:
     """One `atp.availability` record: what a SKU at a location may promise, and why it changed."""
@@ -76,6 +78,7 @@ ALERT_OUT_OF_STOCK = "OUT_OF_STOCK"
 ALERT_BACK_IN_STOCK = "BACK_IN_STOCK"
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class AlertRecord:
     """One `atp.alerts` record: a SKU at a location crossed into low stock, out of stock or back in stock.
@@ -108,6 +111,7 @@ class AlertRecord:
         }
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     """An input the pipeline could not use, kept whole (personal data masked) with the reason."""

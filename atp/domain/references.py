@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from atp.domain.compact import pickled_by_position
 from atp.domain.events import ListingChanged, LocationChanged, ReservationReceived, SourcePosition
 from atp.domain.records import DeadLetter
 
@@ -22,6 +23,7 @@ UNKNOWN_LOCATION = "unknown_location"
 UNKNOWN_CHANNEL_SKU = "unknown_channel_sku"
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Reference:
     """One location or one channel listing, and the reservations waiting for it to be known."""

@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from atp.domain.compact import pickled_by_position
+
 HOLD = "HOLD"
 CONFIRM = "CONFIRM"
 RELEASE = "RELEASE"
@@ -37,6 +39,7 @@ class Phase(Enum):
     SHIPPED = "shipped"  # fulfilled: still counts in `committed` until the decrement is seen or grace passes
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Deadlines:
     """When a reservation's units stop counting with no further event, if they ever do."""
@@ -45,6 +48,7 @@ class Deadlines:
     grace_ends_ms: int | None  # a shipment stops counting though its on-hand decrement was not seen
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class ReservationEvent:
     event_id: str
@@ -55,6 +59,7 @@ class ReservationEvent:
     occurred_at_ms: int
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Reservation:
     reservation_id: str

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from atp.domain.compact import pickled_by_position
 from atp.domain.events import Provenance, SaleLineChanged, SaleRecorded, SaleTicketChanged, SourcePosition
 
 VOID = "VOID"
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class SaleLine:
     upc: str
@@ -26,6 +28,7 @@ class SaleLine:
     counted_upc: str = ""
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class TicketState:
     ticket_id: int

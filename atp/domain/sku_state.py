@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from atp.domain import shipments
+from atp.domain.compact import pickled_by_position
 from atp.domain.events import (
     ALL_LOCATIONS,
     DC,
@@ -115,6 +116,7 @@ _CAUSE_OF: dict[type, str] = {
 }
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class EngineRules:
     """The configurable parts of the rules (from :class:`atp.settings.Settings`)."""
@@ -140,6 +142,7 @@ class EngineRules:
         return max(self.dc_safety_stock, self.store_safety_stock)
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Lot:
     qty: int
@@ -147,6 +150,7 @@ class Lot:
     position: SourcePosition
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class InboundLine:
     open_qty: int
@@ -159,6 +163,7 @@ class InboundLine:
 Published = tuple[int, int, int, int, int, int, int, int | None, str]
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class LocationState:
     location_type: str | None = None
@@ -175,6 +180,7 @@ class LocationState:
     published: Published | None = None
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Due:
     """A deadline that has passed: what lapsed, and when."""
@@ -184,6 +190,7 @@ class Due:
     ref: str
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class SkuState:
     sku: str

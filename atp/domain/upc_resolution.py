@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from atp.domain.compact import pickled_by_position
 from atp.domain.events import STORE, ItemChanged, SaleRecorded, SourcePosition, StockLevel, StoreStockByUpc, UpcReleased
 
 # What reaches the UPC-keyed step: store stock and sales by UPC, and item changes that (re)assign a UPC.
 UpcInput = StoreStockByUpc | SaleRecorded | ItemChanged | UpcReleased
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class UpcState:
     upc: str
