@@ -9,6 +9,7 @@ JSON into the bench's run directory, read back here.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -55,10 +56,13 @@ class PeerFindings:
 
 
 def _step(args: list[str], say: Any, timeout_s: float = 1200) -> None:
-    say(f"  peer: {' '.join(args[2:])}")
+    say(f"  peer: {' '.join(args[1:])}")
+    # Without the bench stack's ATP_* settings: each peer command then applies the peer stack's own
+    # (bench/quix_peer/stack.py), which it sets only where the environment has none.
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("ATP_")}
     done = subprocess.run(
         [sys.executable, "-m", *args[1:]] if args[0] == "ours" else args,
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout_s,
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout_s, env=environment,
     )  # fmt: skip
     if done.returncode != 0:
         last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
