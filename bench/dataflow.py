@@ -37,7 +37,7 @@ def flows_running_on(recovery: Path) -> list[int]:
     return found
 
 
-def fresh_recovery(settings: Settings, partitions: int = 1) -> Path:
+def fresh_recovery(settings: Settings, partitions: int | None = None) -> Path:
     """An empty recovery store: the flow starts from the beginning of every input topic."""
     recovery = settings.recovery_dir
     leftovers = flows_running_on(recovery)
@@ -46,7 +46,7 @@ def fresh_recovery(settings: Settings, partitions: int = 1) -> Path:
     shutil.rmtree(recovery, ignore_errors=True)
     recovery.mkdir(parents=True)
     subprocess.run(
-        [sys.executable, "-m", "bytewax.recovery", str(recovery), str(partitions)],
+        [sys.executable, "-m", "bytewax.recovery", str(recovery), str(partitions or settings.recovery_partitions)],
         check=True,
         cwd=PROJECT_ROOT,
         stdout=subprocess.DEVNULL,
