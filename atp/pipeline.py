@@ -67,15 +67,16 @@ def running_pid(settings: Settings) -> int | None:
 STATE_FORMAT = 5
 
 
-def _format_file(settings: Settings) -> Path:
+def format_file(settings: Settings) -> Path:
+    """Where the state format of ``settings.recovery_dir`` is written."""
     return settings.recovery_dir.with_name(settings.recovery_dir.name + ".format")
 
 
 def ensure_recovery(settings: Settings) -> None:
     """Create the recovery partitions once (their number is fixed afterwards); refuse another state format."""
-    format_file = _format_file(settings)
+    stored = format_file(settings)
     if settings.recovery_dir.exists() and any(settings.recovery_dir.iterdir()):
-        found = int(format_file.read_text().strip()) if format_file.exists() else 1
+        found = int(stored.read_text().strip()) if stored.exists() else 1
         if found != STATE_FORMAT:
             raise ServiceError(
                 f"recovery state in {settings.recovery_dir} has state format {found}, this engine needs "
@@ -88,7 +89,7 @@ def ensure_recovery(settings: Settings) -> None:
         check=True,
         cwd=PROJECT_ROOT,
     )
-    format_file.write_text(f"{STATE_FORMAT}\n")
+    stored.write_text(f"{STATE_FORMAT}\n")
 
 
 def flow_command(settings: Settings) -> list[str]:

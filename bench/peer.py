@@ -19,8 +19,8 @@ from typing import Any
 from atp.errors import AtpError
 from atp.settings import PROJECT_ROOT
 from bench.quix_peer.compare import PEER_PYTHON
+from bench.quix_peer.stack import BOOTSTRAP  # the peer's own broker
 
-BOOTSTRAP = "127.0.0.1:49092"  # bench/quix_peer/stack.py: the peer's broker
 FILL = ["--items", "2000", "--dcs", "2", "--stores", "8", "--changes", "60000", "--reset"]
 LIVE_RATES = (100, 200)
 

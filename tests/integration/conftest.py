@@ -65,12 +65,12 @@ def _fresh_if_stale(settings: Settings) -> None:
     connectors) need not rebuild what its databases now hold. A user's store is refused in one
     line instead (atp.pipeline.ensure_recovery).
     """
-    from atp.pipeline import STATE_FORMAT
+    from atp.pipeline import STATE_FORMAT, format_file
     from infra import stack as services
 
-    format_file = settings.recovery_dir.with_name(settings.recovery_dir.name + ".format")
-    if format_file.exists() and format_file.read_text().strip() != str(STATE_FORMAT):
-        print(f"test home {settings.home} holds state format {format_file.read_text().strip()}: starting it afresh")
+    stored = format_file(settings)
+    if stored.exists() and stored.read_text().strip() != str(STATE_FORMAT):
+        print(f"test home {settings.home} holds state format {stored.read_text().strip()}: starting it afresh")
         services.down(settings)
         shutil.rmtree(settings.home)
 
