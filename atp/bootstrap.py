@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from atp.settings import Settings
 from connectors import avro_contracts, topics
-from connectors.cdc.decode import CDC_TOPICS
+from connectors.cdc.decode import CDC_TOPICS, TRANSACTION_TOPICS
 
 Progress = Callable[[str], None]
 
@@ -16,6 +16,8 @@ def bring_up(settings: Settings, progress: Progress) -> None:
     from infra import stack as services
 
     services.up(settings, progress)
+    # Before the connectors start: Connect would otherwise create the transaction topics with 4 partitions.
+    topics.ensure_topics(settings, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
     inputs = CDC_TOPICS + topics.EVENT_INPUTS
     topics.ensure_topics(settings, inputs + topics.output_topics(settings))
     ids = avro_contracts.register_contracts(settings)

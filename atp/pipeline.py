@@ -27,6 +27,7 @@ from atp.settings import PROJECT_ROOT, Settings
 log = logging.getLogger("atp.pipeline")
 
 FLOW = "flows.availability:flow"
+FLOW_RUNNER = "flows.run"
 PIPELINE = "pipeline"
 
 Progress = Callable[[str], None]
@@ -63,8 +64,10 @@ def running_pid(settings: Settings) -> int | None:
 # state pickled to bytes; `channel_locations` keeps the names of a location's SKUs, not their figures; the
 # input offsets are kept per partition number (connectors.kafka_source), not per topic partition;
 # 5: a key's snapshot is (next deadline, gauge share, pickled state), and the stateful steps are Bytewax's
-# `stateful_batch` under their own step ids (no `.stateful_batch` suffix).
-STATE_FORMAT = 5
+# `stateful_batch` under their own step ids (no `.stateful_batch` suffix);
+# 6: source transactions (the `transactions` step and its TransactionLog), per-epoch versions (the open version
+# and what it opened from, in LocationState, KitState and ChannelFeed), and the publisher's partitions.
+STATE_FORMAT = 6
 
 
 def format_file(settings: Settings) -> Path:
@@ -94,10 +97,9 @@ def ensure_recovery(settings: Settings) -> None:
 
 def flow_command(settings: Settings) -> list[str]:
     return [
-        sys.executable, "-m", "bytewax.run", FLOW,
+        sys.executable, "-m", FLOW_RUNNER,
         "-r", str(settings.recovery_dir),
         "-s", str(settings.snapshot_interval_s),
-        "-b", "0",
     ]  # fmt: skip
 
 

@@ -159,7 +159,24 @@ class Settings(BaseSettings):
     # Bytewax's snapshot loader is quadratic in the rows of one partition (bench/results.md): resume at 76k rows
     # took 7.4-11.5 s with 1 partition and 4.6-5.4 s with 8; each partition is one more small SQLite commit per epoch.
     recovery_partitions: int = Field(default=8, ge=1, description="Bytewax recovery partitions (fixed once created).")
-    snapshot_interval_s: int = Field(default=1, ge=1, description="Bytewax epoch / snapshot interval, whole seconds.")
+    snapshot_interval_s: float = Field(
+        default=0.2,
+        ge=0.01,
+        le=60,
+        description="Bytewax epoch: records are published at its close, and state and offsets snapshotted (s).",
+    )
+    tx_wait_s: int = Field(
+        default=60,
+        ge=1,
+        description="How long a source transaction may wait for its missing changes before it is applied as it "
+        "stands and dead-lettered (incomplete_transaction).",
+    )
+    tx_max_changes: int = Field(
+        default=10_000,
+        ge=1,
+        description="Largest source transaction held and applied whole; a larger one is applied as it arrives "
+        "and dead-lettered (oversized_transaction).",
+    )
 
     # -- channels -------------------------------------------------------------------
     channels: list[str] = Field(

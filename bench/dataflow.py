@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from atp.pipeline import FLOW, STATE_FORMAT
+from atp.pipeline import FLOW_RUNNER, STATE_FORMAT, flow_command
 from atp.settings import PROJECT_ROOT, Settings
 from bench.env import CLUSTER_ADDRESSES
 from bench.topics import INPUT_TOPICS, BenchError, Watermarks
@@ -32,7 +32,7 @@ def flows_running_on(recovery: Path) -> list[int]:
     found = []
     for process in psutil.process_iter(["pid", "cmdline"]):
         command = process.info.get("cmdline") or []
-        if "bytewax.run" in command and str(recovery) in command:
+        if FLOW_RUNNER in command and str(recovery) in command:
             found.append(int(process.info["pid"]))
     return found
 
@@ -64,19 +64,8 @@ def recovery_bytes(settings: Settings) -> int:
     return total
 
 
-# The project's entry point; ATP_BENCH_FLOW=no-lag-reporter runs bench/flow_entry.py (see there why).
-BENCH_FLOW = "bench.flow_entry:flow"
-
-
-def flow_entry() -> str:
-    return BENCH_FLOW if os.environ.get("ATP_BENCH_FLOW") == "no-lag-reporter" else FLOW
-
-
 def _command(settings: Settings, process_id: int | None) -> list[str]:
-    command = [
-        sys.executable, "-m", "bytewax.run", flow_entry(),
-        "-r", str(settings.recovery_dir), "-s", str(settings.snapshot_interval_s), "-b", "0",
-    ]  # fmt: skip
+    command = flow_command(settings)  # the project's entry point, as `atp run` starts it
     if process_id is not None:
         command += ["-i", str(process_id), "-a", CLUSTER_ADDRESSES]
     return command

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 from bench import report
-from bench.dataflow import BENCH_FLOW, flow_entry
 from bench.latency import LatencyRun
 from bench.profiles import (
     HOT_SHARE,
@@ -278,8 +277,8 @@ def _peer_section(findings: Findings) -> list[str]:
         "## f. Quix Streams peer",
         "",
         f"The peer (`bench/quix_peer/`, Quix Streams with RocksDB state and re-keying through Kafka topics, our "
-        f"decoders and state classes unchanged) and our flow (`python -m bytewax.run flows.availability:flow`, "
-        f"Kafka source, Avro sink through the registry, recovery at 1 s epochs, one process) read the same "
+        f"decoders and state classes unchanged) and our flow (`python -m flows.run`, "
+        f"Kafka source, Avro sink through the registry, recovery on, one process) read the same "
         f"{f.inputs:,} pre-filled inputs (2,000 items x 10 locations, 60,000 changes) one after the other on the "
         f"peer's own broker, after the bench stack was stopped. The final record of each of the {f.keys:,} "
         f"`sku@location` keys was compared: {f.mismatched_keys} differ. What the peer covers and how it is "
@@ -360,13 +359,8 @@ def write_results(findings: Findings, out: Path) -> None:
         "",
         f"Code measured: {os.environ.get('ATP_BENCH_CODE', 'the working tree at the time (not pinned)')}.",
         "",
-        "The bench runs its own stack (`ATP_HOME=.atp/bench`, ports 3xxxx) and the dataflow as "
-        + (
-            "`bench/flow_entry.py`: `flows.availability:flow` without its in-process lag reporter, which made "
-            "the flow crash under load on this machine before commit 04c9b25 (see that file)."
-            if flow_entry() == BENCH_FLOW
-            else "`flows.availability:flow` (the project's entry point, as `atp run` starts it)."
-        ),
+        "The bench runs its own stack (`ATP_HOME=.atp/bench`, ports 3xxxx) and the dataflow as `atp run` "
+        "starts it (`python -m flows.run`, recovery on, the configured epoch).",
         "",
         "## Summary",
         "",

@@ -13,10 +13,10 @@ from atp.errors import AtpError
 from atp.settings import Settings
 from bench.shapes import Message
 from connectors import topics
-from connectors.cdc.decode import CDC_TOPICS
+from connectors.cdc.decode import CDC_TOPICS, TRANSACTION_TOPICS
 from connectors.kafka_config import client_config
 
-INPUT_TOPICS = CDC_TOPICS + topics.EVENT_INPUTS
+INPUT_TOPICS = CDC_TOPICS + tuple(TRANSACTION_TOPICS) + topics.EVENT_INPUTS
 
 Watermarks = dict[tuple[str, int], tuple[int, int]]
 
@@ -49,6 +49,7 @@ def messages_in(marks: Watermarks) -> int:
 
 def empty_topics(settings: Settings) -> None:
     """Delete every record of the flow's input and output topics (the topics and their offsets stay)."""
+    topics.ensure_topics(settings, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
     topics.ensure_topics(settings, all_topics(settings))
     admin = AdminClient(client_config(settings))
     marks = watermarks(settings, all_topics(settings))

@@ -40,6 +40,11 @@ def _common() -> dict[str, str]:
         "poll.interval.ms": "10",
         "topic.creation.default.partitions": "4",
         "topic.creation.default.replication.factor": "1",
+        # Each change says which source transaction it belongs to and where in it, and BEGIN/END (with the
+        # number of changes per table) go to <prefix>.transaction, so the dataflow applies transactions
+        # whole and in commit order (atp.domain.transactions). That topic is created with one partition
+        # before the connectors start (atp.bootstrap).
+        "provide.transaction.metadata": "true",
     }
 
 

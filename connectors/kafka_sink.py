@@ -1,7 +1,8 @@
 """The dataflow's Kafka output: Avro-encodes engine records and makes sure each one was delivered.
 
-Delivery guarantee: at-least-once. Each batch is produced and flushed before
-Bytewax continues; a record the broker did not acknowledge raises, which stops
+Delivery guarantee: at-least-once. It is wrapped by ``connectors.epoch_gate``, which hands
+it each epoch's records when the epoch closes; each batch is produced and flushed before
+Bytewax commits the epoch; a record the broker did not acknowledge raises, which stops
 the flow, and on restart Bytewax resumes from the last snapshot and re-sends
 that epoch. Re-sent records carry the same ``version``, so consumers (and the
 ClickHouse ReplacingMergeTree tables) see nothing new. (Bytewax's own KafkaSink
@@ -11,6 +12,7 @@ ignores delivery failures, so we do not use it.)
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -132,10 +134,18 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
 
 
 class AtpKafkaSink(DynamicSink[OutputRecord]):
-    """Availability records to ``atp.availability``, alerts to ``atp.alerts``, dead letters to ``atp.dlq``."""
+    """Availability records to ``atp.availability``, alerts to ``atp.alerts``, dead letters to ``atp.dlq``.
+
+    One producer per process: the publisher's partitions on this process share it.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._shared: _Partition | None = None
+        self._lock = threading.Lock()
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
-        return _Partition(self._settings)
+        with self._lock:
+            if self._shared is None:
+                self._shared = _Partition(self._settings)
+            return self._shared

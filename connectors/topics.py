@@ -41,6 +41,9 @@ def output_topics(settings: Settings) -> tuple[str, ...]:
 
 # Partitions for the CDC and output topics: the unit of parallelism of a Bytewax cluster.
 PARTITIONS = 4
+# Debezium's transaction topics have one partition: their BEGIN and END records stay in commit order (and
+# PostgreSQL's BEGIN and END of one transaction have different keys, so they would land on different partitions).
+TRANSACTION_PARTITIONS = 1
 
 
 def ensure_topics(settings: Settings, topics: tuple[str, ...], partitions: int = PARTITIONS) -> None:

@@ -22,7 +22,7 @@ step id, so renaming a stateful step would silently start it from empty state
 while the inputs resume from their saved offsets.
 
 Run with ``atp run`` (which adds recovery), or directly:
-``python -m bytewax.run flows.availability:flow -r .atp/recovery -s 1 -b 0``.
+``python -m flows.run -r .atp/recovery -s 0.2`` (``flows/run.py``: the epoch in fractions of a second).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import bytewax.operators as op
 from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
 from bytewax.dataflow import Dataflow, Stream
 from bytewax.inputs import Source
-from bytewax.outputs import Sink
+from bytewax.outputs import DynamicSink
 
 from atp.domain.channels import (
     ChannelFeed,
@@ -52,6 +52,7 @@ from atp.domain.channels import (
     LocationRestamp,
     LocationSupply,
 )
+from atp.domain.epoch_batch import batch_key
 from atp.domain.events import (
     Event,
     InboundChanged,
@@ -72,26 +73,37 @@ from atp.domain.events import (
 )
 from atp.domain.kits import ComponentSupply, KitBom, KitInput, KitState, KitTerms
 from atp.domain.ledger import DEAD_LETTERED, USED, InputLedger
-from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
+from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
 from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
 from atp.domain.rules import KIT
 from atp.domain.sales import TicketState
 from atp.domain.sku_state import EngineRules, Output, SkuInput, SkuState
+from atp.domain.transactions import Released, TransactionLog, TxChange, TxInput
 from atp.domain.upc_resolution import UpcInput, UpcState
 from atp.metrics import ACTIVE_HOLDS, INPUT_EVENTS, INPUTS_ACCOUNTED, KEYS_IN_STATE, TIMERS_PENDING
 from atp.rule_settings import channel_rules_from, rules_from
 from atp.settings import Settings, load_settings
 from connectors import topics
-from connectors.cdc.decode import CDC_TOPICS, Decoded, decode_change, masked_payload
+from connectors.cdc.decode import (
+    CDC_TOPICS,
+    TRANSACTION_TOPICS,
+    Decoded,
+    decode_boundary,
+    decode_change,
+    masked_payload,
+    source_of_topic,
+)
+from connectors.epoch_gate import EpochGate
 from connectors.kafka_config import client_config
 from connectors.repairs import decode_repair
 from connectors.reservations import decode_reservation
 
 RawMessage = KafkaSourceMessage[bytes | None, bytes | None]
 OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
+EngineOutput = OutputRecord | Withdrawn
 Clock = Callable[[], int]
 
-INPUT_TOPICS = (*CDC_TOPICS, *topics.EVENT_INPUTS)
+INPUT_TOPICS = (*CDC_TOPICS, *TRANSACTION_TOPICS, *topics.EVENT_INPUTS)
 
 S = TypeVar("S")
 V = TypeVar("V")
@@ -224,9 +236,45 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W, Snapshot], Generic[S, V
         # the flow's time in the benchmark's first profile, bench/results.md).
         if self._rested is None:
             assert self._live is not None
+            # The epoch is closing (Bytewax snapshots every key it woke, at the close): versions opened in it
+            # are published now (connectors.epoch_gate), so the key's next change opens a new one.
+            seal = getattr(self._live, "seal", None)
+            if seal is not None:
+                seal()
             self._rested = pickle.dumps(self._live, protocol=pickle.HIGHEST_PROTOCOL)
         self._live = None
         return self._deadline, self.gauge_share, self._rested
+
+
+class TransactionAssembly(KeyedLogic[TransactionLog, TxInput, Released | DeadLetter]):
+    """Keyed by source database: its transactions, each released whole and in commit order."""
+
+    STEP = "transactions"
+
+    __slots__ = ("wait_ms", "max_changes")
+
+    def __init__(self, resumed: Snapshot | None, clock: Clock, wait_ms: int, max_changes: int) -> None:
+        super().__init__(resumed, clock)
+        self.wait_ms = wait_ms
+        self.max_changes = max_changes
+
+    @classmethod
+    def builder_with(
+        cls, clock: Clock, wait_ms: int, max_changes: int
+    ) -> Callable[[Snapshot | None], TransactionAssembly]:
+        return lambda resumed: cls(resumed, clock, wait_ms, max_changes)
+
+    def create(self, key: str) -> TransactionLog:
+        return TransactionLog(key)
+
+    def apply(self, state: TransactionLog, value: TxInput, now_ms: int) -> list[Released | DeadLetter]:
+        return state.receive(value, now_ms, self.max_changes)
+
+    def expire(self, state: TransactionLog, now_ms: int) -> list[Released | DeadLetter]:
+        return state.expire(now_ms, self.wait_ms)
+
+    def deadline_ms(self, state: TransactionLog) -> int | None:
+        return state.deadline_ms(self.wait_ms)
 
 
 class ResolveUpc(KeyedLogic[UpcState, UpcInput, StockLevel | SaleRecorded]):
@@ -354,7 +402,7 @@ class Availability(KeyedLogic[SkuState, SkuInput, Output]):
         return state.next_deadline_ms(self.rules)
 
 
-class Kits(KeyedLogic[KitState, KitInput, AvailabilityRecord | AlertRecord]):
+class Kits(KeyedLogic[KitState, KitInput, AvailabilityRecord | AlertRecord | Withdrawn]):
     """Keyed by kit SKU: what its components allow at each location."""
 
     STEP = "kits"
@@ -368,7 +416,9 @@ class Kits(KeyedLogic[KitState, KitInput, AvailabilityRecord | AlertRecord]):
     def create(self, key: str) -> KitState:
         return KitState(key)
 
-    def apply(self, state: KitState, value: KitInput, now_ms: int) -> list[AvailabilityRecord | AlertRecord]:
+    def apply(
+        self, state: KitState, value: KitInput, now_ms: int
+    ) -> list[AvailabilityRecord | AlertRecord | Withdrawn]:
         return state.apply(value, now_ms, self.low_stock_threshold)
 
 
@@ -408,7 +458,7 @@ class ChannelSumsLogic(KeyedLogic[ChannelSums, SumsInput, ChannelFigures]):
         return state.apply(value, now_ms, self.rules)
 
 
-class ChannelFeedLogic(KeyedLogic[ChannelFeed, ChannelFigures | ListingChanged, ChannelRecord]):
+class ChannelFeedLogic(KeyedLogic[ChannelFeed, ChannelFigures | ListingChanged, ChannelRecord | Withdrawn]):
     """Keyed by channel and channel SKU: the listing's current item, and its versioned records."""
 
     STEP = "channel_feed"
@@ -417,7 +467,9 @@ class ChannelFeedLogic(KeyedLogic[ChannelFeed, ChannelFigures | ListingChanged, 
         channel, _, channel_sku = key.partition("/")
         return ChannelFeed(channel, channel_sku)
 
-    def apply(self, state: ChannelFeed, value: ChannelFigures | ListingChanged, now_ms: int) -> list[ChannelRecord]:
+    def apply(
+        self, state: ChannelFeed, value: ChannelFigures | ListingChanged, now_ms: int
+    ) -> list[ChannelRecord | Withdrawn]:
         return state.apply(value, now_ms)
 
 
@@ -498,6 +550,8 @@ def _decoder(clock: Clock) -> Callable[[RawMessage], Read]:
             decoded = decode_reservation(topic, partition, offset, msg.value, clock())
         elif topic == topics.RECONCILE:
             decoded = decode_repair(topic, partition, offset, msg.value, clock())
+        elif topic in TRANSACTION_TOPICS:
+            decoded = decode_boundary(topic, partition, offset, msg.value, clock())
         else:
             decoded = decode_change(topic, partition, offset, msg.value, clock())
         return Read(topic, partition, offset, decoded)
@@ -507,6 +561,37 @@ def _decoder(clock: Clock) -> Callable[[RawMessage], Read]:
 
 def _keyed(key: str, value: V) -> tuple[str, tuple[str, V]]:
     return key, (key, value)
+
+
+def _to_transactions(read: Read) -> list[tuple[str, tuple[str, TxInput]]]:
+    """A change that is part of a source transaction, or a transaction's BEGIN/END: to its source's log."""
+    decoded = read.decoded
+    if decoded.boundary is not None:
+        return [_keyed(source_of_topic(read.topic), decoded.boundary)]
+    if decoded.transaction is not None:
+        tx_id, order = decoded.transaction
+        return [_keyed(source_of_topic(read.topic), TxChange(tx_id, order, tuple(decoded.events)))]
+    return []
+
+
+def _untransacted_events(read: Read) -> list[Event]:
+    """Events that need no transaction: snapshot reads, reservations, repairs (and none of a transaction's)."""
+    decoded = read.decoded
+    if decoded.transaction is not None or decoded.boundary is not None:
+        return []
+    return decoded.events
+
+
+def _released_events(value: Released | DeadLetter) -> tuple[Event, ...]:
+    return value.events if isinstance(value, Released) else ()
+
+
+def _released_letter(value: Released | DeadLetter) -> DeadLetter | None:
+    return value if isinstance(value, DeadLetter) else None
+
+
+def _for_publisher(output: EngineOutput) -> tuple[str, EngineOutput]:
+    return batch_key(output), output
 
 
 def _to_upc(event: Event) -> list[tuple[str, tuple[str, UpcInput]]]:
@@ -616,7 +701,7 @@ def _for_feed(
 
 
 def _is_output(value: Any) -> bool:
-    return isinstance(value, AvailabilityRecord | AlertRecord | DeadLetter)
+    return isinstance(value, AvailabilityRecord | AlertRecord | DeadLetter | Withdrawn)
 
 
 def _consumer_errors(item: RawMessage | KafkaError[bytes | None, bytes | None]) -> bool:
@@ -641,7 +726,7 @@ def _input(
 def build_flow(
     settings: Settings,
     source: Source[Any] | None = None,
-    sink: Sink[OutputRecord] | None = None,
+    sink: DynamicSink[OutputRecord] | None = None,
     clock: Clock = wall_clock_ms,
 ) -> Dataflow:
     """The availability dataflow; tests pass a testing source of Kafka messages, a list sink and a clock."""
@@ -651,7 +736,21 @@ def build_flow(
 
     decoded = op.map("decode_cdc", raw, _decoder(clock))
     letters.append(op.filter_map("dead_letters", decoded, lambda r: r.decoded.dead_letter))
-    events = op.flat_map("events", decoded, lambda r: r.decoded.events)
+
+    # Source transactions: each source's changes wait in its log until their transaction is whole and every
+    # transaction committed before it has gone; then its events go on together, in commit order.
+    released = op.stateful_batch(
+        "transactions",
+        op.flat_map("route_to_transactions", decoded, _to_transactions),
+        TransactionAssembly.builder_with(clock, settings.tx_wait_s * 1000, settings.tx_max_changes),
+    )
+    released_out = op.key_rm("unkey_released", released)
+    letters.append(op.filter_map("transaction_letters", released_out, _released_letter))
+    events = op.merge(
+        "events",
+        op.flat_map("untransacted_events", decoded, _untransacted_events),
+        op.flat_map("transaction_events", released_out, _released_events),
+    )
     # Every input is either used or dead-lettered: the ledger counts which, once per offset (metrics, chaos test).
     op.stateful_batch("input_ledger", op.map("route_to_ledger", decoded, _to_ledger), InputLedgerLogic.builder(clock))
 
@@ -739,7 +838,7 @@ def build_flow(
         "unkey_channel_records", op.stateful_batch("channel_feed", feed_inputs, ChannelFeedLogic.builder(clock))
     )
 
-    outgoing: Stream[OutputRecord] = op.merge(
+    outgoing: Stream[EngineOutput] = op.merge(
         "outgoing",
         op.filter("engine_out", engine, _is_output),
         kits,
@@ -752,7 +851,8 @@ def build_flow(
         from connectors.kafka_sink import AtpKafkaSink
 
         sink = AtpKafkaSink(settings)
-    op.output("to_kafka", outgoing, sink)
+    # Each epoch publishes, at its close, the last record of each key: a state every step has finished.
+    op.output("to_kafka", op.map("key_for_publisher", outgoing, _for_publisher), EpochGate(sink))
     return flow
 
 
@@ -783,7 +883,7 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def _flow_from_environment() -> Dataflow:
+def flow_from_environment() -> Dataflow:
     from atp import metrics
     from atp.log_format import configure_logging
     from connectors.lag import LagReporter
@@ -806,5 +906,5 @@ def __getattr__(name: str) -> Any:
     # `python -m bytewax.run flows.availability:flow` reads the settings only when the flow is asked for,
     # so importing this module (tests, type checks) needs no environment.
     if name == "flow":
-        return _flow_from_environment()
+        return flow_from_environment()
     raise AttributeError(name)

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from atp.domain.compact import pickled_by_position
 from atp.domain.events import DC, STORE, ListingChanged, LocationChanged, Provenance, SourcePosition
-from atp.domain.records import AvailabilityRecord
+from atp.domain.records import CHANNEL_KIND, AvailabilityRecord, Withdrawn
 from atp.domain.rules import (
     BACKORDER,
     DISCONTINUED,
@@ -311,8 +311,11 @@ class ChannelFeed:
     latest: dict[str, ChannelFigures] = field(default_factory=dict)  # by SKU, including one not (yet) listed
     version: int = 0
     published: FeedPublished | None = None
+    # The epoch's open version and what was published when it opened (see SkuState.seal).
+    epoch_open: bool = False
+    epoch_base: FeedPublished | None = None
 
-    def apply(self, value: ChannelFigures | ListingChanged, now_ms: int) -> list[ChannelRecord]:
+    def apply(self, value: ChannelFigures | ListingChanged, now_ms: int) -> list[ChannelRecord | Withdrawn]:
         if isinstance(value, ChannelFigures):
             self.latest[value.sku] = value
             return self._publish(now_ms, value.provenance)
@@ -325,7 +328,11 @@ class ChannelFeed:
         self.sku, self.active = value.sku, value.active
         return self._publish(now_ms, value.provenance)
 
-    def _publish(self, now_ms: int, cause: Provenance) -> list[ChannelRecord]:
+    def seal(self) -> None:
+        """The epoch closed: its version is published; the next change opens a new one."""
+        self.epoch_open, self.epoch_base = False, None
+
+    def _publish(self, now_ms: int, cause: Provenance) -> list[ChannelRecord | Withdrawn]:
         if self.sku is None:
             return []
         if not self.active:
@@ -337,8 +344,14 @@ class ChannelFeed:
             published = (self.sku, figures.available, figures.status, figures.promise_date, figures.buffer)
         if published == self.published or (self.published is None and not self.active):
             return []
+        if not self.epoch_open:
+            self.epoch_open, self.epoch_base = True, self.published
+            self.version += 1
         self.published = published
-        self.version += 1
+        if published == self.epoch_base:  # back where the epoch began: withdraw the version it opened
+            self.epoch_open, self.epoch_base = False, None
+            self.version -= 1
+            return [Withdrawn(CHANNEL_KIND, f"{self.channel}/{self.channel_sku}")]
         sku, available, status, promise, buffer = published
         record = ChannelRecord(
             self.channel, self.channel_sku, sku, available, status, promise, self.version, now_ms, buffer, cause

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from atp.domain.compact import pickled_by_position
 from atp.domain.events import KitComponentChanged, Provenance, ReservationReceived, SourcePosition
-from atp.domain.records import CAUSE_KIT, AlertRecord, AvailabilityRecord
+from atp.domain.records import AVAILABILITY_KIND, CAUSE_KIT, AlertRecord, AvailabilityRecord, Withdrawn
 from atp.domain.rules import KIT, alerts_for, day_to_date, kits_allowed, stock_status
 
 
@@ -73,8 +73,12 @@ class KitState:
     terms: KitTerms | None = None
     published: dict[str, KitPublished] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
+    # Locations with a version open in this epoch -> what was published when it opened (see SkuState.seal).
+    epoch_base: dict[str, KitPublished | None] = field(default_factory=dict)
 
-    def apply(self, value: KitInput, now_ms: int, low_stock_threshold: int) -> list[AvailabilityRecord | AlertRecord]:
+    def apply(
+        self, value: KitInput, now_ms: int, low_stock_threshold: int
+    ) -> list[AvailabilityRecord | AlertRecord | Withdrawn]:
         if isinstance(value, ComponentSupply):
             supply = (value.available, value.on_hand, value.incoming, value.next_inbound_day)
             self.supply.setdefault(value.location, {})[value.component_sku] = supply
@@ -96,15 +100,15 @@ class KitState:
 
     def _publish(
         self, codes: list[str], provenance: Provenance, cause: str, now_ms: int, low_stock_threshold: int
-    ) -> list[AvailabilityRecord | AlertRecord]:
-        out: list[AvailabilityRecord | AlertRecord] = []
+    ) -> list[AvailabilityRecord | AlertRecord | Withdrawn]:
+        out: list[AvailabilityRecord | AlertRecord | Withdrawn] = []
         for code in codes:
             out += self._publish_location(code, provenance, cause, now_ms, low_stock_threshold)
         return out
 
     def _publish_location(
         self, code: str, provenance: Provenance, cause: str, now_ms: int, low_stock_threshold: int
-    ) -> list[AvailabilityRecord | AlertRecord]:
+    ) -> list[AvailabilityRecord | AlertRecord | Withdrawn]:
         terms = self.terms
         if terms is None:  # the kit's item row has not been seen: publish nothing rather than guess
             return []
@@ -137,8 +141,16 @@ class KitState:
         previous = self.published.get(code)
         if published == previous:
             return []
+        if code not in self.epoch_base:
+            self.epoch_base[code] = previous
+            self.versions[code] = self.versions.get(code, 0) + 1
         self.published[code] = published
-        version = self.versions[code] = self.versions.get(code, 0) + 1
+        base = self.epoch_base[code]
+        if published == base:  # back where the epoch began: withdraw the version it opened
+            del self.epoch_base[code]
+            self.versions[code] -= 1
+            return [Withdrawn(AVAILABILITY_KIND, f"{self.kit_sku}@{code}")]
+        version = self.versions[code]
         record = AvailabilityRecord(
             sku=self.kit_sku,
             location=code,
@@ -157,7 +169,11 @@ class KitState:
             cause=cause,
             cause_ref=provenance.cause_ref,
         )
-        return [record, *alerts_for(record, previous[4] if previous else None, low_stock_threshold)]
+        return [record, *alerts_for(record, base[4] if base else None, low_stock_threshold)]
+
+    def seal(self) -> None:
+        """The epoch closed: its versions are published; the next change opens a new one."""
+        self.epoch_base.clear()
 
 
 # A kit reservation's events are kept this long after they occurred, to re-explode them if the kit's bill

@@ -80,6 +80,25 @@ ALERT_BACK_IN_STOCK = "BACK_IN_STOCK"
 
 @pickled_by_position
 @dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """Not a record: tells the epoch's publisher that ``key`` ended the epoch where it began.
+
+    Within one epoch a key's changes share one version (the publisher sends only the last), so a
+    key that moved and came back (a transfer out and in, a hold placed and released) withdraws the
+    version it had opened: nothing is published for it, and its next change takes that version.
+    ``topic_kind`` is ``availability`` (key ``sku@location``) or ``channel`` (key ``channel/channel_sku``).
+    """
+
+    topic_kind: str
+    key: str
+
+
+AVAILABILITY_KIND = "availability"
+CHANNEL_KIND = "channel"
+
+
+@pickled_by_position
+@dataclass(frozen=True, slots=True)
 class AlertRecord:
     """One `atp.alerts` record: a SKU at a location crossed into low stock, out of stock or back in stock.
 

@@ -54,6 +54,7 @@ from atp.domain.events import (
 )
 from atp.domain.kits import ComponentSupply, KitTerms
 from atp.domain.records import (
+    AVAILABILITY_KIND,
     CAUSE_EXPIRY,
     CAUSE_INBOUND,
     CAUSE_ITEM,
@@ -67,6 +68,7 @@ from atp.domain.records import (
     AlertRecord,
     AvailabilityRecord,
     DeadLetter,
+    Withdrawn,
 )
 from atp.domain.reservations import FULFILL, Phase, Reservation, ReservationEvent
 from atp.domain.rules import (
@@ -94,7 +96,7 @@ SkuInput = (
     | SaleRecorded
     | StockCorrected
 )
-Output = AvailabilityRecord | AlertRecord | DeadLetter | ComponentSupply | KitTerms
+Output = AvailabilityRecord | AlertRecord | DeadLetter | ComponentSupply | KitTerms | Withdrawn
 
 # A reservation that can no longer change anything is forgotten this long after its last event;
 # until then a late duplicate of one of its events is still recognised as one.
@@ -178,6 +180,10 @@ class LocationState:
     daily_sales: dict[int, int] = field(default_factory=dict)  # UTC day -> net units sold
     version: int = 0
     published: Published | None = None
+    # The epoch's open version: what was published when it opened (the epoch's changes share one version,
+    # and alerts compare with where the epoch began). Cleared when the epoch closes (SkuState.seal).
+    epoch_open: bool = False
+    epoch_base: Published | None = None
 
 
 @pickled_by_position
@@ -344,8 +350,9 @@ class SkuState:
     def _apply_correction(self, fix: StockCorrected, now_ms: int, rules: EngineRules) -> list[Output]:
         """A reconciliation repair, if the location still shows what the drift was found against."""
         known = self.locations.get(fix.location)
-        if not self.item_known or (known.version if known else 0) != fix.observed_version:
-            return []  # published since: the drift may be gone, and the next reconciliation re-checks
+        changed_since = known is not None and (known.version != fix.observed_version or known.epoch_open)
+        if not self.item_known or changed_since or (known is None and fix.observed_version != 0):
+            return []  # changed since: the drift may be gone, and the next reconciliation re-checks
         location = self._location(fix.location)
         location.stock_position = _just_after(location.stock_position)
         observation = (location.stock_position, fix.provenance.source_ts_ms, fix.on_hand)
@@ -502,11 +509,22 @@ class SkuState:
             return []  # kits publish from their components (atp.domain.kits)
         location = self.locations[code]
         published = self.figures(code, now_ms, rules)
-        previous = location.published
-        if published == previous:
+        if published == location.published:
             return []
+        if not location.epoch_open:
+            location.epoch_open, location.epoch_base = True, location.published
+            location.version += 1
         location.published = published
-        location.version += 1
+        base = location.epoch_base
+        supplies: list[Output] = [
+            _supply(kit_sku, self.sku, code, published, provenance, cause)
+            for kit_sku, (per_kit, _) in sorted(self.kits.items())
+            if per_kit > 0
+        ]
+        if published == base:  # back where the epoch began: the version it opened is withdrawn
+            location.epoch_open, location.epoch_base = False, None
+            location.version -= 1
+            return [Withdrawn(AVAILABILITY_KIND, f"{self.sku}@{code}"), *supplies]
         on_hand, unsellable, reserved, committed, safety_stock, available, incoming, next_day, status = published
         record = AvailabilityRecord(
             sku=self.sku,
@@ -526,11 +544,13 @@ class SkuState:
             cause=cause,
             cause_ref=provenance.cause_ref,
         )
-        out: list[Output] = [record, *alerts_for(record, previous[5] if previous else None, rules.low_stock_threshold)]
-        for kit_sku, (per_kit, _) in sorted(self.kits.items()):
-            if per_kit > 0:
-                out.append(_supply(kit_sku, self.sku, code, published, provenance, cause))
-        return out
+        return [record, *alerts_for(record, base[5] if base else None, rules.low_stock_threshold), *supplies]
+
+    def seal(self) -> None:
+        """The epoch closed: its versions are published; the next change opens a new one."""
+        for location in self.locations.values():
+            if location.epoch_open:
+                location.epoch_open, location.epoch_base = False, None
 
     def _kit_terms(self, provenance: Provenance, cause: str, rules: EngineRules, now_ms: int) -> list[Output]:
         """For a kit SKU: its own terms (status, planner safety stock, holds), sent on when they change."""

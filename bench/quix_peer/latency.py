@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.quix_peer.latency --bootstrap 127.0.0.1:49092 [--rate 200 --seconds 30]
 
-For each engine (the Quix peer, then our real flow ``python -m bytewax.run flows.availability:flow``):
+For each engine (the Quix peer, then our real flow ``python -m flows.run``):
 empty the input topics, write a small snapshot (200 items, 2 DCs, 3 stores), start the engine, let it
 catch up, then produce ``--rate`` changes per second for ``--seconds`` (the same seeded changes for both),
 and stop it. Latency of a record = its ``computed_ts_ms`` (the engine's wall clock when the rules
@@ -183,14 +183,14 @@ def main(argv: list[str]) -> int:
         stdout=subprocess.DEVNULL,
     )
     before = high_watermarks(args.bootstrap, topics.AVAILABILITY)
-    ours = [sys.executable, "-m", "bytewax.run", "flows.availability:flow", "-r", str(recovery), "-s", "1", "-b", "0"]
+    ours = [sys.executable, "-m", "flows.run", "-r", str(recovery), "-s", str(load_settings().snapshot_interval_s)]
     since, sent = _run_engine(args.bootstrap, ours, dict(os.environ), changes, args.rate, args.catch_up)
     decode = avro_contracts.deserializer(avro_contracts.registry_client(settings), topics.AVAILABILITY)
     raw: list[Message] = read_topic(args.bootstrap, topics.AVAILABILITY, before)
     records = [dict(decode(m.value)) for m in raw if m.value]
     results.append(
         _summary(
-            "ours (bytewax.run, Kafka, Avro, recovery 1 s)",
+            "ours (flows.run, Kafka, Avro, recovery on)",
             _latencies(records, _input_times(args.bootstrap), since),
             sent,
         )

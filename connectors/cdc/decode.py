@@ -15,10 +15,11 @@ import orjson
 
 from atp.domain.events import Event, Provenance, SourcePosition
 from atp.domain.records import DeadLetter
-from atp.errors import InputError
+from atp.domain.transactions import BEGIN, END, TxBoundary
+from atp.errors import CdcDecodeError, InputError
 from atp.privacy import mask_personal_data, mask_raw_payload
 from connectors.cdc import erp, pos
-from connectors.cdc.envelope import ChangeEvent, parse_envelope
+from connectors.cdc.envelope import ChangeEvent, parse_envelope, read_transaction, transaction_key
 from connectors.cdc.source_block import commit_ts_ms, describe_position, mariadb_position, postgres_position
 
 TableDecoder = Callable[[ChangeEvent, SourcePosition, Provenance], list[Event]]
@@ -44,15 +45,30 @@ TABLES: dict[str, tuple[TableDecoder, PositionReader]] = {
 
 CDC_TOPICS = tuple(TABLES)
 
+# Debezium's transaction topics (<prefix>.transaction, one partition each: BEGIN and END in commit order).
+TRANSACTION_TOPICS: dict[str, str] = {"erp.transaction": "erp", "pos.transaction": "pos"}
+
+
+def source_of_topic(topic: str) -> str:
+    """Which source database a CDC or transaction topic belongs to: ``erp`` or ``pos``."""
+    return topic.partition(".")[0]
+
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
     events: list[Event]
     dead_letter: DeadLetter | None = None
+    transaction: tuple[str, int] | None = None  # (id, place in it) of a change message that is part of one
+    boundary: TxBoundary | None = None  # a record of a transaction topic
 
 
 def decode_change(topic: str, partition: int, offset: int, value: bytes | None, now_ms: int) -> Decoded:
-    """The domain events in one Debezium message, or why it cannot be used."""
+    """The domain events in one Debezium message, or why it cannot be used.
+
+    A change that is part of a source transaction says which, and where in it, even when it is
+    dead-lettered: the transaction counts it, and waits for it, either way.
+    """
+    transaction = None
     try:
         table = TABLES.get(topic)
         if table is None:
@@ -60,16 +76,56 @@ def decode_change(topic: str, partition: int, offset: int, value: bytes | None, 
         change = parse_envelope(value)
         if change is None:  # tombstone after a delete: the delete event already said it all
             return Decoded([])
+        transaction = change.transaction
         if change.op == "t":
             raise InputError("truncate", "table truncated at the source; reconcile to rebuild its rows")
         decode_table, read_position = table
         position = read_position(change.source)
         ref = f"{topic}[{partition}]@{offset} {describe_position(position)}"
+        if transaction is not None:
+            ref += f" tx={transaction[0]}"
         provenance = Provenance(commit_ts_ms(change.source), ref, topic, partition, offset)
-        return Decoded(decode_table(change, position, provenance))
+        return Decoded(decode_table(change, position, provenance), transaction=transaction)
     except InputError as exc:
         letter = dead_letter_for(topic, partition, offset, value, exc, now_ms)
-        return Decoded([cast(Event, e) for e in exc.fail_safe], letter)
+        if transaction is None:
+            transaction = _transaction_if_readable(value)
+        return Decoded([cast(Event, e) for e in exc.fail_safe], letter, transaction)
+
+
+def _transaction_if_readable(value: bytes | None) -> tuple[str, int] | None:
+    """The transaction of a change message that failed to decode, where its block can still be read."""
+    try:
+        doc = orjson.loads(value) if value is not None else None
+        return read_transaction(doc) if isinstance(doc, dict) else None
+    except (orjson.JSONDecodeError, InputError):
+        return None
+
+
+def decode_boundary(topic: str, partition: int, offset: int, value: bytes | None, now_ms: int) -> Decoded:
+    """A record of a transaction topic: ``{"status": "BEGIN"|"END", "id", "event_count", ...}``."""
+    try:
+        if value is None:
+            raise CdcDecodeError("tombstone", "a transaction topic has no tombstones")
+        try:
+            doc = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise CdcDecodeError("unparsable_json", str(exc)) from exc
+        if not isinstance(doc, dict):
+            raise CdcDecodeError("invalid_transaction", f"expected a JSON object, got {type(doc).__name__}")
+        status, tx_id, count = doc.get("status"), doc.get("id"), doc.get("event_count")
+        if status not in (BEGIN, END) or not isinstance(tx_id, str) or not tx_id:
+            raise CdcDecodeError("invalid_transaction", f"status {status!r} with id {tx_id!r}")
+        if status == END and (not isinstance(count, int) or isinstance(count, bool) or count < 0):
+            raise CdcDecodeError("invalid_transaction", f"END without a valid event_count ({count!r})")
+        ts_ms = doc.get("ts_ms")
+        key = transaction_key(tx_id)
+        when = ts_ms if isinstance(ts_ms, int) else 0
+        provenance = Provenance(when, f"{topic}[{partition}]@{offset} tx={key}", topic, partition, offset)
+        boundary = TxBoundary(key, status, count if status == END and isinstance(count, int) else 0, provenance)
+        return Decoded([], boundary=boundary)
+    except InputError as exc:
+        return Decoded([], dead_letter_for(topic, partition, offset, value, exc, now_ms))
 
 
 def dead_letter_for(

@@ -25,6 +25,7 @@ class ChangeEvent:
     before: Row | None
     after: Row | None
     source: Row
+    transaction: tuple[str, int] | None = None  # (transaction id, place in it from 1); None for snapshot reads
 
     @property
     def is_delete(self) -> bool:
@@ -64,4 +65,26 @@ def parse_envelope(value: bytes | None) -> ChangeEvent | None:
     before, after = doc.get("before"), doc.get("after")
     if (before is not None and not isinstance(before, dict)) or (after is not None and not isinstance(after, dict)):
         raise CdcDecodeError("not_an_envelope", "before/after must be objects")
-    return ChangeEvent(op=op, before=before, after=after, source=source)
+    return ChangeEvent(op=op, before=before, after=after, source=source, transaction=read_transaction(doc))
+
+
+def read_transaction(doc: dict[str, Any]) -> tuple[str, int] | None:
+    """The ``transaction`` block Debezium adds with ``provide.transaction.metadata`` (absent on snapshot reads)."""
+    block = doc.get("transaction")
+    if block is None:
+        return None
+    if not isinstance(block, dict):
+        raise CdcDecodeError("invalid_transaction", "transaction block must be an object")
+    tx_id, order = block.get("id"), block.get("total_order")
+    if not isinstance(tx_id, str) or not tx_id or not isinstance(order, int) or isinstance(order, bool) or order < 1:
+        raise CdcDecodeError("invalid_transaction", f"transaction block without id or order ({tx_id!r}, {order!r})")
+    return transaction_key(tx_id), order
+
+
+def transaction_key(tx_id: str) -> str:
+    """One id for a transaction's BEGIN, changes and END.
+
+    PostgreSQL's ids are ``txId:LSN`` and the LSN differs between BEGIN, the changes and END: the
+    transaction is the part before the colon. MariaDB's (a GTID, or ``file=...,pos=...``) hold no colon.
+    """
+    return tx_id.partition(":")[0]

@@ -20,7 +20,7 @@ from atp.domain.channels import (
     LocationSupply,
 )
 from atp.domain.events import ListingChanged, LocationChanged, Provenance
-from atp.domain.records import AvailabilityRecord
+from atp.domain.records import AvailabilityRecord, Withdrawn
 
 NOW = 1_800_000_000_000  # 2027-01-15 in UTC
 TODAY = dt.date(2027, 1, 15)
@@ -120,28 +120,45 @@ def figures(sku: str, available: int) -> ChannelFigures:
     return ChannelFigures("SHOPIFY", "SH-1", sku, available, "IN_STOCK", TODAY, P)
 
 
+def each_in_its_epoch(feed: ChannelFeed, changes: list) -> list[list]:
+    """What each change publishes when the epoch closes after it."""
+    outs = []
+    for change in changes:
+        outs.append(feed.apply(change, NOW))
+        feed.seal()
+    return outs
+
+
 def test_the_feed_publishes_only_changes_with_increasing_versions():
     feed = ChannelFeed("SHOPIFY", "SH-1")
-    feed.apply(listing("SHOPIFY", "SH-1"), NOW)
-    assert [(r.available, r.version) for r in feed.apply(figures("TEE-1", 5), NOW)] == [(5, 1)]
-    assert feed.apply(figures("TEE-1", 5), NOW) == []
-    assert [(r.available, r.version) for r in feed.apply(figures("TEE-1", 4), NOW)] == [(4, 2)]
+    outs = each_in_its_epoch(
+        feed, [listing("SHOPIFY", "SH-1"), figures("TEE-1", 5), figures("TEE-1", 5), figures("TEE-1", 4)]
+    )
+    assert [[(r.available, r.version) for r in out] for out in outs] == [[], [(5, 1)], [], [(4, 2)]]
+
+
+def test_a_listing_that_moves_and_comes_back_within_an_epoch_withdraws_its_version():
+    feed = ChannelFeed("SHOPIFY", "SH-1")
+    each_in_its_epoch(feed, [listing("SHOPIFY", "SH-1"), figures("TEE-1", 5)])
+    assert [r.version for r in feed.apply(figures("TEE-1", 2), NOW)] == [2]
+    assert feed.apply(figures("TEE-1", 5), NOW) == [Withdrawn("channel", "SHOPIFY/SH-1")]
+    feed.seal()
+    assert [r.version for r in feed.apply(figures("TEE-1", 3), NOW)] == [2]
 
 
 def test_a_deactivated_listing_stops_selling_and_a_reactivated_one_sells_again():
     feed = ChannelFeed("SHOPIFY", "SH-1")
-    feed.apply(listing("SHOPIFY", "SH-1"), NOW)
-    feed.apply(figures("TEE-1", 5), NOW)
-    [off] = feed.apply(listing("SHOPIFY", "SH-1", position=2, active=False), NOW)
+    each_in_its_epoch(feed, [listing("SHOPIFY", "SH-1"), figures("TEE-1", 5)])
+    [[off], [on]] = each_in_its_epoch(
+        feed, [listing("SHOPIFY", "SH-1", position=2, active=False), listing("SHOPIFY", "SH-1", position=3)]
+    )
     assert (off.available, off.status, off.version) == (0, "DISCONTINUED", 2)
-    [on] = feed.apply(listing("SHOPIFY", "SH-1", position=3), NOW)
     assert (on.available, on.version) == (5, 3)
 
 
 def test_a_remapped_listing_moves_to_its_new_item_and_keeps_its_version_sequence():
     feed = ChannelFeed("SHOPIFY", "SH-1")
-    feed.apply(listing("SHOPIFY", "SH-1"), NOW)
-    feed.apply(figures("TEE-1", 5), NOW)
+    each_in_its_epoch(feed, [listing("SHOPIFY", "SH-1"), figures("TEE-1", 5)])
     assert feed.apply(figures("TEE-2", 9), NOW) == []  # not the listed item (yet)
     assert feed.apply(listing("SHOPIFY", "SH-1", "TEE-1", position=2, deleted=True, moved=True), NOW) == []
     [moved] = feed.apply(listing("SHOPIFY", "SH-1", "TEE-2", position=2), NOW)
@@ -195,6 +212,7 @@ def test_a_listing_feed_only_ever_speaks_for_its_current_item_with_strictly_incr
         else:
             latest[sku] = value
             out = feed.apply(figures(sku, value), NOW)
+        feed.seal()  # each step in its own epoch
         for record in out:
             versions.append(record.version)
             assert current is not None and record.sku == current[0]

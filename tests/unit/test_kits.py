@@ -37,6 +37,7 @@ def records(out) -> list[AvailabilityRecord]:
 def test_a_kit_offers_the_minimum_over_components_of_floor_available_over_units_per_kit():
     kit = kit_with_bom()
     kit.apply(supply("TEE-1", 9), NOW, 5)
+    kit.seal()  # the epoch closes: the next change opens version 2
     [record] = records(kit.apply(supply("MUG-1", 7), NOW, 5))
     assert (record.sku, record.location, record.available, record.version) == (KIT, "DC0001", 3, 2)
     assert (record.cause, record.cause_ref) == ("stock", "MUG-1@7")
@@ -48,6 +49,16 @@ def test_a_kit_drops_when_a_component_sells():
     kit.apply(supply("MUG-1", 20), NOW, 5)
     [record] = records(kit.apply(supply("TEE-1", 4), NOW, 5))
     assert record.available == 4
+
+
+def test_components_changed_in_one_epoch_publish_one_kit_version_from_all_of_them():
+    kit = kit_with_bom()
+    kit.apply(supply("TEE-1", 9), NOW, 5)
+    kit.apply(supply("MUG-1", 20), NOW, 5)
+    kit.seal()
+    first = records(kit.apply(supply("TEE-1", 30), NOW, 5))  # one component of a transaction moved
+    [last] = records(kit.apply(supply("MUG-1", 4), NOW, 5))  # and the other
+    assert [r.version for r in first] == [2] and (last.version, last.available) == (2, 2)
 
 
 def test_a_missing_component_at_a_location_means_no_kit_there():
@@ -76,6 +87,7 @@ def test_an_older_bom_change_is_ignored_and_alerts_follow_the_kit():
     kit = kit_with_bom()
     kit.apply(supply("TEE-1", 9), NOW, 5)
     kit.apply(supply("MUG-1", 20), NOW, 5)
+    kit.seal()
     assert kit.apply(component(KIT, "MUG-1", 5, 3), NOW, 5) == []
     out = kit.apply(supply("TEE-1", 0), NOW, 5)
     assert [(a.kind, a.available) for a in out if isinstance(a, AlertRecord)] == [("OUT_OF_STOCK", 0)]

@@ -118,6 +118,7 @@ def known_with_stock(on_hand: int) -> SkuState:
     state = SkuState("TEE-1")
     state.apply(item(), NOW, RULES)
     state.apply(stock(on_hand, 100), NOW, RULES)
+    state.seal()  # version 1 is published
     return state
 
 
@@ -131,6 +132,14 @@ def test_a_repair_sets_the_stock_and_is_published_with_cause_reconcile():
 def test_a_repair_computed_against_an_older_record_is_moot():
     state = known_with_stock(12)
     state.apply(stock(11, 101), NOW, RULES)  # version 2 now
+    state.seal()
+    assert state.apply(correction(10, observed_version=1), NOW, RULES) == []
+    assert state.locations["DC0001"].on_hand == 11
+
+
+def test_a_repair_is_moot_while_a_change_since_the_last_published_version_waits_for_its_epoch():
+    state = known_with_stock(12)
+    state.apply(stock(11, 101), NOW, RULES)  # version 2 opened, not yet published
     assert state.apply(correction(10, observed_version=1), NOW, RULES) == []
     assert state.locations["DC0001"].on_hand == 11
 
@@ -147,6 +156,7 @@ def test_after_a_repair_a_later_change_of_the_row_still_wins_and_an_older_one_is
 def test_a_repair_replaces_the_lots_and_a_vanished_lot_cannot_come_back_from_an_old_change():
     state = known_with_stock(12)
     state.apply(lot("L1", 4, TODAY, 100), NOW, RULES)
+    state.seal()
     version = state.locations["DC0001"].version
     state.apply(correction(12, version, lots=(("L2", 1, TODAY),)), NOW, RULES)
     state.apply(lot("L1", 4, TODAY, 100), NOW, RULES)  # re-delivered

@@ -47,7 +47,7 @@ def _shirt(out: list) -> list[tuple[int, int, str, int]]:
 def test_a_hold_placed_before_a_restart_lapses_after_it_with_no_further_input(tmp_path):
     recovery = _store(tmp_path)
     schedule = [(0.0, m) for m in a_shirt_listed_on_shopify()]
-    schedule.append((0.1, reservation("HOLD", qty=3, expires_at=in_a_moment(1.2))))
+    schedule.append((0.3, reservation("HOLD", qty=3, expires_at=in_a_moment(1.4))))  # an epoch after the stock
 
     before = _run(schedule, recovery, linger_s=0.3)
     after = _run(schedule, recovery, linger_s=1.5)

@@ -7,7 +7,7 @@ import datetime as dt
 
 from atp.domain.events import ALL_LOCATIONS, STORE
 from atp.domain.kits import ComponentSupply
-from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
+from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
 from atp.domain.reservations import CONFIRM, FULFILL, HOLD, RELEASE
 from atp.domain.sku_state import SkuState
 from tests.engine_inputs import MINUTE, NOW, RULES, component, inbound, item, lot, reservation, safety, sale, stock
@@ -20,6 +20,15 @@ def records(out: list) -> list[AvailabilityRecord]:
 def only(out: list) -> AvailabilityRecord:
     [record] = records(out)
     return record
+
+
+def each_in_its_epoch(state: SkuState, events: list, now: int = NOW, rules=RULES) -> list[list]:
+    """What each event publishes when the epoch closes after it (the engine publishes at every epoch's close)."""
+    outs = []
+    for event in events:
+        outs.append(state.apply(event, now, rules))
+        state.seal()
+    return outs
 
 
 def known_sku(on_hand: int | None = None, rules=RULES) -> SkuState:
@@ -68,11 +77,31 @@ def test_a_change_older_than_the_applied_one_is_ignored():
     assert state.locations["DC0001"].on_hand == 10
 
 
-def test_versions_increase_per_location():
+def test_versions_increase_per_location_one_per_epoch():
     state = known_sku()
-    versions = [only(state.apply(stock(q, 100 + q), NOW, RULES)).version for q in (5, 6, 7)]
+    versions = [only(out).version for out in each_in_its_epoch(state, [stock(q, 100 + q) for q in (5, 6, 7)])]
     other = only(state.apply(stock(3, 104, location="DC0002"), NOW, RULES))
     assert versions == [1, 2, 3] and other.version == 1
+
+
+def test_changes_within_one_epoch_share_its_version_and_the_last_one_says_where_it_ended():
+    state = known_sku(10)
+    state.seal()
+    first = only(state.apply(stock(4, 101), NOW, RULES))
+    last = only(state.apply(stock(6, 102), NOW, RULES))
+    assert (first.version, first.on_hand) == (2, 4)
+    assert (last.version, last.on_hand) == (2, 6)
+    state.seal()
+    assert only(state.apply(stock(7, 103), NOW, RULES)).version == 3
+
+
+def test_a_location_back_where_its_epoch_began_withdraws_the_version_it_opened():
+    state = known_sku(10)
+    state.seal()
+    state.apply(stock(4, 101), NOW, RULES)
+    assert state.apply(stock(10, 102), NOW, RULES) == [Withdrawn("availability", "TEE-1@DC0001")]
+    state.seal()
+    assert only(state.apply(stock(9, 103), NOW, RULES)).version == 2
 
 
 def test_discontinuing_an_item_stops_promises_everywhere():
@@ -326,15 +355,27 @@ def alerts(out: list) -> list[tuple[str, int]]:
 
 def test_alerts_on_crossing_into_low_stock_out_of_stock_and_back_in_stock():
     state = known_sku(20)
-    assert alerts(state.apply(stock(15, 101), NOW, RULES)) == []
-    assert alerts(state.apply(stock(4, 102), NOW, RULES)) == [("LOW_STOCK", 4)]
-    assert alerts(state.apply(stock(3, 103), NOW, RULES)) == []
-    assert alerts(state.apply(stock(0, 104), NOW, RULES)) == [("OUT_OF_STOCK", 0)]
-    assert alerts(state.apply(stock(12, 105), NOW, RULES)) == [("BACK_IN_STOCK", 12)]
+    state.seal()
+    levels = [stock(15, 101), stock(4, 102), stock(3, 103), stock(0, 104), stock(12, 105)]
+    assert [alerts(out) for out in each_in_its_epoch(state, levels)] == [
+        [],
+        [("LOW_STOCK", 4)],
+        [],
+        [("OUT_OF_STOCK", 0)],
+        [("BACK_IN_STOCK", 12)],
+    ]
+
+
+def test_an_alert_compares_with_where_the_epoch_began_not_with_a_state_inside_it():
+    state = known_sku(20)
+    state.seal()
+    assert alerts(state.apply(stock(0, 101), NOW, RULES)) == [("OUT_OF_STOCK", 0)]
+    assert alerts(state.apply(stock(12, 102), NOW, RULES)) == []  # 20 -> 12 over the epoch: nothing crossed
 
 
 def test_an_alert_carries_the_source_time_and_version_that_crossed():
     state = known_sku(20)
+    state.seal()
     [alert] = [a for a in state.apply(stock(0, 101), NOW, RULES) if isinstance(a, AlertRecord)]
     assert (alert.at_ms, alert.version, alert.threshold) == (1101, 2, 5)
 
