@@ -13,7 +13,6 @@ Progress = Callable[[str], None]
 def print_status(settings: Settings, out: Progress) -> None:
     from atp.pipeline import pipeline_log, running_pid
     from connectors import lag, topics
-    from connectors.cdc.decode import CDC_TOPICS, TRANSACTION_TOPICS
     from connectors.store_loader import LOADER_GROUP
     from infra import stack
 
@@ -40,7 +39,7 @@ def print_status(settings: Settings, out: Progress) -> None:
         return
     out("lag (messages not yet processed)")
     flow = lag.lag_by_topic(
-        settings, "dataflow", (*CDC_TOPICS, *TRANSACTION_TOPICS, *topics.EVENT_INPUTS), lag.flow_positions(settings.recovery_dir)
+        settings, "dataflow", topics.INPUT_TOPICS, lag.flow_positions(settings.recovery_dir)
     )
     loader_topics = topics.output_topics(settings)
     loader = lag.lag_by_topic(

@@ -13,10 +13,10 @@ from atp.errors import AtpError
 from atp.settings import Settings
 from bench.shapes import Message
 from connectors import topics
-from connectors.cdc.decode import CDC_TOPICS, TRANSACTION_TOPICS
+from connectors.cdc.decode import TRANSACTION_TOPICS
 from connectors.kafka_config import client_config
 
-INPUT_TOPICS = CDC_TOPICS + tuple(TRANSACTION_TOPICS) + topics.EVENT_INPUTS
+INPUT_TOPICS = topics.INPUT_TOPICS
 
 Watermarks = dict[tuple[str, int], tuple[int, int]]
 

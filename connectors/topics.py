@@ -13,6 +13,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from atp.errors import ServiceError
 from atp.settings import Settings
+from connectors.cdc.decode import CDC_TOPICS, TRANSACTION_TOPICS
 from connectors.kafka_config import client_config
 
 AVAILABILITY = "atp.availability"
@@ -25,6 +26,8 @@ RESERVATIONS = "orders.reservations"
 RECONCILE = "atp.reconcile"
 # The dataflow's inputs besides the Debezium change topics.
 EVENT_INPUTS = (RESERVATIONS, RECONCILE)
+# Everything the dataflow reads: Debezium's change and transaction topics, and the event inputs.
+INPUT_TOPICS = (*CDC_TOPICS, *TRANSACTION_TOPICS, *EVENT_INPUTS)
 
 OUTPUT_TOPICS = (AVAILABILITY, DLQ, ALERTS)
 

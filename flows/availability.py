@@ -85,7 +85,6 @@ from atp.rule_settings import channel_rules_from, rules_from
 from atp.settings import Settings, load_settings
 from connectors import topics
 from connectors.cdc.decode import (
-    CDC_TOPICS,
     TRANSACTION_TOPICS,
     Decoded,
     decode_boundary,
@@ -103,7 +102,7 @@ OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
 EngineOutput = OutputRecord | Withdrawn
 Clock = Callable[[], int]
 
-INPUT_TOPICS = (*CDC_TOPICS, *TRANSACTION_TOPICS, *topics.EVENT_INPUTS)
+INPUT_TOPICS = topics.INPUT_TOPICS
 
 S = TypeVar("S")
 V = TypeVar("V")

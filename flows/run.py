@@ -45,10 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     recovery = (
         None
         if args.recovery_directory is None
-        else RecoveryConfig(str(args.recovery_directory), args.backup_interval or dt.timedelta(0))
+        else RecoveryConfig(str(args.recovery_directory), args.backup_interval or dt.timedelta(0))  # type: ignore[no-untyped-call]
     )
     addresses = args.addresses.split(";") if args.addresses else None
-    cli_main(
+    cli_main(  # type: ignore[no-untyped-call]
         flow_from_environment(),
         workers_per_process=args.workers_per_process,
         process_id=args.process_id,

@@ -89,10 +89,9 @@ def _wait_for_initial_load(settings: Settings, progress: Progress) -> int:
 def _flow_lag(settings: Settings) -> int:
     """Messages on the dataflow's input topics not yet consumed (as of its last snapshot)."""
     from connectors import lag, topics
-    from connectors.cdc.decode import CDC_TOPICS, TRANSACTION_TOPICS
 
     positions = lag.flow_positions(settings.recovery_dir)
-    return sum(t.lag for t in lag.lag_by_topic(settings, "dataflow", (*CDC_TOPICS, *TRANSACTION_TOPICS, *topics.EVENT_INPUTS), positions))
+    return sum(t.lag for t in lag.lag_by_topic(settings, "dataflow", topics.INPUT_TOPICS, positions))
 
 
 def _pick_dc_item(settings: Settings) -> tuple[str, str]:

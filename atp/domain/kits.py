@@ -146,10 +146,10 @@ class KitState:
             self.versions[code] = self.versions.get(code, 0) + 1
         self.published[code] = published
         base = self.epoch_base[code]
-        if published == base:  # back where the epoch began: withdraw the version it opened
+        withdrawn = published == base  # back where the epoch began: withdraw the version it opened
+        if withdrawn:
             del self.epoch_base[code]
             self.versions[code] -= 1
-            return [Withdrawn(AVAILABILITY_KIND, f"{self.kit_sku}@{code}")]
         version = self.versions[code]
         record = AvailabilityRecord(
             sku=self.kit_sku,
@@ -169,6 +169,8 @@ class KitState:
             cause=cause,
             cause_ref=provenance.cause_ref,
         )
+        if withdrawn:  # the channel steps still need the state it is back to; the publisher drops both
+            return [record, Withdrawn(AVAILABILITY_KIND, record.key)]
         return [record, *alerts_for(record, base[4] if base else None, low_stock_threshold)]
 
     def seal(self) -> None:

@@ -521,10 +521,10 @@ class SkuState:
             for kit_sku, (per_kit, _) in sorted(self.kits.items())
             if per_kit > 0
         ]
-        if published == base:  # back where the epoch began: the version it opened is withdrawn
+        withdrawn = published == base  # back where the epoch began: the version it opened is withdrawn
+        if withdrawn:
             location.epoch_open, location.epoch_base = False, None
             location.version -= 1
-            return [Withdrawn(AVAILABILITY_KIND, f"{self.sku}@{code}"), *supplies]
         on_hand, unsellable, reserved, committed, safety_stock, available, incoming, next_day, status = published
         record = AvailabilityRecord(
             sku=self.sku,
@@ -544,6 +544,9 @@ class SkuState:
             cause=cause,
             cause_ref=provenance.cause_ref,
         )
+        if withdrawn:
+            # The channel steps still need the state it is back to; the publisher drops both.
+            return [record, Withdrawn(AVAILABILITY_KIND, record.key), *supplies]
         return [record, *alerts_for(record, base[5] if base else None, rules.low_stock_threshold), *supplies]
 
     def seal(self) -> None:

@@ -167,7 +167,8 @@ class TransactionLog:
             if pending is not None:  # None: gone streaming, its changes are applied as they come
                 del self.pending[tx_id]
                 self._remember(tx_id, None)
-                out.append(Released(tx_id, pending.events()))
+                if pending.changes:  # none: it touched only tables we do not capture
+                    out.append(Released(tx_id, pending.events()))
         return out
 
     def _go_streaming(self, tx_id: str, pending: PendingTx, now_ms: int) -> list[Released | DeadLetter]:

@@ -99,7 +99,9 @@ def test_a_location_back_where_its_epoch_began_withdraws_the_version_it_opened()
     state = known_sku(10)
     state.seal()
     state.apply(stock(4, 101), NOW, RULES)
-    assert state.apply(stock(10, 102), NOW, RULES) == [Withdrawn("availability", "TEE-1@DC0001")]
+    back, withdrawn = state.apply(stock(10, 102), NOW, RULES)
+    assert (back.on_hand, back.version) == (10, 1)  # what the channel steps see: where it is back to
+    assert withdrawn == Withdrawn("availability", "TEE-1@DC0001")  # what the publisher sees: nothing to send
     state.seal()
     assert only(state.apply(stock(9, 103), NOW, RULES)).version == 2
 
