@@ -2,17 +2,19 @@
 alerts and dead letters out.
 
     cdc_in ─► decode ─┬─► dead_letters ──────────────────────────────────────────────────────┐
-                      └─► events                                                              │
+                      ├─► transactions (per source: whole, in commit order) ─┐                │
+                      └─► snapshot reads, reservations, repairs ─────────────┴─► events       │
         sale tickets/lines ─► join_tickets ─┐                                                 │
         store stock, item UPCs ─────────────┴─► resolve_upc ─┐                                │
         reservations ─► check_location ─► resolve_listing ─► explode_kits ─┐                  │
         ERP stock, items, lots, POs, safety stock, kit components ─────────┴─► availability ─┤
                                                    component supply, kit terms ─► kits ──────┤
-                                                                                   to_kafka ◄┘
+                     records by location ─► channel_locations ─► channel_sums ─► channel_feed ┤
+                                 to_kafka: each key's last record of an epoch, at its close ◄┘
 
-Keys: ``resolve_upc`` by UPC, ``join_tickets`` by ticket, ``check_location`` by
-location, ``resolve_listing`` by channel and channel SKU, ``explode_kits``,
-``availability`` and ``kits`` by SKU. Time-driven changes (holds that lapse,
+Keys: ``transactions`` by source database (``erp``, ``pos``), ``resolve_upc`` by UPC,
+``join_tickets`` by ticket, ``check_location`` by location, ``resolve_listing`` by channel
+and channel SKU, ``explode_kits``, ``availability`` and ``kits`` by SKU. Time-driven changes (holds that lapse,
 lots that expire, fulfilment grace, inputs that waited in vain for their
 reference) are Bytewax timers on those keys: ``notify_at`` returns the soonest
 deadline, and it fires with no further input.

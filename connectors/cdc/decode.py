@@ -45,6 +45,10 @@ TABLES: dict[str, tuple[TableDecoder, PositionReader]] = {
 
 CDC_TOPICS = tuple(TABLES)
 
+# The tables we read, as a transaction's END names them (``erp.STOCK_BAL``, ``public.store_stock``): a transaction
+# also counts changes of captured tables whose topics we do not read (the POS ``store`` table), never to arrive.
+READ_COLLECTIONS = frozenset(topic.split(".", 1)[1] for topic in TABLES)
+
 # Debezium's transaction topics (<prefix>.transaction, one partition each: BEGIN and END in commit order).
 TRANSACTION_TOPICS: dict[str, str] = {"erp.transaction": "erp", "pos.transaction": "pos"}
 
@@ -93,6 +97,22 @@ def decode_change(topic: str, partition: int, offset: int, value: bytes | None, 
         return Decoded([cast(Event, e) for e in exc.fail_safe], letter, transaction)
 
 
+def _changes_we_read(collections: object, event_count: int) -> int:
+    """How many of an END's changes are on topics we read: its per-table counts, less the tables we do not read."""
+    if not isinstance(collections, list) or not collections:
+        return event_count
+    counted = 0
+    for entry in collections:
+        if not isinstance(entry, dict):
+            raise CdcDecodeError("invalid_transaction", f"data_collections entry {entry!r}")
+        name, count = entry.get("data_collection"), entry.get("event_count")
+        if not isinstance(name, str) or not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise CdcDecodeError("invalid_transaction", f"data_collections entry {entry!r}")
+        if name in READ_COLLECTIONS:
+            counted += count
+    return counted
+
+
 def _transaction_if_readable(value: bytes | None) -> tuple[str, int] | None:
     """The transaction of a change message that failed to decode, where its block can still be read."""
     try:
@@ -118,6 +138,8 @@ def decode_boundary(topic: str, partition: int, offset: int, value: bytes | None
             raise CdcDecodeError("invalid_transaction", f"status {status!r} with id {tx_id!r}")
         if status == END and (not isinstance(count, int) or isinstance(count, bool) or count < 0):
             raise CdcDecodeError("invalid_transaction", f"END without a valid event_count ({count!r})")
+        if status == END:
+            count = _changes_we_read(doc.get("data_collections"), count)
         ts_ms = doc.get("ts_ms")
         key = transaction_key(tx_id)
         when = ts_ms if isinstance(ts_ms, int) else 0
