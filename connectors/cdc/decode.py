@@ -142,6 +142,8 @@ def decode_boundary(topic: str, partition: int, offset: int, value: bytes | None
             count = _changes_we_read(doc.get("data_collections"), count)
         ts_ms = doc.get("ts_ms")
         key = transaction_key(tx_id)
+        if not key:
+            raise CdcDecodeError("invalid_transaction", f"transaction id {tx_id!r} names no transaction")
         when = ts_ms if isinstance(ts_ms, int) else 0
         provenance = Provenance(when, f"{topic}[{partition}]@{offset} tx={key}", topic, partition, offset)
         boundary = TxBoundary(key, status, count if status == END and isinstance(count, int) else 0, provenance)

@@ -78,7 +78,10 @@ def read_transaction(doc: dict[str, Any]) -> tuple[str, int] | None:
     tx_id, order = block.get("id"), block.get("total_order")
     if not isinstance(tx_id, str) or not tx_id or not isinstance(order, int) or isinstance(order, bool) or order < 1:
         raise CdcDecodeError("invalid_transaction", f"transaction block without id or order ({tx_id!r}, {order!r})")
-    return transaction_key(tx_id), order
+    key = transaction_key(tx_id)
+    if not key:
+        raise CdcDecodeError("invalid_transaction", f"transaction id {tx_id!r} names no transaction")
+    return key, order
 
 
 def transaction_key(tx_id: str) -> str:

@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from atp.domain.events import ItemChanged, StockLevel, StoreStockByUpc, UpcReleased
-from connectors.cdc.decode import decode_change
+from connectors.cdc.decode import decode_boundary, decode_change
 from tests.debezium_events import (
     ERP_ITEMS,
     ERP_STOCK,
@@ -158,3 +158,62 @@ def test_dead_letter_payloads_never_carry_personal_data():
 def test_personal_data_is_masked_even_in_payloads_that_do_not_parse():
     letter = decode(POS_STOCK, b'{"customer_email": "ann@example.com", "loyalty_id": "L-991", oops').dead_letter
     assert "ann@example.com" not in letter.payload and "L-991" not in letter.payload
+
+
+# -- transaction metadata -----------------------------------------------------------------------
+
+
+def _tx_record(status: str, tx_id: str, count: int | None = None, collections: list | None = None) -> bytes:
+    return orjson.dumps(
+        {"status": status, "id": tx_id, "event_count": count, "data_collections": collections, "ts_ms": 1_700_000_000}
+    )
+
+
+def test_a_transaction_end_counts_only_the_changes_of_tables_we_read():
+    collections = [
+        {"data_collection": "public.store_stock", "event_count": 2},
+        {"data_collection": "public.store", "event_count": 1},  # captured, not read
+    ]
+    decoded = decode_boundary("pos.transaction", 0, 7, _tx_record("END", "734:26459648", 3, collections), 0)
+    assert decoded.dead_letter is None and decoded.boundary is not None
+    assert (decoded.boundary.tx_id, decoded.boundary.status, decoded.boundary.event_count) == ("734", "END", 2)
+
+
+def test_postgres_begin_changes_and_end_name_one_transaction_despite_their_lsn_suffixes():
+    begin = decode_boundary("pos.transaction", 0, 6, _tx_record("BEGIN", "734:26458816"), 0)
+    change = decode_change(
+        POS_STOCK,
+        0,
+        9,
+        orjson.dumps(
+            {
+                **orjson.loads(
+                    envelope(
+                        "u",
+                        None,
+                        store_stock_row("ST0001", "000000000017", 3),
+                        postgres_source("store_stock", 26459096),
+                    )
+                ),
+                "transaction": {"id": "734:26459096", "total_order": 2, "data_collection_order": 2},
+            }
+        ),
+        0,
+    )
+    assert begin.boundary is not None and begin.boundary.tx_id == "734"
+    assert change.transaction == ("734", 2)
+    assert "tx=734" in change.events[0].provenance.cause_ref
+
+
+def test_a_change_that_cannot_be_used_still_counts_in_its_transaction():
+    row = stock_bal_row("TEE-1", "DC0001", "-4.000")
+    doc = orjson.loads(envelope("u", None, row, mariadb_source("STOCK_BAL", 77)))
+    doc["transaction"] = {"id": "0-1-9", "total_order": 1, "data_collection_order": 1}
+    decoded = decode_change(ERP_STOCK, 1, 3, orjson.dumps(doc), 0)
+    assert decoded.dead_letter is not None and decoded.transaction == ("0-1-9", 1)
+
+
+def test_a_malformed_transaction_record_is_dead_lettered():
+    for value in (b"{nope", _tx_record("END", "0-1-9", None), _tx_record("COMMIT", "0-1-9", 1), None):
+        decoded = decode_boundary("erp.transaction", 0, 1, value, 0)
+        assert decoded.boundary is None and decoded.dead_letter is not None

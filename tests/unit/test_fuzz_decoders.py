@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from atp.domain.events import StockLevel, StoreStockByUpc
 from atp.domain.sku_state import SkuState
 from atp.domain.upc_resolution import UpcState
-from connectors.cdc.decode import TABLES, decode_change
+from connectors.cdc.decode import TABLES, decode_boundary, decode_change
 from connectors.reservations import decode_reservation
 from tests.debezium_events import mariadb_source, postgres_source, reservation_value
 from tests.engine_inputs import NOW, RULES, item
@@ -56,6 +56,15 @@ COLUMNS = [
 rows = st.dictionaries(st.sampled_from(COLUMNS), column_values, max_size=len(COLUMNS))
 
 
+transaction_blocks = st.fixed_dictionaries(
+    {
+        "id": st.one_of(st.text(max_size=16), st.sampled_from(["0-1-27", "734:26459648", ""])),
+        "total_order": st.one_of(st.integers(-2, 2**70), json_values),
+        "data_collection_order": st.integers(0, 5),
+    }
+)
+
+
 @st.composite
 def envelopes(draw: st.DrawFn) -> tuple[str, bytes | None]:
     topic = draw(st.sampled_from(sorted(TABLES)))
@@ -74,6 +83,9 @@ def envelopes(draw: st.DrawFn) -> tuple[str, bytes | None]:
         "source": source,
         "ts_ms": 1,
     }
+    transaction = draw(st.one_of(st.none(), json_values, transaction_blocks))
+    if transaction is not None:
+        doc["transaction"] = transaction
     value = json.dumps(doc).encode()  # stdlib: it writes integers beyond 64 bits, as a hostile producer might
     shape = draw(st.sampled_from(["whole", "truncated", "tombstone", "garbage", "not an object"]))
     if shape == "truncated":
@@ -108,6 +120,44 @@ def test_no_mangled_cdc_message_crashes_decoding_and_each_is_used_or_dead_letter
         assert decoded.dead_letter.reason and decoded.dead_letter.source_topic == topic
         assert "@example" not in decoded.dead_letter.payload  # personal data masked even in garbage
     apply_everywhere(decoded.events)
+    if decoded.transaction is not None:
+        tx_id, order = decoded.transaction
+        assert tx_id and ":" not in tx_id and order >= 1
+
+
+@FUZZ
+@given(
+    doc=st.fixed_dictionaries(
+        {},
+        optional={
+            "status": st.one_of(st.sampled_from(["BEGIN", "END", "COMMIT"]), json_values),
+            "id": st.one_of(st.sampled_from(["0-1-27", "734:26459648"]), json_values),
+            "event_count": st.one_of(st.integers(-2, 2**70), json_values),
+            "data_collections": st.one_of(
+                st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "data_collection": st.sampled_from(["erp.STOCK_BAL", "public.store"]),
+                            "event_count": json_values,
+                        }
+                    ),
+                    max_size=3,
+                ),
+                json_values,
+            ),
+            "ts_ms": json_values,
+        },
+    ),
+    cut=st.one_of(st.none(), st.integers(0, 120)),
+)
+def test_no_mangled_transaction_record_crashes_decoding(doc, cut):
+    value = json.dumps(doc).encode()
+    if cut is not None:
+        value = value[:cut]
+    decoded = decode_boundary("erp.transaction", 0, 1, value, NOW)
+    assert (decoded.boundary is None) == (decoded.dead_letter is not None)
+    if decoded.boundary is not None:
+        assert decoded.boundary.event_count >= 0 and decoded.boundary.tx_id
 
 
 reservation_fields = st.dictionaries(
