@@ -48,7 +48,13 @@ class ChangeLog:
 
     binlog_pos: int = 4
     lsn: int = 1
+    transactions: int = 0
     ts_ms: int = field(default_factory=lambda: int(dt.datetime.now(dt.UTC).timestamp() * 1000))
+
+    def begin(self, source: str) -> Transaction:
+        """A new transaction: a GTID on the ERP, a txId on the POS."""
+        self.transactions += 1
+        return Transaction(source, f"0-1-{self.transactions}" if source == "erp" else str(self.transactions))
 
     def erp_source(self, table: str, snapshot: bool) -> dict[str, Any]:
         self.binlog_pos += 1
@@ -67,8 +73,36 @@ class ChangeLog:
         }  # fmt: skip
 
 
-def _envelope(op: str, before: dict[str, Any] | None, after: dict[str, Any], source: dict[str, Any]) -> bytes:
-    return orjson.dumps({"before": before, "after": after, "source": source, "op": op, "ts_ms": source["ts_ms"]})
+@dataclass
+class Transaction:
+    """One source transaction being written: its changes carry its id and place, and its END counts them."""
+
+    source: str  # erp or pos
+    tx_id: str
+    tables: dict[str, int] = field(default_factory=dict)  # data collection -> changes
+
+    def mark(self, collection: str) -> dict[str, Any]:
+        self.tables[collection] = self.tables.get(collection, 0) + 1
+        order = sum(self.tables.values())
+        return {"id": self.tx_id, "total_order": order, "data_collection_order": self.tables[collection]}
+
+    def end(self) -> Message:
+        """The END record on ``<source>.transaction``, as Debezium writes it."""
+        collections = [{"data_collection": name, "event_count": count} for name, count in self.tables.items()]
+        value = {
+            "status": "END", "id": self.tx_id, "event_count": sum(self.tables.values()),
+            "data_collections": collections, "ts_ms": 0,
+        }  # fmt: skip
+        return Message(f"{self.source}.transaction", orjson.dumps({"id": self.tx_id}), orjson.dumps(value))
+
+
+def _envelope(
+    op: str, before: dict[str, Any] | None, after: dict[str, Any], source: dict[str, Any], tx: dict[str, Any] | None
+) -> bytes:
+    doc = {"before": before, "after": after, "source": source, "op": op, "ts_ms": source["ts_ms"]}
+    if tx is not None:
+        doc["transaction"] = tx
+    return orjson.dumps(doc)
 
 
 def row_dict(columns: tuple[str, ...], row: tuple[object, ...]) -> dict[str, Any]:
@@ -76,19 +110,35 @@ def row_dict(columns: tuple[str, ...], row: tuple[object, ...]) -> dict[str, Any
 
 
 def erp_change(
-    log: ChangeLog, table: str, keys: tuple[str, ...], after: dict[str, Any], before: dict[str, Any] | None = None
+    log: ChangeLog,
+    table: str,
+    keys: tuple[str, ...],
+    after: dict[str, Any],
+    before: dict[str, Any] | None = None,
+    tx: Transaction | None = None,
 ) -> Message:
-    op = "r" if before is None else "u"
+    """A snapshot read (no transaction), or an insert (no ``before``) or update of transaction ``tx``."""
+    op = "r" if tx is None else ("c" if before is None else "u")
     key = orjson.dumps({k: after[k] for k in keys})
-    return Message(ERP_TOPIC_PREFIX + table, key, _envelope(op, before, after, log.erp_source(table, before is None)))
+    mark = tx.mark(f"erp.{table}") if tx is not None else None
+    source = log.erp_source(table, tx is None)
+    return Message(ERP_TOPIC_PREFIX + table, key, _envelope(op, before, after, source, mark))
 
 
 def pos_change(
-    log: ChangeLog, table: str, keys: tuple[str, ...], after: dict[str, Any], before: dict[str, Any] | None = None
+    log: ChangeLog,
+    table: str,
+    keys: tuple[str, ...],
+    after: dict[str, Any],
+    before: dict[str, Any] | None = None,
+    tx: Transaction | None = None,
 ) -> Message:
-    op = "r" if before is None else "u"
+    """A snapshot read (no transaction), or an insert (no ``before``) or update of transaction ``tx``."""
+    op = "r" if tx is None else ("c" if before is None else "u")
     key = orjson.dumps({k: after[k] for k in keys})
-    return Message(POS_TOPIC_PREFIX + table, key, _envelope(op, before, after, log.pos_source(table, before is None)))
+    mark = tx.mark(f"public.{table}") if tx is not None else None
+    source = log.pos_source(table, tx is None)
+    return Message(POS_TOPIC_PREFIX + table, key, _envelope(op, before, after, source, mark))
 
 
 # (table, key columns, columns, rows) of the ERP reference data: what must be known before stock is.

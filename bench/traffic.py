@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from atp.demo.generator import DemoData
-from bench.shapes import ChangeLog, Message, erp_change, pos_change, reservation_message
+from bench.shapes import ChangeLog, Message, Transaction, erp_change, pos_change, reservation_message
 
 HOT_SHARE_OF_CHANGES = 0.8
 
@@ -78,9 +78,15 @@ def trading(log: ChangeLog, shop: Assortment, changes: int, mix: Mix = Mix(), se
             shop.dc_on_hand[(sku, dc)] = new
             before = {"ITEM_NO": sku, "LOC_CD": dc, "QTY_OH": f"{old}.000", "QTY_HOLD": "0.000", "UPD_TS": stamp}
             after = before | {"QTY_OH": f"{new}.000", "UPD_TS": stamp + n}
-            yield erp_change(log, "STOCK_BAL", ("ITEM_NO", "LOC_CD"), after, before)
+            tx = log.begin("erp")
+            yield erp_change(log, "STOCK_BAL", ("ITEM_NO", "LOC_CD"), after, before, tx)
+            yield tx.end()
         elif kind == "store_stock" and shop.stores:
-            yield _shelf_move(log, shop, rng.choice(shop.stores), shop.upc_of[sku], rng.choice((-1, 1, 6)), stamp + n)
+            tx = log.begin("pos")
+            yield _shelf_move(
+                log, shop, rng.choice(shop.stores), shop.upc_of[sku], rng.choice((-1, 1, 6)), stamp + n, tx
+            )
+            yield tx.end()
         elif kind == "till_sale" and shop.stores:
             store, upc = rng.choice(shop.stores), shop.upc_of[sku]
             ticket += 1
@@ -88,19 +94,23 @@ def trading(log: ChangeLog, shop: Assortment, changes: int, mix: Mix = Mix(), se
             ticket_row = {
                 "ticket_id": ticket, "store_id": store, "opened_at": opened, "status": "PAID",
             }  # fmt: skip
-            yield pos_change(log, "sale_ticket", ("ticket_id",), ticket_row)
+            tx = log.begin("pos")  # a till sale: ticket, line and shelf in one transaction
+            yield pos_change(log, "sale_ticket", ("ticket_id",), ticket_row, tx=tx)
             line = {"ticket_id": ticket, "line_no": 1, "upc": upc, "qty": 1, "unit_price": "19.90"}
-            yield pos_change(log, "sale_line", ("ticket_id", "line_no"), line)
-            yield _shelf_move(log, shop, store, upc, -1, stamp + n)
+            yield pos_change(log, "sale_line", ("ticket_id", "line_no"), line, tx=tx)
+            yield _shelf_move(log, shop, store, upc, -1, stamp + n, tx)
+            yield tx.end()
         else:
             dc = rng.choice(shop.dcs)
             yield reservation_message(f"cart-{n:09d}", "SHOPIFY", sku.lower(), dc, rng.choice((1, 1, 2)), "HOLD", now)
 
 
-def _shelf_move(log: ChangeLog, shop: Assortment, store: str, upc: str, delta: int, stamp_ms: int) -> Message:
+def _shelf_move(
+    log: ChangeLog, shop: Assortment, store: str, upc: str, delta: int, stamp_ms: int, tx: Transaction
+) -> Message:
     old = shop.shelf.get((store, upc), 0)
     new = old + delta if old + delta >= 0 else old + 12  # an empty shelf is restocked, never counted below zero
     shop.shelf[(store, upc)] = new
     before = {"store_id": store, "upc": upc, "on_hand": old, "updated_at": stamp_ms * 1000}
     after = before | {"on_hand": new, "updated_at": stamp_ms * 1000 + 1}
-    return pos_change(log, "store_stock", ("store_id", "upc"), after, before)
+    return pos_change(log, "store_stock", ("store_id", "upc"), after, before, tx)

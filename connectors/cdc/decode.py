@@ -136,17 +136,18 @@ def decode_boundary(topic: str, partition: int, offset: int, value: bytes | None
         status, tx_id, count = doc.get("status"), doc.get("id"), doc.get("event_count")
         if status not in (BEGIN, END) or not isinstance(tx_id, str) or not tx_id:
             raise CdcDecodeError("invalid_transaction", f"status {status!r} with id {tx_id!r}")
-        if status == END and (not isinstance(count, int) or isinstance(count, bool) or count < 0):
-            raise CdcDecodeError("invalid_transaction", f"END without a valid event_count ({count!r})")
+        changes = 0
         if status == END:
-            count = _changes_we_read(doc.get("data_collections"), count)
+            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                raise CdcDecodeError("invalid_transaction", f"END without a valid event_count ({count!r})")
+            changes = _changes_we_read(doc.get("data_collections"), count)
         ts_ms = doc.get("ts_ms")
         key = transaction_key(tx_id)
         if not key:
             raise CdcDecodeError("invalid_transaction", f"transaction id {tx_id!r} names no transaction")
         when = ts_ms if isinstance(ts_ms, int) else 0
         provenance = Provenance(when, f"{topic}[{partition}]@{offset} tx={key}", topic, partition, offset)
-        boundary = TxBoundary(key, status, count if status == END and isinstance(count, int) else 0, provenance)
+        boundary = TxBoundary(key, status, changes, provenance)
         return Decoded([], boundary=boundary)
     except InputError as exc:
         return Decoded([], dead_letter_for(topic, partition, offset, value, exc, now_ms))
