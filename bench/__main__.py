@@ -1,6 +1,7 @@
-"""``python -m bench short|long|down``: the benchmarks of atp-stream on the bench's own stack.
+"""``python -m bench short|long|latency|down``: the benchmarks of atp-stream on the bench's own stack.
 
 short  a few minutes: dataflow throughput (1 process) and commit -> output latency at a modest rate; a table.
+latency  commit -> output latency through Debezium at each of --rates (one live stack, one flow), a line each.
 long   every figure (latency at 1,000 changes/s or the highest rate sustained, throughput 1 and 2 processes,
        RSS per key, recovery size, resume after SIGKILL, a py-spy profile) into bench/results.md.
 down   stop the bench stack.
@@ -56,6 +57,10 @@ def _count(text: str) -> int:
     return value
 
 
+def _rates(text: str) -> tuple[float, ...]:
+    return tuple(_positive_rate(part.strip()) for part in text.split(","))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="profile", required=True, parser_class=_Parser)
@@ -70,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     long.add_argument("--memory-items", type=_count, default=3_000, help="items of the RSS/resume run (3000)")
     long.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.md")
     long.add_argument("--keep-stack", action="store_true", help="leave the bench stack running afterwards")
+    latency = sub.add_parser("latency", help="commit -> output latency at several rates; a line each")
+    latency.add_argument("--rates", type=_rates, default=(200.0, 1000.0), help="changes/s, comma-separated (200,1000)")
+    latency.add_argument("--seconds", type=_seconds, default=20, help="length of each run (20)")
     sub.add_parser("down", help=f"stop the bench stack (ATP_HOME={BENCH_HOME})")
     return parser
 
@@ -83,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             profiles.short(args.rate, args.seconds, args.keep_stack)
         elif args.profile == "long":
             profiles.long(args.rate, args.seconds, args.repeats, args.memory_items, args.out, args.keep_stack)
+        elif args.profile == "latency":
+            profiles.latency_at(args.rates, args.seconds)
         else:
             profiles.stack_down()
     except (AtpError, TimeoutError) as exc:

@@ -188,6 +188,24 @@ def short(rate: float, seconds: int, keep_stack: bool) -> None:
     say(f"({time.monotonic() - started:.0f} s; machine: {findings.machine.describe()})")
 
 
+def latency_at(rates: tuple[float, ...], seconds: int) -> None:
+    """Commit -> output latency at each rate, on one live stack and one flow (the epoch is ATP_SNAPSHOT_INTERVAL_S)."""
+    settings = stack_up()
+    findings = Findings(this_machine())
+    RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    say(f"latency: epoch {settings.snapshot_interval_s} s; ERP/POS seeded with {LIVE_SIZE.items:,} items")
+    live = latency.start_live(settings, LIVE_SIZE, HOT_SHARE, say)
+    try:
+        latency.warm(live, 8)
+        for rate in rates:
+            run = latency.measure_rate(live, rate, int(rate * seconds), 8, RUNS_DIR)
+            findings.live.append(run)
+            say(_live_line(run))
+    finally:
+        live.run.stop()
+        stack_down()
+
+
 def long(rate: float, seconds: int, repeats: int, memory_items: int, out: Path, keep_stack: bool) -> None:
     settings = stack_up()
     findings = Findings(this_machine())

@@ -354,8 +354,8 @@ def write_results(findings: Findings, out: Path) -> None:
         f"Machine: {machine.describe()} at the start; load average {one:.2f} / {five:.2f} / {fifteen:.2f} at the "
         "end. Everything ran on this one machine: Kafka (KRaft), Kafka Connect + Debezium, the schema "
         "registry, MariaDB, PostgreSQL, the dataflow, the load driver and the recorder share its 2 cores, and "
-        "another engineer ran the test suite on it at times, so CPU is noisy: throughput figures are medians "
-        "of repeated runs.",
+        "other work may share them too (the load averages above say how busy they were), so CPU is noisy: "
+        "throughput figures are medians of repeated runs.",
         "",
         f"Code measured: {os.environ.get('ATP_BENCH_CODE', 'the working tree at the time (not pinned)')}.",
         "",
