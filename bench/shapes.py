@@ -118,11 +118,8 @@ def erp_change(
     tx: Transaction | None = None,
 ) -> Message:
     """A snapshot read (no transaction), or an insert (no ``before``) or update of transaction ``tx``."""
-    op = "r" if tx is None else ("c" if before is None else "u")
-    key = orjson.dumps({k: after[k] for k in keys})
     mark = tx.mark(f"erp.{table}") if tx is not None else None
-    source = log.erp_source(table, tx is None)
-    return Message(ERP_TOPIC_PREFIX + table, key, _envelope(op, before, after, source, mark))
+    return _change(ERP_TOPIC_PREFIX + table, keys, after, before, log.erp_source(table, tx is None), mark)
 
 
 def pos_change(
@@ -134,11 +131,21 @@ def pos_change(
     tx: Transaction | None = None,
 ) -> Message:
     """A snapshot read (no transaction), or an insert (no ``before``) or update of transaction ``tx``."""
-    op = "r" if tx is None else ("c" if before is None else "u")
-    key = orjson.dumps({k: after[k] for k in keys})
     mark = tx.mark(f"public.{table}") if tx is not None else None
-    source = log.pos_source(table, tx is None)
-    return Message(POS_TOPIC_PREFIX + table, key, _envelope(op, before, after, source, mark))
+    return _change(POS_TOPIC_PREFIX + table, keys, after, before, log.pos_source(table, tx is None), mark)
+
+
+def _change(
+    topic: str,
+    keys: tuple[str, ...],
+    after: dict[str, Any],
+    before: dict[str, Any] | None,
+    source: dict[str, Any],
+    mark: dict[str, Any] | None,
+) -> Message:
+    op = "r" if mark is None else ("c" if before is None else "u")
+    key = orjson.dumps({k: after[k] for k in keys})
+    return Message(topic, key, _envelope(op, before, after, source, mark))
 
 
 # (table, key columns, columns, rows) of the ERP reference data: what must be known before stock is.

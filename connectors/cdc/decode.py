@@ -19,7 +19,7 @@ from atp.domain.transactions import BEGIN, END, TxBoundary
 from atp.errors import CdcDecodeError, InputError
 from atp.privacy import mask_personal_data, mask_raw_payload
 from connectors.cdc import erp, pos
-from connectors.cdc.envelope import ChangeEvent, parse_envelope, read_transaction, transaction_key
+from connectors.cdc.envelope import ChangeEvent, json_object, parse_envelope, read_transaction, transaction_key
 from connectors.cdc.source_block import commit_ts_ms, describe_position, mariadb_position, postgres_position
 
 TableDecoder = Callable[[ChangeEvent, SourcePosition, Provenance], list[Event]]
@@ -116,9 +116,8 @@ def _changes_we_read(collections: object, event_count: int) -> int:
 def _transaction_if_readable(value: bytes | None) -> tuple[str, int] | None:
     """The transaction of a change message that failed to decode, where its block can still be read."""
     try:
-        doc = orjson.loads(value) if value is not None else None
-        return read_transaction(doc) if isinstance(doc, dict) else None
-    except (orjson.JSONDecodeError, InputError):
+        return read_transaction(json_object(value, "not_an_envelope")) if value is not None else None
+    except InputError:
         return None
 
 
@@ -127,12 +126,7 @@ def decode_boundary(topic: str, partition: int, offset: int, value: bytes | None
     try:
         if value is None:
             raise CdcDecodeError("tombstone", "a transaction topic has no tombstones")
-        try:
-            doc = orjson.loads(value)
-        except orjson.JSONDecodeError as exc:
-            raise CdcDecodeError("unparsable_json", str(exc)) from exc
-        if not isinstance(doc, dict):
-            raise CdcDecodeError("invalid_transaction", f"expected a JSON object, got {type(doc).__name__}")
+        doc = json_object(value, "invalid_transaction")
         status, tx_id, count = doc.get("status"), doc.get("id"), doc.get("event_count")
         if status not in (BEGIN, END) or not isinstance(tx_id, str) or not tx_id:
             raise CdcDecodeError("invalid_transaction", f"status {status!r} with id {tx_id!r}")

@@ -42,16 +42,22 @@ class ChangeEvent:
         return row
 
 
-def parse_envelope(value: bytes | None) -> ChangeEvent | None:
-    """The change event in ``value``; ``None`` for a tombstone."""
-    if value is None:
-        return None
+def json_object(value: bytes, not_an_object: str) -> dict[str, Any]:
+    """``value`` parsed as a JSON object; raises with ``unparsable_json`` or ``not_an_object`` as the reason."""
     try:
         doc = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise CdcDecodeError("unparsable_json", str(exc)) from exc
     if not isinstance(doc, dict):
-        raise CdcDecodeError("not_an_envelope", f"expected a JSON object, got {type(doc).__name__}")
+        raise CdcDecodeError(not_an_object, f"expected a JSON object, got {type(doc).__name__}")
+    return doc
+
+
+def parse_envelope(value: bytes | None) -> ChangeEvent | None:
+    """The change event in ``value``; ``None`` for a tombstone."""
+    if value is None:
+        return None
+    doc = json_object(value, "not_an_envelope")
     if "payload" in doc and "schema" in doc:
         raise CdcDecodeError(
             "schemas_enabled", "envelope wrapped in schema/payload; set value.converter.schemas.enable=false"

@@ -80,6 +80,17 @@ def latest_on_hand(watcher: TopicWatcher, wanted: dict[str, int]) -> dict[str, o
     return latest(watcher, wanted, "on_hand")
 
 
+def listed_with_ten_at_dc1(
+    settings: Settings, channel: TopicWatcher, count: int
+) -> tuple[list[tuple[str, str]], set[str]]:
+    """``count`` new items listed on SHOPIFY with 10 units at DC1 and none at DC2, once the channel shows them."""
+    items = new_items(settings, count, listed=True)
+    erp_transaction(settings, set_stock([(sku, dc, 10 if dc == DC1 else 0) for sku, _ in items for dc in (DC1, DC2)]))
+    listings = {f"SH-{sku}" for sku, _ in items}
+    assert latest(channel, dict.fromkeys(listings, 10), "available") == dict.fromkeys(listings, 10)
+    return items, listings
+
+
 def records_for(watcher: TopicWatcher, key: str, quiet_s: float = 3.0) -> list[dict[str, object]]:
     """Every record of ``key`` the watcher has seen, once the topic has been quiet for ``quiet_s``."""
     return [r for k, r in watcher.drain(quiet_s=quiet_s) if k == key]
@@ -188,14 +199,9 @@ def test_a_till_sale_of_ticket_line_and_shelf_publishes_the_shelf_once(pipeline:
 def test_a_transaction_of_a_thousand_rows_moves_every_dc_figure_and_no_channel_figure(
     pipeline: Settings, availability: TopicWatcher
 ):
-    items = new_items(pipeline, 500, listed=True)
     channel = TopicWatcher(pipeline, topics.channel_topic("SHOPIFY"))
     try:
-        erp_transaction(
-            pipeline, set_stock([(sku, dc, 10 if dc == DC1 else 0) for sku, _ in items for dc in (DC1, DC2)])
-        )
-        listings = {f"SH-{sku}" for sku, _ in items}
-        assert latest(channel, dict.fromkeys(listings, 10), "available") == dict.fromkeys(listings, 10)
+        items, listings = listed_with_ten_at_dc1(pipeline, channel, 500)
         before = len(channel.seen)
 
         # One transaction of 1,000 row changes: every SKU moves 6 of its 10 units from DC1 to DC2.
@@ -212,14 +218,9 @@ def test_a_transaction_of_a_thousand_rows_moves_every_dc_figure_and_no_channel_f
 def test_a_dataflow_killed_while_transactions_flow_neither_loses_nor_half_applies_one(
     pipeline: Settings, availability: TopicWatcher
 ):
-    items = new_items(pipeline, 20, listed=True)
     channel = TopicWatcher(pipeline, topics.channel_topic("SHOPIFY"))
     try:
-        erp_transaction(
-            pipeline, set_stock([(sku, dc, 10 if dc == DC1 else 0) for sku, _ in items for dc in (DC1, DC2)])
-        )
-        listings = {f"SH-{sku}" for sku, _ in items}
-        assert latest(channel, dict.fromkeys(listings, 10), "available") == dict.fromkeys(listings, 10)
+        items, listings = listed_with_ten_at_dc1(pipeline, channel, 20)
         before = len(channel.seen)
 
         def transfers() -> None:  # ten transactions, each moving one unit of every SKU (40 rows each)
