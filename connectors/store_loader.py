@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Message
+from confluent_kafka import KafkaException, Message
 
 from atp.errors import StoreError
 from atp.metrics import STORE_BATCH_ROWS, STORE_WRITE_ERRORS, STORE_WRITE_SECONDS
@@ -29,6 +29,7 @@ from atp.settings import Settings
 from connectors import avro_contracts, topics
 from connectors.cdc.decode import masked_payload
 from connectors.clickhouse_store import Row, Store, apply_ddl, open_owned_store
+from connectors.group_consumer import GroupConsumer
 from connectors.kafka_config import client_config
 from connectors.store_endpoint import serve_store
 
@@ -67,16 +68,14 @@ class StoreLoader:
     def __init__(self, settings: Settings, store: Store, batch_size: int = 5000) -> None:
         self._store = store
         self._batch_size = batch_size
-        self._consumer = Consumer(
-            client_config(settings)
-            | {
-                "group.id": LOADER_GROUP,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-            }
-        )
         client = avro_contracts.registry_client(settings)
         self._tables = tables_by_topic(settings)
+        self._config = client_config(settings) | {
+            "group.id": LOADER_GROUP,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+        self._consumer = GroupConsumer(self._config, list(self._tables))
         self._decoders: dict[str, Callable[[bytes], Any]] = {
             topic: avro_contracts.deserializer(client, topic) for topic in self._tables
         }
@@ -84,7 +83,6 @@ class StoreLoader:
         self._stop = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
-        self._consumer.subscribe(list(self._tables))
         self._stop = stop
         try:
             while not stop.is_set():
@@ -141,7 +139,7 @@ class StoreLoader:
         for table, rows in batches.items():
             self._insert(table, rows)
         if messages:
-            self._consumer.commit(asynchronous=False)
+            self._consumer.commit_consumed()
         self.loaded += len(messages)
         return len(messages)
 

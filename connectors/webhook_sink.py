@@ -19,11 +19,12 @@ import threading
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer, TopicPartition
 
 from atp.domain.records import DeadLetter
 from atp.settings import Settings, WebhookSettings
 from connectors import avro_contracts, topics
+from connectors.group_consumer import GroupConsumer
 from connectors.kafka_config import client_config
 from connectors.partner_payloads import ChannelUpdate
 from connectors.webhook_delivery import PartnerFeed, WebhookConfig
@@ -121,15 +122,12 @@ def run_webhooks(settings: Settings, stop: threading.Event) -> None:
         thread.start()
         threads.append(thread)
     decoders = {topic: avro_contracts.deserializer(client, topic) for topic in feeds}
-    consumer = Consumer(
-        client_config(settings)
-        | {
-            "group.id": WEBHOOK_GROUP,
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-        }
-    )
-    consumer.subscribe(list(feeds))
+    config = client_config(settings) | {
+        "group.id": WEBHOOK_GROUP,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+    }
+    consumer = GroupConsumer(config, list(feeds))
     try:
         while not stop.is_set():
             for message in consumer.consume(1000, 0.2):
@@ -142,7 +140,7 @@ def run_webhooks(settings: Settings, stop: threading.Event) -> None:
                 feeds[topic].offer(_update(record, partition, offset))
             committable = tracker.committable()
             if committable:
-                consumer.commit(offsets=committable, asynchronous=True)
+                consumer.commit(committable)
     finally:
         consumer.close()
         for thread in threads:
