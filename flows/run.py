@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from bytewax.recovery import RecoveryConfig
 from bytewax.run import cli_main
@@ -27,8 +28,16 @@ def _seconds(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument: one line naming it, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"flows.run: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m flows.run", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m flows.run", description=__doc__.splitlines()[0])
     parser.add_argument("-r", "--recovery-directory", type=Path, help="Bytewax recovery store (omit: no recovery)")
     parser.add_argument("-s", "--snapshot-interval", type=_seconds, default=dt.timedelta(seconds=0.2))
     parser.add_argument("-b", "--backup-interval", type=_seconds, default=None)
