@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, Message, TopicPartition
@@ -27,15 +28,22 @@ STALL_S = 30.0
 class GroupConsumer:
     """Subscribes ``topics`` in group ``config["group.id"]``; ``consume`` rejoins when the member is stranded."""
 
-    def __init__(self, config: dict[str, Any], topics: list[str], stall_s: float = STALL_S) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        topics: list[str],
+        stall_s: float = STALL_S,
+        new_consumer: Callable[[dict[str, Any]], Consumer] = Consumer,
+    ) -> None:
         self._config = config
         self._topics = topics
         self._stall_s = stall_s
+        self._new_consumer = new_consumer
         self._consumer = self._join()
         self._unassigned_since: float | None = time.monotonic()
 
     def _join(self) -> Consumer:
-        consumer = Consumer(self._config)
+        consumer = self._new_consumer(self._config)
         consumer.subscribe(self._topics)
         return consumer
 
