@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    from flows.availability import flow_from_environment
+    from flows.process import flow_from_environment
 
     recovery = (
         None

@@ -1,7 +1,7 @@
 """A flow killed and resumed from its recovery store goes on as if it had never stopped.
 
 Keys rest pickled between epochs and a resumed key is not unpickled until it is used
-(flows.availability.KeyedLogic): its snapshot carries its next deadline, so a timer set
+(flows.keyed.KeyedLogic): its snapshot carries its next deadline, so a timer set
 before the restart still fires after it, with no further input.
 """
 
