@@ -19,8 +19,10 @@ from bench import latency, memory, peer, report, snapshot_cost, throughput
 from bench.dataflow import FlowRun, fresh_recovery, throughput_of
 from bench.env import BENCH_HOME, RUNS_DIR, bench_settings
 from bench.machine import Machine, this_machine
+from bench.memory import MemoryResult, ResumeResult
 from bench.profile import Profile, record, summarise
 from bench.stats import median
+from bench.throughput import ThroughputRun, Workload
 from bench.topics import INPUT_TOPICS, messages_in, watermarks
 
 LIVE_SIZE = DemoSize(items=2000, dcs=2, stores=20, seed=42)  # what the bench's ERP and POS are seeded with
@@ -56,12 +58,12 @@ def stack_down() -> None:
 class Findings:
     machine: Machine
     started: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    throughput: dict[int, list[throughput.ThroughputRun]] = field(default_factory=dict)
-    workload: throughput.Workload | None = None
+    throughput: dict[int, list[ThroughputRun]] = field(default_factory=dict)
+    workload: Workload | None = None
     profile: Profile | None = None
-    memory: memory.MemoryResult | None = None
+    memory: MemoryResult | None = None
     memory_size: DemoSize | None = None
-    resume: memory.ResumeResult | None = None
+    resume: ResumeResult | None = None
     live: list[latency.LatencyRun] = field(default_factory=list)
     fastest: latency.LatencyRun | None = None
     missing: list[str] = field(default_factory=list)

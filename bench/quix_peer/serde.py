@@ -18,12 +18,12 @@ from quixstreams.models import Deserializer, SerializationContext, Serializer
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 
 
-class PickleSerializer(Serializer):
+class PickleSerializer(Serializer):  # type: ignore[misc]  # Quix Streams is installed in the peer's own venv
     def __call__(self, value: Any, ctx: SerializationContext) -> bytes:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-class PickleDeserializer(Deserializer):
+class PickleDeserializer(Deserializer):  # type: ignore[misc]
     def __call__(self, value: bytes, ctx: SerializationContext) -> Any:
         return pickle.loads(value)
 
@@ -43,6 +43,6 @@ def output_dict(record: AvailabilityRecord | AlertRecord | DeadLetter) -> dict[s
     return doc
 
 
-class OrjsonSerializer(Serializer):
+class OrjsonSerializer(Serializer):  # type: ignore[misc]
     def __call__(self, value: Any, ctx: SerializationContext) -> bytes:
         return orjson.dumps(value)
