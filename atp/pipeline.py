@@ -23,6 +23,7 @@ from pathlib import Path
 
 from atp.errors import AtpError, ServiceError
 from atp.settings import PROJECT_ROOT, Settings
+from flows.state_format import STATE_FORMAT
 
 log = logging.getLogger("atp.pipeline")
 
@@ -56,18 +57,6 @@ def running_pid(settings: Settings) -> int | None:
     return pid
 
 
-# The shape of the engine state Bytewax pickles into recovery snapshots. Bump it when a stateful step's
-# state class changes shape: resuming a snapshot of another shape would crash, or worse, half-work.
-# 1: issue 2 (stock and items only); 2: reservations, lots, inbound, safety stock, kits, sales;
-# 3: stock history per location (shipments' decrements) and the channel steps;
-# 4: the input ledger (a step that must have seen every input from the first offset on); snapshots are the
-# state pickled to bytes; `channel_locations` keeps the names of a location's SKUs, not their figures; the
-# input offsets are kept per partition number (connectors.kafka_source), not per topic partition;
-# 5: a key's snapshot is (next deadline, gauge share, pickled state), and the stateful steps are Bytewax's
-# `stateful_batch` under their own step ids (no `.stateful_batch` suffix);
-# 6: source transactions (the `transactions` step and its TransactionLog), per-epoch versions (the open version
-# and what it opened from, in LocationState, KitState and ChannelFeed), and the publisher's partitions.
-STATE_FORMAT = 6
 
 
 def format_file(settings: Settings) -> Path:

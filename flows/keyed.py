@@ -15,6 +15,7 @@ from atp.metrics import KEYS_IN_STATE, TIMERS_PENDING
 
 Clock = Callable[[], int]
 
+
 S = TypeVar("S")
 V = TypeVar("V")
 W = TypeVar("W")

@@ -7,7 +7,7 @@ by default goes through ``__getstate__``/``__setstate__`` written in Python, eac
 unpickle and a third smaller (a SKU with 22 locations: 41 vs 84 us, 132 vs 207 us, 2.0 vs 3.0 KB;
 bench/results.md). Unpickling calls the class with every field, so a class must take all its
 fields in ``__init__`` (no ``init=False``), in declaration order. Changing a state class's fields
-changes the recovery format (atp/pipeline.py, ``STATE_FORMAT``), as it did before.
+changes the recovery format (flows/state_format.py, ``STATE_FORMAT``), as it did before.
 """
 
 from __future__ import annotations
