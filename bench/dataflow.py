@@ -20,11 +20,12 @@ from pathlib import Path
 
 import psutil
 
-from atp.pipeline import FLOW_RUNNER, STATE_FORMAT, flow_command
+from atp.pipeline import FLOW_RUNNER, flow_command
 from atp.settings import PROJECT_ROOT, Settings
 from bench.env import CLUSTER_ADDRESSES
 from bench.topics import INPUT_TOPICS, BenchError, Watermarks
 from connectors.lag import flow_positions
+from flows.state_format import STATE_FORMAT
 
 
 def flows_running_on(recovery: Path) -> list[int]:

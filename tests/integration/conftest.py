@@ -65,7 +65,8 @@ def _fresh_if_stale(settings: Settings) -> None:
     connectors) need not rebuild what its databases now hold. A user's store is refused in one
     line instead (atp.pipeline.ensure_recovery).
     """
-    from atp.pipeline import STATE_FORMAT, format_file
+    from atp.pipeline import format_file
+    from flows.state_format import STATE_FORMAT
     from infra import stack as services
 
     stored = format_file(settings)
