@@ -14,11 +14,12 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+import schemas
 from atp.errors import ServiceError
-from atp.settings import PROJECT_ROOT, Settings
+from atp.settings import Settings
 from connectors import topics
 
-AVRO_DIR = PROJECT_ROOT / "schemas" / "avro"
+AVRO_DIR = schemas.AVRO_DIR
 COMPATIBILITY = "FULL_TRANSITIVE"
 
 # The version of each contract the pipeline writes today.

@@ -19,10 +19,11 @@ from typing import Any, Protocol
 
 import orjson
 
+import schemas
 from atp.errors import StoreError
-from atp.settings import PROJECT_ROOT, Settings
+from atp.settings import Settings
 
-DDL_DIR = PROJECT_ROOT / "schemas" / "clickhouse"
+DDL_DIR = schemas.CLICKHOUSE_DIR
 
 Row = dict[str, Any]
 

@@ -6,12 +6,13 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 
 from atp.errors import ServiceError
-from atp.settings import PROJECT_ROOT, Settings
+from atp.settings import Settings
 
-INFRA_DIR = PROJECT_ROOT / "infra"
+INFRA_DIR = Path(str(files("infra")))  # package data: pom.xml, conf/
 LOG4J_CONFIG = INFRA_DIR / "conf" / "log4j2.properties"
 
 

@@ -13,8 +13,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import schemas
 from atp.errors import ServiceError
-from atp.settings import PROJECT_ROOT, Settings
+from atp.settings import Settings
 from infra import process
 from infra.os_user import own
 from infra.process import Progress
@@ -34,7 +35,7 @@ ERP_TABLES = (
 
 NAME = "mariadb"
 OS_USER = "mysql"
-SCHEMA_FILE = PROJECT_ROOT / "schemas" / "sources" / "erp.sql"
+SCHEMA_FILE = schemas.SOURCES_DIR / "erp.sql"
 # What Debezium's MariaDB connector needs beyond SELECT on erp.*: list databases, take the short
 # global read lock of its snapshot (RELOAD), read the binlog and its position. No write privilege.
 CDC_GLOBAL_PRIVILEGES = "RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR"

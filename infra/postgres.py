@@ -12,8 +12,9 @@ import os
 import subprocess
 from pathlib import Path
 
+import schemas
 from atp.errors import ServiceError
-from atp.settings import PROJECT_ROOT, Settings
+from atp.settings import Settings
 from infra.os_user import as_user, own
 from infra.process import Progress
 from infra.service import Service
@@ -23,7 +24,7 @@ OS_USER = "postgres"
 BIN = Path("/usr/lib/postgresql/15/bin")
 CAPTURED_TABLES = ("store", "store_stock", "sale_ticket", "sale_line")
 PUBLICATION = "atp_pos"
-SCHEMA_FILE = PROJECT_ROOT / "schemas" / "sources" / "pos.sql"
+SCHEMA_FILE = schemas.SOURCES_DIR / "pos.sql"
 
 
 def _data(settings: Settings) -> Path:
