@@ -27,7 +27,6 @@ from flows.state_format import STATE_FORMAT
 
 log = logging.getLogger("atp.pipeline")
 
-FLOW = "flows.availability:flow"
 FLOW_RUNNER = "flows.run"
 PIPELINE = "pipeline"
 

@@ -25,6 +25,8 @@ while the inputs resume from their saved offsets.
 
 Run with ``atp run`` (which adds recovery), or directly:
 ``python -m flows.run -r .atp/recovery -s 0.2`` (``flows/run.py``: the epoch in fractions of a second).
+The process around the flow (settings from the environment, metrics, lag) is made by the factory
+``flows.process:flow_from_environment``; building this module's flow starts nothing.
 """
 
 from typing import Any
@@ -236,13 +238,3 @@ def build_flow(
     # Each epoch publishes, at its close, the last record of each key: a state every step has finished.
     op.output("to_kafka", op.map("key_for_publisher", outgoing, for_publisher), EpochGate(sink))
     return flow
-
-
-def __getattr__(name: str) -> Any:
-    # `flows.availability:flow` (Bytewax's own runner) reads the settings only when the flow is asked for,
-    # so importing this module (tests, type checks) needs no environment.
-    if name == "flow":
-        from flows.process import flow_from_environment
-
-        return flow_from_environment()
-    raise AttributeError(name)

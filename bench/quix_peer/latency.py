@@ -36,6 +36,7 @@ from bench.quix_peer import fill
 from bench.quix_peer.compare import INPUTS, PEER_OUTPUT, PEER_PYTHON, Message, high_watermarks, read_topic
 from bench.quix_peer.stack import QUIX_ENVIRONMENT
 from connectors import topics
+from connectors.cdc.decode import TRANSACTION_TOPICS
 
 SNAPSHOT = fill.Size(items=200, dcs=2, stores=3, changes=1, seed=3)
 CATCH_UP_S = 25.0  # default of --catch-up
@@ -172,6 +173,7 @@ def main(argv: list[str]) -> int:
     settings = load_settings()
     snapshot, changes = _workload(args.rate, args.seconds)
     _prepare(args.bootstrap, snapshot)
+    topics.ensure_topics(settings, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
     topics.ensure_topics(settings, INPUTS + topics.output_topics(settings))
     recovery = settings.recovery_dir
     shutil.rmtree(recovery, ignore_errors=True)

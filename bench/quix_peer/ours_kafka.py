@@ -1,4 +1,4 @@
-"""Our real dataflow over the same pre-filled topics: ``python -m bytewax.run flows.availability:flow``.
+"""Our real dataflow over the same pre-filled topics: ``python -m flows.run``, as ``atp run`` starts it.
 
     .venv/bin/python -m bench.quix_peer.stack registry-up        # Kafka + the schema registry (Avro sink)
     .venv/bin/python -m bench.quix_peer.ours_kafka --bootstrap 127.0.0.1:49092 [--json FILE]
@@ -37,6 +37,7 @@ from bench.quix_peer.compare import (
 )
 from bench.quix_peer.stack import QUIX_ENVIRONMENT
 from connectors import topics
+from connectors.cdc.decode import TRANSACTION_TOPICS
 
 MAX_LINES = 20
 
@@ -63,6 +64,7 @@ def run(bootstrap: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     from connectors.lag import flow_positions
 
     settings = load_settings()
+    topics.ensure_topics(settings, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
     topics.ensure_topics(settings, INPUTS + topics.output_topics(settings))
     avro_contracts.register_contracts(settings)
     recovery = settings.recovery_dir
@@ -77,18 +79,7 @@ def run(bootstrap: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     ends = _held(bootstrap)
     before = high_watermarks(bootstrap, topics.AVAILABILITY)
     log = (settings.home / "logs" / "ours_kafka.log").open("wb")
-    command = [
-        sys.executable,
-        "-m",
-        "bytewax.run",
-        "flows.availability:flow",
-        "-r",
-        str(recovery),
-        "-s",
-        "1",
-        "-b",
-        "0",
-    ]
+    command = [sys.executable, "-m", "flows.run", "-r", str(recovery), "-s", str(settings.snapshot_interval_s)]
     broker_before = broker_cpu_seconds()
     started = time.perf_counter()
     flow = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -138,7 +129,7 @@ def run(bootstrap: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     stamps = [int(doc["computed_ts_ms"].timestamp() * 1000) for doc in computed]
     span_s = (max(stamps) - min(stamps)) / 1000 if stamps else 0.0
     figures = {
-        "engine": "bytewax (python -m bytewax.run flows.availability:flow, Kafka source, Avro sink, recovery 1 s)",
+        "engine": "bytewax (python -m flows.run, Kafka source, Avro sink, recovery on)",
         "inputs": inputs,
         "run_to_all_read_s": round(read_all_s, 3),
         "events_per_s_whole_run": round(inputs / read_all_s, 1),
