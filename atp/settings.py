@@ -13,6 +13,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -278,17 +279,75 @@ def _check_zone(zone: str) -> None:
         raise ValueError(f"unknown time zone {zone!r}") from exc
 
 
+# ATP_* variables that are not settings of the pipeline: knobs of the test suite's long profiles and of the bench.
+TOOL_VARIABLES = frozenset(
+    {"ATP_SECRETS_DIR", "ATP_CHAOS_ROUNDS", "ATP_FUZZ_EXAMPLES", "ATP_TX_EXAMPLES", "ATP_BENCH_HOME", "ATP_BENCH_CODE"}
+)
+
+
+def _unknown_variables() -> list[str]:
+    """ATP_* variables in the environment that nothing reads: a misspelling would otherwise pass unnoticed."""
+    known = {f"ATP_{name.upper()}" for name in Settings.model_fields} | TOOL_VARIABLES
+    return sorted(name for name in os.environ if name.startswith("ATP_") and name not in known)
+
+
+def _check_together(settings: Settings) -> None:
+    """Settings that are each valid but do not fit together; raises a one-line ConfigError naming the variable."""
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        ca_file = settings.kafka_ssl_ca_file
+        if ca_file is None:
+            raise ConfigError(
+                f"ATP_KAFKA_SSL_CA_FILE: required with ATP_KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol}"
+            )
+        if not ca_file.is_file():
+            raise ConfigError(f"ATP_KAFKA_SSL_CA_FILE: {ca_file} is not a file")
+    if settings.clickhouse_url is not None:
+        problem = _url_problem(settings.clickhouse_url)
+        if problem:
+            raise ConfigError(f"ATP_CLICKHOUSE_URL: {problem}")
+    configured = set(settings.channels)
+    for variable, named in (
+        ("ATP_CHANNEL_BUFFERS", settings.channel_buffers),
+        ("ATP_CHANNEL_FULFILMENT", settings.channel_fulfilment),
+        ("ATP_WEBHOOKS", settings.webhooks),
+    ):
+        unknown = sorted(set(named) - configured)
+        if unknown:
+            raise ConfigError(f"{variable}: {', '.join(unknown)} not in ATP_CHANNELS ({', '.join(sorted(configured))})")
+
+
+def _url_problem(url: str) -> str:
+    """What is wrong with a ClickHouse server URL, or '' (http[s]://[user[:password]@]host[:port][/])."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host"
+    if port is not None and not 1 <= port <= 65535:
+        return f"port {port} out of range"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "must name only the server (http://user:password@host:8123)"
+    return ""
+
+
 def load_settings() -> Settings:
     """Read the environment once; a bad value becomes a one-line ConfigError.
 
     Secrets may also come from files: with ``ATP_SECRETS_DIR`` set, a file there named like the
     variable (``atp_erp_cdc_password``) holds its value (Docker/Kubernetes secrets style).
     """
+    unknown = _unknown_variables()
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: not a setting of atp-stream (see the README's settings table)")
     secrets_dir = os.environ.get("ATP_SECRETS_DIR") or None
     if secrets_dir is not None and not Path(secrets_dir).is_dir():
         raise ConfigError(f"ATP_SECRETS_DIR: {secrets_dir} is not a directory")
     try:
-        return Settings(_secrets_dir=secrets_dir)  # type: ignore[call-arg]
+        settings = Settings(_secrets_dir=secrets_dir)  # type: ignore[call-arg]
     except SettingsError as exc:  # a value that is not even JSON (e.g. ATP_LOCATION_TIMEZONES='{bad')
         field = str(exc).split('"')[1] if '"' in str(exc) else "?"
         raise ConfigError(f"ATP_{field.upper()}: not valid JSON") from exc
@@ -297,3 +356,5 @@ def load_settings() -> Settings:
         field = str(first["loc"][0]) if first["loc"] else "?"
         inside = "".join(f"[{part}]" for part in first["loc"][1:])  # e.g. ATP_WEBHOOKS[SHOPIFY][url]
         raise ConfigError(f"ATP_{field.upper()}{inside}: {first['msg']}") from exc
+    _check_together(settings)
+    return settings

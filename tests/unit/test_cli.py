@@ -56,15 +56,17 @@ def test_help_lists_the_subcommands():
         assert command in result.stdout
 
 
-def test_kafka_clients_take_sasl_and_tls_settings_and_the_password_is_never_in_the_settings_repr(monkeypatch):
+def test_kafka_clients_take_sasl_and_tls_settings_and_the_password_is_never_in_the_settings_repr(monkeypatch, tmp_path):
     from connectors.kafka_config import client_config
 
+    ca_file = tmp_path / "kafka-ca.pem"
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\n")
     monkeypatch.setenv("ATP_KAFKA_BOOTSTRAP", "kafka-1.internal:9093,kafka-2.internal:9093")
     monkeypatch.setenv("ATP_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.setenv("ATP_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
     monkeypatch.setenv("ATP_KAFKA_SASL_USERNAME", "atp-pipeline")
     monkeypatch.setenv("ATP_KAFKA_SASL_PASSWORD", "s3cret-kafka")
-    monkeypatch.setenv("ATP_KAFKA_SSL_CA_FILE", "/etc/ssl/kafka-ca.pem")
+    monkeypatch.setenv("ATP_KAFKA_SSL_CA_FILE", str(ca_file))
     settings = load_settings()
     assert client_config(settings) == {
         "bootstrap.servers": "kafka-1.internal:9093,kafka-2.internal:9093",
@@ -72,7 +74,7 @@ def test_kafka_clients_take_sasl_and_tls_settings_and_the_password_is_never_in_t
         "sasl.mechanism": "SCRAM-SHA-512",
         "sasl.username": "atp-pipeline",
         "sasl.password": "s3cret-kafka",
-        "ssl.ca.location": "/etc/ssl/kafka-ca.pem",
+        "ssl.ca.location": str(ca_file),
     }
     assert "s3cret-kafka" not in repr(settings) and "s3cret-kafka" not in str(settings.model_dump())
 
@@ -98,3 +100,39 @@ def test_a_missing_secrets_dir_is_one_line(monkeypatch, capsys):
 def test_reconcile_settle_must_be_a_number_of_seconds(capsys):
     assert main(["reconcile", "--settle", "soon"]) == 2
     assert "--settle" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("variables", "named", "says"),
+    [
+        ({"ATP_KAFKA_PROT": "19092"}, "ATP_KAFKA_PROT", "not a setting of atp-stream"),
+        ({"ATP_KAFKA_SECURITY_PROTOCOL": "SSL"}, "ATP_KAFKA_SSL_CA_FILE", "required with"),
+        (
+            {"ATP_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "ATP_KAFKA_SSL_CA_FILE": "/nonexistent/ca.pem"},
+            "ATP_KAFKA_SSL_CA_FILE",
+            "is not a file",
+        ),
+        ({"ATP_CLICKHOUSE_URL": "clickhouse.internal:8123"}, "ATP_CLICKHOUSE_URL", "http:// or https://"),
+        ({"ATP_CLICKHOUSE_URL": "http://:8123"}, "ATP_CLICKHOUSE_URL", "has no host"),
+        ({"ATP_CLICKHOUSE_URL": "http://ch.internal:99999"}, "ATP_CLICKHOUSE_URL", "not a URL"),
+        ({"ATP_CLICKHOUSE_URL": "http://ch.internal:8123/atp?x=1"}, "ATP_CLICKHOUSE_URL", "only the server"),
+        ({"ATP_CHANNEL_BUFFERS": '{"WALMART": 2}'}, "ATP_CHANNEL_BUFFERS", "WALMART not in ATP_CHANNELS"),
+        ({"ATP_CHANNEL_FULFILMENT": '{"ETSY": "stores"}'}, "ATP_CHANNEL_FULFILMENT", "ETSY not in ATP_CHANNELS"),
+        (
+            {"ATP_CHANNELS": '["SHOPIFY"]', "ATP_WEBHOOKS": '{"EBAY": {"url": "https://api.ebay.example/x"}}'},
+            "ATP_WEBHOOKS",
+            "EBAY not in ATP_CHANNELS",
+        ),
+    ],
+)
+def test_settings_that_cannot_work_are_one_line_naming_the_variable(capsys, monkeypatch, variables, named, says):
+    for variable, value in variables.items():
+        monkeypatch.setenv(variable, value)
+    assert main(["status"]) == 2
+    error = one_line_error(capsys)
+    assert error.startswith(f"atp: {named}:") and says in error, error
+
+
+def test_a_clickhouse_server_url_with_credentials_and_port_is_accepted(monkeypatch):
+    monkeypatch.setenv("ATP_CLICKHOUSE_URL", "https://atp:pw@clickhouse.internal:8443/")
+    assert load_settings().clickhouse_url == "https://atp:pw@clickhouse.internal:8443/"
