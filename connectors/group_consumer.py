@@ -79,8 +79,13 @@ class GroupConsumer:
         self._consumer.commit(offsets=offsets, asynchronous=True)
 
     def commit_consumed(self) -> None:
-        """Commit what has been consumed so far, and wait for the broker to take it."""
-        self._consumer.commit(asynchronous=False)
+        """Commit what has been consumed so far, in the background.
+
+        Never a synchronous commit: with its coordinator lost (after a broker restart) it blocks for good,
+        and the member can then never notice it is stranded (the store loader stopped loading that way).
+        A commit that fails leaves the offsets where they were: the records come again, and collapse.
+        """
+        self._consumer.commit(asynchronous=True)
 
     def close(self) -> None:
         self._consumer.close()
