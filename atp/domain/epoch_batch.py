@@ -76,6 +76,3 @@ class EpochBatch:
         self._latest = {}
         self._letters = []
         return out
-
-    def __len__(self) -> int:
-        return len(self._latest) + len(self._letters)
