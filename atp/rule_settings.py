@@ -1,10 +1,19 @@
-"""The engine's rules as the settings configure them (no Bytewax here: the bench's Quix peer uses it too)."""
+"""The engine's rules as the settings configure them.
+
+``rules_from`` and ``channel_rules_from`` import no Bytewax (the bench's Quix peer uses them too);
+``flow_policy`` imports the engine's topology module only when called.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from atp.domain.channels import ChannelPolicy, ChannelRules
 from atp.domain.sku_state import EngineRules
 from atp.settings import Settings
+
+if TYPE_CHECKING:
+    from flows.availability import FlowPolicy
 
 
 def rules_from(settings: Settings) -> EngineRules:
@@ -32,3 +41,16 @@ def channel_rules_from(settings: Settings) -> ChannelRules:
             buffer_share=float(buffer.rstrip("%")) / 100 if isinstance(buffer, str) else 0.0,
         )
     return ChannelRules(policies=policies, low_stock_threshold=settings.low_stock_threshold, timezone=settings.timezone)
+
+
+def flow_policy(settings: Settings) -> FlowPolicy:
+    """Everything the availability dataflow's rules take from settings."""
+    from flows.availability import FlowPolicy
+
+    return FlowPolicy(
+        rules=rules_from(settings),
+        channel_rules=channel_rules_from(settings),
+        channels=frozenset(settings.channels),
+        tx_wait_ms=settings.tx_wait_s * 1000,
+        tx_max_changes=settings.tx_max_changes,
+    )

@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 
 from bench import report
-from bench.latency import LatencyRun
-from bench.profiles import (
+from bench.findings import (
     HOT_SHARE,
     LIVE_SIZE,
     TARGET_BYTES_PER_KEY,
@@ -18,6 +17,7 @@ from bench.profiles import (
     Findings,
     summary_table,
 )
+from bench.latency import LatencyRun
 from bench.stats import LatencySummary, median
 
 

@@ -8,14 +8,26 @@ after deletes. Topics: ``erp.erp.<TABLE>`` and ``pos.public.<table>``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from atp.settings import Settings
 from connectors.connect_client import ConnectClient
-from infra.mariadb import ERP_TABLES  # the tables captured are the tables the CDC users may read
-from infra.postgres import CAPTURED_TABLES as POS_TABLES
 
 ERP_CONNECTOR = "atp-erp"
 POS_CONNECTOR = "atp-pos"
+
+# The tables Debezium captures; the CDC users may read these and no other (infra.mariadb, infra.postgres).
+ERP_TABLES = (
+    "ITEM_MASTER",
+    "KIT_COMPONENT",
+    "LOCATION",
+    "STOCK_BAL",
+    "STOCK_LOT",
+    "PO_LINE",
+    "SAFETY_STK",
+    "CHANNEL_LISTING",
+)
+POS_TABLES = ("store", "store_stock", "sale_ticket", "sale_line")
 
 
 # Personal data never enters Kafka: Debezium drops these columns at the source.
@@ -48,9 +60,12 @@ def _common() -> dict[str, str]:
     }
 
 
-def _secret(settings: Settings, key: str) -> str:
-    from infra.connect import secrets_file
+def secrets_file(settings: Settings) -> Path:
+    """Where Kafka Connect's file config provider reads the CDC users' passwords (never in a connector's config)."""
+    return settings.home / "secrets" / "connect.properties"
 
+
+def _secret(settings: Settings, key: str) -> str:
     return "${file:" + str(secrets_file(settings)) + ":" + key + "}"
 
 

@@ -1,6 +1,6 @@
 """The dataflow's Kafka output: Avro-encodes engine records and makes sure each one was delivered.
 
-Delivery guarantee: at-least-once. It is wrapped by ``connectors.epoch_gate``, which hands
+Delivery guarantee: at-least-once. It is wrapped by ``flows.epoch_gate``, which hands
 it each epoch's records when the epoch closes; each batch is produced and flushed before
 Bytewax commits the epoch; a record the broker did not acknowledge raises, which stops
 the flow, and on restart Bytewax resumes from the last snapshot and re-sends

@@ -14,8 +14,9 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from atp.domain.events import DC, STORE, Provenance, StockCorrected
+from atp.domain.inputs import Decoded
 from atp.errors import InputError
-from connectors.cdc.decode import Decoded, dead_letter_for
+from connectors.cdc.decode import dead_letter_for
 
 _UNITS = Field(ge=0, le=10**12)
 

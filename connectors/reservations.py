@@ -16,8 +16,9 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from atp.domain.events import Event, Provenance, ReservationReceived
+from atp.domain.inputs import Decoded
 from atp.errors import InputError
-from connectors.cdc.decode import Decoded, dead_letter_for
+from connectors.cdc.decode import dead_letter_for
 
 _NON_EMPTY = Field(min_length=1, max_length=200)
 

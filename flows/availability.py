@@ -1,80 +1,53 @@
 """The availability dataflow: Debezium change topics and channel reservations in; availability,
-alerts and dead letters out.
+alerts and dead letters out. It reads as its stages (Bytewax ``@operator`` composition):
 
-    cdc_in ─► decode ─┬─► dead_letters ──────────────────────────────────────────────────────┐
-                      ├─► transactions (per source: whole, in commit order) ─┐                │
-                      └─► snapshot reads, reservations, repairs ─────────────┴─► events       │
-        sale tickets/lines ─► join_tickets ─┐                                                 │
-        store stock, item UPCs ─────────────┴─► resolve_upc ─┐                                │
-        reservations ─► check_location ─► resolve_listing ─► explode_kits ─┐                  │
-        ERP stock, items, lots, POs, safety stock, kit components ─────────┴─► availability ─┤
-                                                   component supply, kit terms ─► kits ──────┤
-                     records by location ─► channel_locations ─► channel_sums ─► channel_feed ┤
-                                 to_kafka: each key's last record of an epoch, at its close ◄┘
+    messages ─► decode_inputs ─► commit_order ─► events ─┬─► store_sales_and_stock ─┐
+       (dead letters, input ledger)  (source transactions  ├─► channel_reservations ─┤
+                                      whole, in commit      └──────────────────────┴─► sku_availability
+                                      order)                                            (availability, kits)
+                                                                                              │
+                                                            channel_feeds ◄───────────────────┤
+                                                                  │                           │
+                          publish: each key's last record of an epoch, at its close ◄─────────┘
 
-Keys: ``transactions`` by source database (``erp``, ``pos``), ``resolve_upc`` by UPC,
-``join_tickets`` by ticket, ``check_location`` by location, ``resolve_listing`` by channel
-and channel SKU, ``explode_kits``, ``availability`` and ``kits`` by SKU. Time-driven changes (holds that lapse,
-lots that expire, fulfilment grace, inputs that waited in vain for their
-reference) are Bytewax timers on those keys: ``notify_at`` returns the soonest
+Keys (``flows.routing`` is the table): ``transactions`` by source database (``erp``, ``pos``),
+``resolve_upc`` by UPC, ``join_tickets`` by ticket, ``check_location`` by location,
+``resolve_listing`` by channel and channel SKU, ``explode_kits``, ``availability`` and ``kits``
+by SKU, ``channel_locations`` by location, ``channel_sums`` by SKU, ``channel_feed`` by listing.
+Time-driven changes (holds that lapse, lots that expire, fulfilment grace, inputs that waited in
+vain for their reference) are Bytewax timers on those keys: ``notify_at`` returns the soonest
 deadline, and it fires with no further input.
 
-Step ids are part of the stored recovery format: Bytewax keys snapshots by
-step id, so renaming a stateful step would silently start it from empty state
-while the inputs resume from their saved offsets.
+The engine knows no Kafka client, decoder or settings: ``FlowIO`` brings the source, the sink and
+the decoders (``connectors``), ``FlowPolicy`` the rules (from settings, ``atp.rule_settings``).
+``flows.process`` composes them; ``python -m flows.run`` runs it.
 
-Run with ``atp run`` (which adds recovery), or directly:
-``python -m flows.run -r .atp/recovery -s 0.2`` (``flows/run.py``: the epoch in fractions of a second).
-The process around the flow (settings from the environment, metrics, lag) is made by the factory
-``flows.process:flow_from_environment``; building this module's flow starts nothing.
+Step ids are part of the stored recovery format: Bytewax keys snapshots by step id (a stage's
+steps are ``<stage>.<step>``), so renaming a stage or a stateful step would silently start it from
+empty state while the inputs resume from their saved offsets (``flows.state_format``).
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import bytewax.operators as op
-from bytewax.connectors.kafka import KafkaError
-from bytewax.dataflow import Dataflow, Stream
+from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
+from bytewax.dataflow import Dataflow, Stream, operator
 from bytewax.inputs import Source
 from bytewax.outputs import DynamicSink
 
-from atp.domain.records import DeadLetter
-from atp.rule_settings import channel_rules_from, rules_from
-from atp.settings import Settings
-from connectors import topics
-from connectors.epoch_gate import EpochGate
-from connectors.kafka_config import client_config
+from atp.domain.channels import ChannelRecord, ChannelRules
+from atp.domain.epoch_batch import EpochOutput
+from atp.domain.events import Event, ReservationReceived
+from atp.domain.inputs import Read
+from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
+from atp.domain.sku_state import EngineRules
+from flows import routing as to
+from flows.epoch_gate import EpochGate
 from flows.keyed import Clock, wall_clock_ms
-from flows.routing import (
-    EngineOutput,
-    OutputRecord,
-    RawMessage,
-    consumer_error,
-    consumer_errors,
-    decoder,
-    erp_to_sku,
-    for_feed,
-    for_publisher,
-    is_output,
-    keyed,
-    kit_bom_change,
-    listed_to_bom,
-    listing_by_sku,
-    listing_change,
-    located_to_listing,
-    location_change,
-    record_by_location,
-    released_events,
-    released_letter,
-    resolved_to_sku,
-    supply_by_sku,
-    to_kit,
-    to_ledger,
-    to_location,
-    to_ticket,
-    to_transactions,
-    to_upc,
-    untransacted_events,
-)
 from flows.steps import (
     Availability,
     ChannelFeedLogic,
@@ -89,75 +62,134 @@ from flows.steps import (
     TransactionAssembly,
 )
 
-INPUT_TOPICS = topics.INPUT_TOPICS
+RawMessage = KafkaSourceMessage[bytes | None, bytes | None]
+ConsumerError = KafkaError[bytes | None, bytes | None]
+OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
+InputDecoder = Callable[[str, int, int, bytes | None, int], Read]  # topic, partition, offset, value, now_ms
 
 
-def _input(
-    flow: Dataflow, settings: Settings, source: Source[Any] | None, clock: Clock
-) -> tuple[Stream[RawMessage], list[Stream[DeadLetter]]]:
-    if source is not None:
-        return op.input("cdc_in", flow, source), []
-    from connectors.kafka_source import AtpKafkaSource
+@dataclass(frozen=True)
+class FlowIO:
+    """What the engine reads and writes through, and how it understands what it reads."""
 
-    config = client_config(settings)
-    read = op.input("cdc_in", flow, AtpKafkaSource(config, list(INPUT_TOPICS), batch_size=1000))
-    split = op.branch("consumer_errors_or_not", read, consumer_errors)
-    errors: Stream[KafkaError[bytes | None, bytes | None]] = split.trues  # type: ignore[assignment]
-    messages: Stream[RawMessage] = split.falses  # type: ignore[assignment]
-    return messages, [op.map("consumer_errors", errors, lambda e: consumer_error(e, clock))]
+    source: Source[Any]  # Kafka messages, and the consumer's errors
+    sink: DynamicSink[OutputRecord]
+    decode: InputDecoder
+    consumer_error: Callable[[ConsumerError, int], DeadLetter]
 
 
-def build_flow(
-    settings: Settings,
-    source: Source[Any] | None = None,
-    sink: DynamicSink[OutputRecord] | None = None,
-    clock: Clock = wall_clock_ms,
-) -> Dataflow:
-    """The availability dataflow; tests pass a testing source of Kafka messages, a list sink and a clock."""
-    flow = Dataflow("atp_availability")
-    rules = rules_from(settings)
-    raw, letters = _input(flow, settings, source, clock)
+@dataclass(frozen=True)
+class FlowPolicy:
+    """The rules the engine applies."""
 
-    decoded = op.map("decode_cdc", raw, decoder(clock))
-    letters.append(op.filter_map("dead_letters", decoded, lambda r: r.decoded.dead_letter))
+    rules: EngineRules
+    channel_rules: ChannelRules
+    channels: frozenset[str]  # those that get an atp.channel.<channel> topic
+    tx_wait_ms: int
+    tx_max_changes: int
 
-    # Source transactions: each source's changes wait in its log until their transaction is whole and every
-    # transaction committed before it has gone; then its events go on together, in commit order.
-    released = op.stateful_batch(
-        "transactions",
-        op.flat_map("route_to_transactions", decoded, to_transactions),
-        TransactionAssembly.builder_with(clock, settings.tx_wait_s * 1000, settings.tx_max_changes),
-    )
-    released_out = op.key_rm("unkey_released", released)
-    letters.append(op.filter_map("transaction_letters", released_out, released_letter))
-    events = op.merge(
-        "events",
-        op.flat_map("untransacted_events", decoded, untransacted_events),
-        op.flat_map("transaction_events", released_out, released_events),
+
+@dataclass(frozen=True)
+class Inputs:
+    reads: Stream[Read]
+    letters: Stream[DeadLetter]
+
+
+@dataclass(frozen=True)
+class Ordered:
+    events: Stream[Event]
+    letters: Stream[DeadLetter]
+
+
+@dataclass(frozen=True)
+class Reserved:
+    reservations: Stream[ReservationReceived]
+    rejected: Stream[Any]  # dead letters of reservations that name no known location or listing
+
+
+@dataclass(frozen=True)
+class Available:
+    records: Stream[Any]  # availability records, alerts, withdrawals, and what the channels and kits take
+    kit_records: Stream[Any]
+
+
+def _is_consumer_error(item: object) -> bool:
+    return isinstance(item, KafkaError)
+
+
+@operator
+def decode_inputs(
+    step_id: str,
+    messages: Stream[Any],
+    decode: InputDecoder,
+    consumer_error: Callable[[ConsumerError, int], DeadLetter],
+    clock: Clock,
+) -> Inputs:
+    """Each message decoded once; what cannot be used is a dead letter, and the ledger counts both."""
+    split = op.branch("consumer_errors_or_not", messages, _is_consumer_error)
+    errors = op.map("consumer_errors", split.trues, lambda error: consumer_error(error, clock()))
+    reads = op.map(
+        "decode", split.falses, lambda m: decode(m.topic or "", m.partition or 0, m.offset or 0, m.value, clock())
     )
     # Every input is either used or dead-lettered: the ledger counts which, once per offset (metrics, chaos test).
-    op.stateful_batch("input_ledger", op.map("route_to_ledger", decoded, to_ledger), InputLedgerLogic.builder(clock))
+    op.stateful_batch("input_ledger", op.map("route_to_ledger", reads, to.to_ledger), InputLedgerLogic.builder(clock))
+    letters = op.merge("letters", errors, op.filter_map("dead_letters", reads, lambda r: r.decoded.dead_letter))
+    return Inputs(reads, letters)
 
-    # POS sales learn their store from the ticket, then (like store stock) their SKU from the UPC.
-    sales = op.stateful_batch(
-        "join_tickets", op.flat_map("route_to_ticket", events, to_ticket), JoinTickets.builder(clock)
-    )
-    sales_by_upc = op.map("key_sales", op.key_rm("unkey_sales", sales), lambda s: keyed(s.upc, s))
-    by_upc = op.merge("upc_inputs", op.flat_map("route_to_upc", events, to_upc), sales_by_upc)
-    from_stores = op.key_rm("unkey_resolved", op.stateful_batch("resolve_upc", by_upc, ResolveUpc.builder(clock)))
 
-    # Channel reservations: the location must exist, the channel SKU names the SKU, a kit reserves its parts.
-    wait_ms = rules.unresolved_wait_ms
-    located = op.stateful_batch(
-        "check_location",
-        op.flat_map("route_to_location", events, to_location),
-        lambda resumed: CheckReference(resumed, clock, False, wait_ms),
+@operator
+def commit_order(step_id: str, reads: Stream[Read], clock: Clock, wait_ms: int, max_changes: int) -> Ordered:
+    """Each source's changes wait in its log until their transaction is whole and every transaction
+    committed before it has gone; then its events go on together, in commit order. Snapshot reads,
+    reservations and repairs belong to no transaction and go on at once."""
+    released = op.key_rm(
+        "unkey_released",
+        op.stateful_batch(
+            "transactions",
+            op.flat_map("route_to_transactions", reads, to.to_transactions),
+            TransactionAssembly.builder_with(clock, wait_ms, max_changes),
+        ),
     )
-    located_out = op.key_rm("unkey_located", located)
+    events = op.merge(
+        "events",
+        op.flat_map("untransacted_events", reads, to.untransacted_events),
+        op.flat_map("transaction_events", released, to.released_events),
+    )
+    return Ordered(events, op.filter_map("transaction_letters", released, to.released_letter))
+
+
+@operator
+def store_sales_and_stock(step_id: str, events: Stream[Event], clock: Clock) -> Stream[Any]:
+    """POS sales learn their store from the ticket, then (like store stock) their SKU from the UPC."""
+    sales = op.key_rm(
+        "unkey_sales",
+        op.stateful_batch(
+            "join_tickets", op.flat_map("route_to_ticket", events, to.EVENTS_TO_TICKETS), JoinTickets.builder(clock)
+        ),
+    )
+    by_upc = op.merge(
+        "upc_inputs",
+        op.flat_map("route_to_upc", events, to.EVENTS_TO_UPCS),
+        op.flat_map("route_sales_to_upc", sales, to.SALES_TO_UPCS),
+    )
+    return op.key_rm("unkey_resolved", op.stateful_batch("resolve_upc", by_upc, ResolveUpc.builder(clock)))
+
+
+@operator
+def channel_reservations(step_id: str, events: Stream[Event], clock: Clock, wait_ms: int) -> Reserved:
+    """The location must exist, the channel SKU names the SKU, a kit reserves its parts."""
+    located = op.key_rm(
+        "unkey_located",
+        op.stateful_batch(
+            "check_location",
+            op.flat_map("route_to_location", events, to.EVENTS_TO_LOCATIONS),
+            lambda resumed: CheckReference(resumed, clock, False, wait_ms),
+        ),
+    )
     listing_inputs = op.merge(
         "listing_inputs",
-        op.flat_map("route_to_listing", events, listing_change),
-        op.flat_map("route_located", located_out, located_to_listing),
+        op.flat_map("route_to_listing", events, to.EVENTS_TO_LISTINGS),
+        op.flat_map("route_located", located, to.LOCATED_TO_LISTINGS),
     )
     listed = op.key_rm(
         "unkey_listed",
@@ -167,74 +199,118 @@ def build_flow(
     )
     bom_inputs = op.merge(
         "bom_inputs",
-        op.flat_map("route_kit_bom", events, kit_bom_change),
-        op.flat_map("route_listed", listed, listed_to_bom),
+        op.flat_map("route_kit_bom", events, to.EVENTS_TO_BOMS),
+        op.flat_map("route_listed", listed, to.LISTED_TO_BOMS),
     )
     reservations = op.key_rm(
         "unkey_exploded", op.stateful_batch("explode_kits", bom_inputs, ExplodeKits.builder(clock))
     )
+    rejected = op.merge(
+        "rejected",
+        op.filter("location_rejects", located, to.is_output),
+        op.filter("listing_rejects", listed, to.is_output),
+    )
+    return Reserved(reservations, rejected)
 
+
+@operator
+def sku_availability(
+    step_id: str,
+    events: Stream[Event],
+    from_stores: Stream[Any],
+    reservations: Stream[ReservationReceived],
+    clock: Clock,
+    rules: EngineRules,
+) -> Available:
+    """Per SKU, what each location can promise; kits from their components' supply."""
     by_sku = op.merge(
         "sku_inputs",
-        op.flat_map("route_to_sku", events, erp_to_sku),
-        op.flat_map("route_store_stock", from_stores, resolved_to_sku),
-        op.flat_map("route_reservations", reservations, resolved_to_sku),
+        op.flat_map("route_to_sku", events, to.EVENTS_TO_SKUS),
+        op.flat_map("route_store_stock", from_stores, to.RESOLVED_TO_SKUS),
+        op.flat_map("route_reservations", reservations, to.RESOLVED_TO_SKUS),
     )
-    engine = op.key_rm(
+    records = op.key_rm(
         "unkey_records", op.stateful_batch("availability", by_sku, lambda resumed: Availability(resumed, clock, rules))
     )
-
-    threshold = rules.low_stock_threshold
     kit_inputs = op.merge(
-        "kit_inputs", op.flat_map("route_to_kit", engine, to_kit), op.flat_map("route_bom_to_kit", events, to_kit)
+        "kit_inputs",
+        op.flat_map("route_to_kit", records, to.RECORDS_TO_KITS),
+        op.flat_map("route_bom_to_kit", events, to.EVENTS_TO_KITS),
     )
-    kits = op.key_rm(
+    threshold = rules.low_stock_threshold
+    kit_records = op.key_rm(
         "unkey_kits", op.stateful_batch("kits", kit_inputs, lambda resumed: Kits(resumed, clock, threshold))
     )
+    return Available(records, kit_records)
 
-    # Channels: availability stamped per location, summed per SKU, versioned per listing.
+
+@operator
+def channel_feeds(
+    step_id: str,
+    records: Stream[Any],
+    kit_records: Stream[Any],
+    events: Stream[Event],
+    clock: Clock,
+    channel_rules: ChannelRules,
+    channels: frozenset[str],
+) -> Stream[Any]:
+    """Availability stamped per location, summed per SKU over where each channel may fulfil from,
+    versioned per listing."""
     by_location = op.merge(
         "channel_location_inputs",
-        op.flat_map("route_records_to_location", engine, record_by_location),
-        op.flat_map("route_kit_records_to_location", kits, record_by_location),
-        op.flat_map("route_locations_to_channels", events, location_change),
+        op.flat_map("route_records_to_location", records, to.RECORDS_TO_CHANNEL_LOCATIONS),
+        op.flat_map("route_kit_records_to_location", kit_records, to.RECORDS_TO_CHANNEL_LOCATIONS),
+        op.flat_map("route_locations_to_channels", events, to.EVENTS_TO_CHANNEL_LOCATIONS),
     )
     stamped = op.key_rm(
         "unkey_stamped", op.stateful_batch("channel_locations", by_location, ChannelLocations.builder(clock))
     )
-    channel_rules = channel_rules_from(settings)
     sums_inputs = op.merge(
         "channel_sum_inputs",
-        op.map("route_supply_to_sku", stamped, supply_by_sku),
-        op.flat_map("route_listings_to_sku", events, listing_by_sku),
+        op.flat_map("route_supply_to_sku", stamped, to.STAMPED_TO_CHANNEL_SUMS),
+        op.flat_map("route_listings_to_sku", events, to.EVENTS_TO_CHANNEL_SUMS),
     )
     figures = op.key_rm(
         "unkey_figures",
         op.stateful_batch("channel_sums", sums_inputs, lambda resumed: ChannelSumsLogic(resumed, clock, channel_rules)),
     )
-    configured = frozenset(settings.channels)
+    to_feed = to.to_channel_feed(channels)
     feed_inputs = op.merge(
         "channel_feed_inputs",
-        op.flat_map("route_figures_to_listing", figures, for_feed(configured)),
-        op.flat_map("route_listings_to_feed", events, for_feed(configured)),
+        op.flat_map("route_figures_to_listing", figures, to_feed),
+        op.flat_map("route_listings_to_feed", events, to_feed),
     )
-    channel_records = op.key_rm(
+    return op.key_rm(
         "unkey_channel_records", op.stateful_batch("channel_feed", feed_inputs, ChannelFeedLogic.builder(clock))
     )
 
-    outgoing: Stream[EngineOutput] = op.merge(
-        "outgoing",
-        op.filter("engine_out", engine, is_output),
-        kits,
-        channel_records,
-        op.filter("reference_out", located_out, is_output),
-        op.filter("listing_out", listed, is_output),
-        *letters,
-    )
-    if sink is None:
-        from connectors.kafka_sink import AtpKafkaSink
 
-        sink = AtpKafkaSink(settings)
-    # Each epoch publishes, at its close, the last record of each key: a state every step has finished.
-    op.output("to_kafka", op.map("key_for_publisher", outgoing, for_publisher), EpochGate(sink))
+@operator
+def publish(step_id: str, outgoing: Stream[EpochOutput], sink: DynamicSink[OutputRecord]) -> None:
+    """Each epoch publishes, at its close, the last record of each key: a state every step has finished."""
+    op.output("to_kafka", op.map("key_for_publisher", outgoing, to.for_publisher), EpochGate(sink))
+
+
+def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> Dataflow:
+    """The availability dataflow over ``io``, applying ``policy``; tests pass a testing source, a list sink, a clock."""
+    flow = Dataflow("atp_availability")
+    inputs = decode_inputs("decode_inputs", op.input("cdc_in", flow, io.source), io.decode, io.consumer_error, clock)
+    ordered = commit_order("commit_order", inputs.reads, clock, policy.tx_wait_ms, policy.tx_max_changes)
+    events = ordered.events
+    from_stores = store_sales_and_stock("store_sales_and_stock", events, clock)
+    reserved = channel_reservations("channel_reservations", events, clock, policy.rules.unresolved_wait_ms)
+    available = sku_availability("sku_availability", events, from_stores, reserved.reservations, clock, policy.rules)
+    channel_records = channel_feeds(
+        "channel_feeds", available.records, available.kit_records, events, clock, policy.channel_rules, policy.channels
+    )
+    outgoing: Stream[EpochOutput] = op.merge(
+        "outgoing",
+        op.filter("engine_out", available.records, to.is_output),
+        available.kit_records,
+        channel_records,
+        reserved.rejected,
+        inputs.letters,
+        ordered.letters,
+    )
+    publish("publish", outgoing, io.sink)
     return flow

@@ -148,7 +148,7 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W, Snapshot], Generic[S, V
         if self._rested is None:
             assert self._live is not None
             # The epoch is closing (Bytewax snapshots every key it woke, at the close): versions opened in it
-            # are published now (connectors.epoch_gate), so the key's next change opens a new one.
+            # are published now (flows.epoch_gate), so the key's next change opens a new one.
             seal = getattr(self._live, "seal", None)
             if seal is not None:
                 seal()

@@ -1,14 +1,46 @@
-"""The dataflow process: settings, logging, metrics and the lag reporter around the flow ``build_flow`` makes."""
+"""The dataflow process, composed: the engine (``flows.availability``) with its adapters (the Kafka source
+and sink, the input decoders) and its rules from settings; then logging, metrics and the lag reporter.
+
+This is the composition root of the dataflow process (the application layer; tests/unit/test_layers.py):
+the engine imports no adapter, the adapters no engine topology.
+"""
 
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 from bytewax.dataflow import Dataflow
+from bytewax.inputs import Source
+from bytewax.outputs import DynamicSink
 
-from atp.settings import load_settings
-from flows.availability import INPUT_TOPICS, build_flow
+from atp.rule_settings import flow_policy
+from atp.settings import Settings, load_settings
+from connectors.inputs import consumer_error, decode_input
+from connectors.topics import INPUT_TOPICS
+from flows.availability import FlowIO, OutputRecord, build_flow
+from flows.keyed import Clock, wall_clock_ms
 from flows.steps import LEDGER_POSITIONS
+
+
+def availability_flow(
+    settings: Settings,
+    source: Source[Any] | None = None,
+    sink: DynamicSink[OutputRecord] | None = None,
+    clock: Clock = wall_clock_ms,
+) -> Dataflow:
+    """The availability dataflow on Kafka, as settings configure it; tests pass a testing source and sink."""
+    if source is None:
+        from connectors.kafka_config import client_config
+        from connectors.kafka_source import AtpKafkaSource
+
+        source = AtpKafkaSource(client_config(settings), list(INPUT_TOPICS), batch_size=1000)
+    if sink is None:
+        from connectors.kafka_sink import AtpKafkaSink
+
+        sink = AtpKafkaSink(settings)
+    io = FlowIO(source=source, sink=sink, decode=decode_input, consumer_error=consumer_error)
+    return build_flow(flow_policy(settings), io, clock)
 
 
 def _cluster_process() -> tuple[int, bool]:
@@ -55,4 +87,4 @@ def flow_from_environment() -> Dataflow:
     # A partition the ledger has not seen is read from its start, so its lag is all of it. In a cluster each
     # process reports only the partitions it reads (Bytewax assigns them; the ledger learns which).
     LagReporter(settings, "dataflow", INPUT_TOPICS, lambda: dict(LEDGER_POSITIONS), only_known=clustered).start()
-    return build_flow(settings)
+    return availability_flow(settings)

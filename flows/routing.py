@@ -1,18 +1,20 @@
-"""Routing between the dataflow's steps: what each input is, and which key of which step it goes to."""
+"""The routing table: which inputs of each stream go to which keyed step, under which key.
+
+One ``Route`` per edge of the topology (``flows.availability``): a key function per kind of
+input, looked up by the input's exact type (a dict lookup, not a chain of isinstance checks).
+A kind a route does not name, or a key function that answers None, is not routed there.
+
+This module imports no Bytewax: the bench's Quix peer routes with the same table.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from bytewax.connectors.kafka import KafkaError, KafkaSourceMessage
-
-from atp.domain.channels import (
-    ChannelFigures,
-    ChannelRecord,
-)
-from atp.domain.epoch_batch import batch_key
+from atp.domain.channels import ChannelFigures, LocationRestamp, LocationSupply
+from atp.domain.epoch_batch import EpochOutput, batch_key
 from atp.domain.events import (
     Event,
     InboundChanged,
@@ -31,88 +33,139 @@ from atp.domain.events import (
     StoreStockByUpc,
     UpcReleased,
 )
-from atp.domain.kits import ComponentSupply, KitInput, KitTerms
+from atp.domain.inputs import Read
+from atp.domain.kits import ComponentSupply, KitTerms
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
 from atp.domain.rules import KIT
-from atp.domain.sku_state import SkuInput
 from atp.domain.transactions import Released, TxChange, TxInput
-from atp.domain.upc_resolution import UpcInput
-from connectors import topics
-from connectors.cdc.decode import (
-    TRANSACTION_TOPICS,
-    Decoded,
-    decode_boundary,
-    decode_change,
-    masked_payload,
-    source_of_topic,
-)
-from connectors.repairs import decode_repair
-from connectors.reservations import decode_reservation
-from flows.keyed import Clock
-from flows.steps import BomInput, ReferenceInput, Stamped, SumsInput
 
-RawMessage = KafkaSourceMessage[bytes | None, bytes | None]
-OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
-EngineOutput = OutputRecord | Withdrawn
-
-V = TypeVar("V")
+KeyOf = Callable[[Any], str | None]
+Keyed = tuple[str, tuple[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
-class Read:
-    """One input message, decoded: where it came from, and what it said (or why it cannot be used)."""
+class Route:
+    """The inputs of one stream that go to one keyed step, and the key each goes under."""
 
-    topic: str
-    partition: int
-    offset: int
-    decoded: Decoded
+    step: str
+    keys: Mapping[type, KeyOf]
 
+    def key(self, value: object) -> str | None:
+        key_of = self.keys.get(type(value))
+        return None if key_of is None else key_of(value)
 
-def to_ledger(read: Read) -> tuple[str, tuple[str, tuple[int, bool]]]:
-    return keyed(f"{read.topic}#{read.partition}", (read.offset, read.decoded.dead_letter is not None))
-
-
-def consumer_error(error: KafkaError[bytes | None, bytes | None], clock: Clock) -> DeadLetter:
-    msg = error.msg
-    return DeadLetter(
-        source_topic=msg.topic or "",
-        partition=msg.partition or 0,
-        offset=msg.offset or -1,
-        reason="consumer_error",
-        error=str(error.err),
-        payload=masked_payload(msg.value),
-        at_ms=clock(),
-    )
+    def __call__(self, value: object) -> list[Keyed]:
+        """For ``flat_map``: the value under its key (the keyed steps take ``(key, value)``), or nothing."""
+        key = self.key(value)
+        return [] if key is None else [(key, (key, value))]
 
 
-def decoder(clock: Clock) -> Callable[[RawMessage], Read]:
-    def decode(msg: RawMessage) -> Read:
-        topic, partition, offset = msg.topic or "", msg.partition or 0, msg.offset or 0
-        if topic == topics.RESERVATIONS:
-            decoded = decode_reservation(topic, partition, offset, msg.value, clock())
-        elif topic == topics.RECONCILE:
-            decoded = decode_repair(topic, partition, offset, msg.value, clock())
-        elif topic in TRANSACTION_TOPICS:
-            decoded = decode_boundary(topic, partition, offset, msg.value, clock())
-        else:
-            decoded = decode_change(topic, partition, offset, msg.value, clock())
-        return Read(topic, partition, offset, decoded)
-
-    return decode
-
-
-def keyed(key: str, value: V) -> tuple[str, tuple[str, V]]:
+def keyed(key: str, value: Any) -> Keyed:
     return key, (key, value)
+
+
+def listing_key(channel: str, channel_sku: str) -> str:
+    return f"{channel}/{channel_sku}"
+
+
+def _sku(value: Any) -> str:
+    sku: str = value.sku
+    return sku
+
+
+def _upc(value: Any) -> str | None:
+    upc: str | None = value.upc
+    return upc
+
+
+def _location(value: Any) -> str:
+    location: str = value.location
+    return location
+
+
+def _listing(value: Any) -> str:
+    return listing_key(value.channel, value.channel_sku)
+
+
+def _kit(value: Any) -> str:
+    kit_sku: str = value.kit_sku
+    return kit_sku
+
+
+def _ticket(value: SaleTicketChanged | SaleLineChanged) -> str:
+    return str(value.ticket_id)
+
+
+def _kit_item(item: ItemChanged) -> str | None:
+    """An item's own BOM step hears of it only when it is a kit (its type decides whether it explodes)."""
+    return item.sku if item.item_type == KIT else None
+
+
+def _component(change: KitComponentChanged) -> str:
+    """A component's availability step learns which kits it is part of."""
+    return change.component_sku
+
+
+# -- the table: <what flows> -> <step> ------------------------------------------------------------
+
+# POS: tickets and their lines meet by ticket; store stock and sales learn their SKU from the UPC.
+EVENTS_TO_TICKETS = Route("join_tickets", {SaleTicketChanged: _ticket, SaleLineChanged: _ticket})
+EVENTS_TO_UPCS = Route("resolve_upc", {StoreStockByUpc: _upc, UpcReleased: _upc, ItemChanged: _upc})
+SALES_TO_UPCS = Route("resolve_upc", {SaleRecorded: _upc})
+
+# Channel reservations: the location must exist, then the listing names the SKU, then a kit explodes.
+EVENTS_TO_LOCATIONS = Route("check_location", {ReservationReceived: _location, LocationChanged: _location})
+EVENTS_TO_LISTINGS = Route("resolve_listing", {ListingChanged: _listing})
+LOCATED_TO_LISTINGS = Route("resolve_listing", {ReservationReceived: _listing})
+EVENTS_TO_BOMS = Route("explode_kits", {KitComponentChanged: _kit, ItemChanged: _kit_item})
+LISTED_TO_BOMS = Route("explode_kits", {ReservationReceived: _sku})
+
+# Availability per SKU (keyed by SKU, figures per location inside).
+EVENTS_TO_SKUS = Route(
+    "availability",
+    {
+        StockLevel: _sku,
+        ItemChanged: _sku,
+        LotChanged: _sku,
+        InboundChanged: _sku,
+        SafetyStockChanged: _sku,
+        StockCorrected: _sku,
+        KitComponentChanged: _component,
+    },
+)
+RESOLVED_TO_SKUS = Route("availability", {StockLevel: _sku, SaleRecorded: _sku, ReservationReceived: _sku})
+
+# Kits: their components' supply and their terms, and their bill of materials.
+RECORDS_TO_KITS = Route("kits", {ComponentSupply: _kit, KitTerms: _kit})
+EVENTS_TO_KITS = Route("kits", {KitComponentChanged: _kit})
+
+# Channels: availability stamped per location, summed per SKU, versioned per listing.
+RECORDS_TO_CHANNEL_LOCATIONS = Route("channel_locations", {AvailabilityRecord: _location})
+EVENTS_TO_CHANNEL_LOCATIONS = Route("channel_locations", {LocationChanged: _location})
+STAMPED_TO_CHANNEL_SUMS = Route("channel_sums", {LocationSupply: _sku, LocationRestamp: _sku})
+EVENTS_TO_CHANNEL_SUMS = Route("channel_sums", {ListingChanged: _sku})
+
+
+def to_channel_feed(channels: frozenset[str]) -> Route:
+    """Figures and listings of the configured channels, by listing (other channels get no topic)."""
+
+    def listing_of_configured(value: ChannelFigures | ListingChanged) -> str | None:
+        return _listing(value) if value.channel in channels else None
+
+    return Route("channel_feed", {ChannelFigures: listing_of_configured, ListingChanged: listing_of_configured})
+
+
+# -- inputs: transactions, the ledger ---------------------------------------------------------------
 
 
 def to_transactions(read: Read) -> list[tuple[str, tuple[str, TxInput]]]:
     """A change that is part of a source transaction, or a transaction's BEGIN/END: to its source's log."""
     decoded = read.decoded
     if decoded.boundary is not None:
-        return [keyed(source_of_topic(read.topic), decoded.boundary)]
+        return [keyed(read.source, decoded.boundary)]
     if decoded.transaction is not None:
         tx_id, order = decoded.transaction
-        return [keyed(source_of_topic(read.topic), TxChange(tx_id, order, tuple(decoded.events)))]
+        return [keyed(read.source, TxChange(tx_id, order, tuple(decoded.events)))]
     return []
 
 
@@ -132,119 +185,17 @@ def released_letter(value: Released | DeadLetter) -> DeadLetter | None:
     return value if isinstance(value, DeadLetter) else None
 
 
-def for_publisher(output: EngineOutput) -> tuple[str, EngineOutput]:
-    return batch_key(output), output
+def to_ledger(read: Read) -> tuple[str, tuple[str, tuple[int, bool]]]:
+    """Each partition's ledger counts the offset once, as used or as dead-lettered."""
+    return keyed(f"{read.topic}#{read.partition}", (read.offset, read.decoded.dead_letter is not None))
 
 
-def to_upc(event: Event) -> list[tuple[str, tuple[str, UpcInput]]]:
-    if isinstance(event, StoreStockByUpc | UpcReleased):
-        return [keyed(event.upc, event)]
-    if isinstance(event, ItemChanged) and event.upc is not None:
-        return [keyed(event.upc, event)]
-    return []
+# -- outputs ----------------------------------------------------------------------------------------
 
 
-def to_ticket(event: Event) -> list[tuple[str, tuple[str, SaleTicketChanged | SaleLineChanged]]]:
-    if isinstance(event, SaleTicketChanged | SaleLineChanged):
-        return [keyed(str(event.ticket_id), event)]
-    return []
-
-
-def to_location(event: Event) -> list[tuple[str, tuple[str, ReferenceInput]]]:
-    if isinstance(event, ReservationReceived | LocationChanged):
-        return [keyed(event.location, event)]
-    return []
-
-
-def listing_key(channel: str, channel_sku: str) -> str:
-    return f"{channel}/{channel_sku}"
-
-
-def listing_change(event: Event) -> list[tuple[str, tuple[str, ReferenceInput]]]:
-    if isinstance(event, ListingChanged):
-        return [keyed(listing_key(event.channel, event.channel_sku), event)]
-    return []
-
-
-def located_to_listing(
-    value: ReservationReceived | DeadLetter,
-) -> list[tuple[str, tuple[str, ReferenceInput]]]:
-    if isinstance(value, ReservationReceived):
-        return [keyed(listing_key(value.channel, value.channel_sku), value)]
-    return []
-
-
-def kit_bom_change(event: Event) -> list[tuple[str, tuple[str, BomInput]]]:
-    if isinstance(event, KitComponentChanged):
-        return [keyed(event.kit_sku, event)]
-    if isinstance(event, ItemChanged) and event.item_type == KIT:
-        return [keyed(event.sku, event)]
-    return []
-
-
-def listed_to_bom(value: ReservationReceived | DeadLetter) -> list[tuple[str, tuple[str, BomInput]]]:
-    if isinstance(value, ReservationReceived):
-        return [keyed(value.sku, value)]
-    return []
-
-
-def erp_to_sku(event: Event) -> list[tuple[str, tuple[str, SkuInput]]]:
-    """The SKU a decoded ERP input concerns; a kit component change concerns the component (kits have a step)."""
-    if isinstance(event, StockLevel | ItemChanged | LotChanged | InboundChanged | SafetyStockChanged | StockCorrected):
-        return [keyed(event.sku, event)]
-    if isinstance(event, KitComponentChanged):
-        return [keyed(event.component_sku, event)]
-    return []
-
-
-def resolved_to_sku(value: StockLevel | SaleRecorded | ReservationReceived) -> list[tuple[str, tuple[str, SkuInput]]]:
-    return [keyed(value.sku, value)]
-
-
-def to_kit(value: Any) -> list[tuple[str, tuple[str, KitInput]]]:
-    if isinstance(value, ComponentSupply | KitTerms | KitComponentChanged):
-        return [keyed(value.kit_sku, value)]
-    return []
-
-
-def record_by_location(value: Any) -> list[tuple[str, tuple[str, AvailabilityRecord | LocationChanged]]]:
-    if isinstance(value, AvailabilityRecord):
-        return [keyed(value.location, value)]
-    return []
-
-
-def location_change(event: Event) -> list[tuple[str, tuple[str, AvailabilityRecord | LocationChanged]]]:
-    if isinstance(event, LocationChanged):
-        return [keyed(event.location, event)]
-    return []
-
-
-def supply_by_sku(supply: Stamped) -> tuple[str, tuple[str, SumsInput]]:
-    return keyed(supply.sku, supply)
-
-
-def listing_by_sku(event: Event) -> list[tuple[str, tuple[str, SumsInput]]]:
-    if isinstance(event, ListingChanged):
-        return [keyed(event.sku, event)]
-    return []
-
-
-def for_feed(
-    channels: frozenset[str],
-) -> Callable[[Any], list[tuple[str, tuple[str, ChannelFigures | ListingChanged]]]]:
-    """Figures and listings of the configured channels, keyed by listing (other channels get no topic)."""
-
-    def route(value: Any) -> list[tuple[str, tuple[str, ChannelFigures | ListingChanged]]]:
-        if isinstance(value, ChannelFigures | ListingChanged) and value.channel in channels:
-            return [keyed(listing_key(value.channel, value.channel_sku), value)]
-        return []
-
-    return route
-
-
-def is_output(value: Any) -> bool:
+def is_output(value: object) -> bool:
     return isinstance(value, AvailabilityRecord | AlertRecord | DeadLetter | Withdrawn)
 
 
-def consumer_errors(item: RawMessage | KafkaError[bytes | None, bytes | None]) -> bool:
-    return isinstance(item, KafkaError)
+def for_publisher(output: EpochOutput) -> tuple[str, EpochOutput]:
+    return batch_key(output), output

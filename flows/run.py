@@ -1,7 +1,7 @@
 """Start the availability dataflow: ``python -m flows.run -r RECOVERY_DIR -s EPOCH_SECONDS [-i K -a ADDRESSES]``.
 
 Bytewax's own ``python -m bytewax.run`` takes the epoch in whole seconds. Records are
-published when their epoch closes (``connectors.epoch_gate``), so the epoch is the
+published when their epoch closes (``flows.epoch_gate``), so the epoch is the
 latency a record pays for the all-at-once guarantee, and it is set here in fractions of
 a second (``ATP_SNAPSHOT_INTERVAL_S``) through Bytewax's public ``cli_main``.
 """

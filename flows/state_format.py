@@ -18,4 +18,9 @@ from __future__ import annotations
 # `stateful_batch` under their own step ids (no `.stateful_batch` suffix);
 # 6: source transactions (the `transactions` step and its TransactionLog), per-epoch versions (the open version
 # and what it opened from, in LocationState, KitState and ChannelFeed), and the publisher's partitions.
-STATE_FORMAT = 6
+# 7: the topology's named stages: stateful step ids are scoped by stage (`commit_order.transactions`,
+# `sku_availability.availability`, `decode_inputs.input_ledger`, ...), and SkuState is split by concern with its
+# published figures as named tuples.
+# A changed format is not migrated: `atp run` refuses the old recovery store, and the runbook's replay rebuilds the
+# state from the input topics (README, "Replay").
+STATE_FORMAT = 7

@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 
 from atp.settings import Settings
+from connectors.cdc_connectors import secrets_file
 from infra import java, process
 from infra.process import Progress
 from infra.service import Service
@@ -23,10 +24,6 @@ DEBEZIUM_CLASSES = (
     "io.debezium.connector.postgresql.PostgresConnector",
     "io.debezium.connector.mariadb.MariaDbConnector",
 )
-
-
-def secrets_file(settings: Settings) -> Path:
-    return settings.home / "secrets" / "connect.properties"
 
 
 def write_secrets(settings: Settings) -> Path:

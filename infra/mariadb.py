@@ -16,22 +16,11 @@ from pathlib import Path
 import schemas
 from atp.errors import ServiceError
 from atp.settings import Settings
+from connectors.cdc_connectors import ERP_TABLES  # the only ERP tables the CDC user may read
 from infra import process
 from infra.os_user import own
 from infra.process import Progress
 from infra.service import Service
-
-# The ERP tables Debezium captures (connectors.cdc_connectors), and the only ones the CDC user may read.
-ERP_TABLES = (
-    "ITEM_MASTER",
-    "KIT_COMPONENT",
-    "LOCATION",
-    "STOCK_BAL",
-    "STOCK_LOT",
-    "PO_LINE",
-    "SAFETY_STK",
-    "CHANNEL_LISTING",
-)
 
 NAME = "mariadb"
 OS_USER = "mysql"

@@ -15,6 +15,7 @@ from pathlib import Path
 import schemas
 from atp.errors import ServiceError
 from atp.settings import Settings
+from connectors.cdc_connectors import POS_TABLES  # the publication holds exactly the captured tables
 from infra.os_user import as_user, own
 from infra.process import Progress
 from infra.service import Service
@@ -22,7 +23,6 @@ from infra.service import Service
 NAME = "postgres"
 OS_USER = "postgres"
 BIN = Path("/usr/lib/postgresql/15/bin")
-CAPTURED_TABLES = ("store", "store_stock", "sale_ticket", "sale_line")
 PUBLICATION = "atp_pos"
 SCHEMA_FILE = schemas.SOURCES_DIR / "pos.sql"
 
@@ -150,7 +150,7 @@ def apply_schema(settings: Settings) -> None:
     """The POS tables (idempotent), the CDC user's read-only grants, and the publication."""
     from connectors.legacy_db import pos_connection
 
-    tables = ", ".join(CAPTURED_TABLES)
+    tables = ", ".join(POS_TABLES)
     with pos_connection(settings, autocommit=True) as pos, pos.cursor() as cur:
         cur.execute(SCHEMA_FILE.read_text().encode())
         cur.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (PUBLICATION,))

@@ -141,14 +141,14 @@ def run_ours(messages: list[Message]) -> tuple[dict[str, dict[str, Any]], float,
 
     from atp.domain.records import AvailabilityRecord
     from atp.settings import load_settings
-    from flows.availability import build_flow
+    from flows.process import availability_flow
 
     source = [
         KafkaSourceMessage(key=m.key, value=m.value, topic=m.topic, offset=m.offset, partition=m.partition)
         for m in messages
     ]
     out: list[Any] = []
-    flow = build_flow(load_settings(), TestingSource(source, batch_size=1000), TestingSink(out))
+    flow = availability_flow(load_settings(), TestingSource(source, batch_size=1000), TestingSink(out))
     started, cpu_started = time.perf_counter(), time.process_time()
     run_main(flow)  # type: ignore[no-untyped-call]
     took = time.perf_counter() - started

@@ -8,12 +8,12 @@ from over-promising). Nothing is dropped silently.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import cast
 
 import orjson
 
 from atp.domain.events import Event, Provenance, SourcePosition
+from atp.domain.inputs import Decoded
 from atp.domain.records import DeadLetter
 from atp.domain.transactions import BEGIN, END, TxBoundary
 from atp.errors import CdcDecodeError, InputError
@@ -56,14 +56,6 @@ TRANSACTION_TOPICS: dict[str, str] = {"erp.transaction": "erp", "pos.transaction
 def source_of_topic(topic: str) -> str:
     """Which source database a CDC or transaction topic belongs to: ``erp`` or ``pos``."""
     return topic.partition(".")[0]
-
-
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    events: list[Event]
-    dead_letter: DeadLetter | None = None
-    transaction: tuple[str, int] | None = None  # (id, place in it) of a change message that is part of one
-    boundary: TxBoundary | None = None  # a record of a transaction topic
 
 
 def decode_change(topic: str, partition: int, offset: int, value: bytes | None, now_ms: int) -> Decoded:

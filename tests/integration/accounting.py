@@ -9,7 +9,7 @@ from confluent_kafka import Consumer, TopicPartition
 from atp.settings import Settings
 from atp.status import scrape
 from connectors.kafka_config import client_config
-from flows.availability import INPUT_TOPICS
+from connectors.topics import INPUT_TOPICS
 
 
 def inputs_in_kafka(settings: Settings) -> dict[str, int]:

@@ -194,7 +194,7 @@ def test_kafka_clients_set_for_sasl_talk_to_the_sasl_listener_and_a_wrong_passwo
 
 
 def test_connector_configs_name_the_password_file_never_the_password(cdc: Settings) -> None:
-    from infra.connect import secrets_file
+    from connectors.cdc_connectors import secrets_file
 
     for name in ("atp-erp", "atp-pos"):
         with urllib.request.urlopen(f"{cdc.connect_url}/connectors/{name}/config", timeout=5) as response:

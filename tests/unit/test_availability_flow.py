@@ -5,7 +5,7 @@ from bytewax.testing import TestingSink, TestingSource, cluster_main, run_main
 
 from atp.domain.records import AvailabilityRecord, DeadLetter
 from atp.settings import Settings
-from flows.availability import build_flow
+from flows.process import availability_flow as build_flow
 from tests.debezium_events import (
     ERP_ITEMS,
     ERP_STOCK,

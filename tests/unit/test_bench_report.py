@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bench.findings import Findings, summary_table
 from bench.machine import Machine
 from bench.peer import LiveLatency, PeerFindings
-from bench.profiles import Findings, summary_table
 from bench.results import write_results
 
 

@@ -13,7 +13,7 @@ from bytewax.testing import TestingSink, run_main
 from atp.domain.channels import ChannelRecord
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from atp.settings import Settings
-from flows.availability import build_flow
+from flows.process import availability_flow as build_flow
 from tests.debezium_events import (
     ERP_ITEMS,
     ERP_KITS,

@@ -15,7 +15,7 @@ from atp.log_format import JsonFormatter
 from atp.settings import PROJECT_ROOT, Settings
 from atp.status import latency_rows, quantile
 from connectors.kafka_sink import source_of
-from flows.availability import build_flow
+from flows.process import availability_flow as build_flow
 from tests.debezium_events import ERP_ITEMS, ERP_STOCK, envelope, item_row, mariadb_source, message, stock_bal_row
 
 OBSERVABILITY = PROJECT_ROOT / "infra" / "observability"

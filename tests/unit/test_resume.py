@@ -17,7 +17,7 @@ from bytewax.testing import TestingSink, run_main
 
 from atp.domain.records import AvailabilityRecord
 from atp.settings import Settings
-from flows.availability import build_flow
+from flows.process import availability_flow as build_flow
 from tests.debezium_events import ERP_STOCK, stock_bal_row
 from tests.paced_source import ResumablePacedSource
 from tests.unit.test_engine_flow import a_shirt_listed_on_shopify, erp, in_a_moment, reservation

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from atp.domain.channels import ChannelRecord
 from atp.domain.records import AvailabilityRecord, DeadLetter
 from atp.settings import Settings
-from flows.availability import build_flow
+from flows.process import availability_flow as build_flow
 from tests.debezium_events import (
     ERP_ITEMS,
     ERP_KITS,

@@ -1,0 +1,112 @@
+"""What a bench run found, its targets, and the summary table both the console and bench/results.md show."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from atp.demo.generator import DemoSize
+from bench import latency, peer, report, snapshot_cost, throughput
+from bench.machine import Machine
+from bench.memory import MemoryResult, ResumeResult
+from bench.profile import Profile
+from bench.stats import median
+from bench.throughput import ThroughputRun, Workload
+
+LIVE_SIZE = DemoSize(items=2000, dcs=2, stores=20, seed=42)  # what the bench's ERP and POS are seeded with
+HOT_SHARE = 0.05
+TARGET_P99_MS = 100.0
+TARGET_EVENTS_PER_WORKER = 50_000.0
+TARGET_BYTES_PER_KEY = 300.0
+TARGET_RESUME_S = 10.0
+
+
+
+@dataclass
+class Findings:
+    machine: Machine
+    started: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    throughput: dict[int, list[ThroughputRun]] = field(default_factory=dict)
+    workload: Workload | None = None
+    profile: Profile | None = None
+    memory: MemoryResult | None = None
+    memory_size: DemoSize | None = None
+    resume: ResumeResult | None = None
+    live: list[latency.LatencyRun] = field(default_factory=list)
+    fastest: latency.LatencyRun | None = None
+    missing: list[str] = field(default_factory=list)
+    snapshot_costs: list[snapshot_cost.SnapshotCost] = field(default_factory=list)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    peer: peer.PeerFindings | None = None
+
+
+def _median_rate(runs: list[throughput.ThroughputRun]) -> float:
+    return median([r.result.steady_rate for r in runs])
+
+
+def summary_table(findings: Findings) -> str:
+    rows: list[list[str]] = []
+    for processes, runs in sorted(findings.throughput.items()):
+        rate = _median_rate(runs)
+        per_worker = rate / processes
+        rows.append([
+            f"dataflow throughput, {processes} process(es) (median of {len(runs)})",
+            f"{report.fmt(rate)} events/s ({report.fmt(per_worker)}/worker)",
+            f">= {TARGET_EVENTS_PER_WORKER:,.0f}/worker",
+            report.verdict(per_worker >= TARGET_EVENTS_PER_WORKER),
+        ])  # fmt: skip
+    for run in findings.live:
+        target = f"{run.target_rate:,.0f}/s" if run.target_rate else "max"
+        rows.append([
+            f"commit -> atp.availability at {target} ({run.load.achieved_rate:,.0f}/s achieved)",
+            f"p50 {report.fmt(run.availability.p50_ms)} / p95 {report.fmt(run.availability.p95_ms)} / "
+            f"p99 {report.fmt(run.availability.p99_ms)} / max {report.fmt(run.availability.max_ms)} ms",
+            "", "",
+        ])  # fmt: skip
+        rows.append([
+            f"commit -> atp.channel.shopify at {target}",
+            f"p50 {report.fmt(run.channel.p50_ms)} / p95 {report.fmt(run.channel.p95_ms)} / "
+            f"p99 {report.fmt(run.channel.p99_ms)} / max {report.fmt(run.channel.max_ms)} ms",
+            f"p99 < {TARGET_P99_MS:.0f} ms at 1,000/s",
+            report.verdict(run.channel.p99_ms < TARGET_P99_MS and (run.target_rate or 0) >= 1000 and run.sustained),
+        ])  # fmt: skip
+    if findings.fastest:
+        rows.append([
+            "whole path (DB rows written -> records out), as fast as possible",
+            f"{report.fmt(findings.fastest.end_to_end_rate)} changes/s", "", "",
+        ])  # fmt: skip
+    if findings.memory:
+        m = findings.memory
+        rows.append([
+            f"RSS per SKU-location key ({m.keys_loaded:,} keys)", f"{report.fmt(m.bytes_per_key)} bytes",
+            f"< {TARGET_BYTES_PER_KEY:.0f} bytes", report.verdict(m.bytes_per_key < TARGET_BYTES_PER_KEY),
+        ])  # fmt: skip
+        rows.append(
+            [f"recovery store on disk ({m.keys_loaded:,} keys)", f"{m.recovery_bytes / 2**20:,.1f} MiB", "", ""]
+        )
+    if findings.resume:
+        r = findings.resume
+        rows.append([
+            f"resume after SIGKILL ({r.keys:,} keys)", f"{r.seconds_to_fresh_output:.1f} s",
+            f"< {TARGET_RESUME_S:.0f} s with 1M keys", "not comparable" if r.keys < 900_000 else
+            report.verdict(r.seconds_to_fresh_output < TARGET_RESUME_S),
+        ])  # fmt: skip
+    if findings.peer:
+        f = findings.peer
+        rows.append([
+            f"throughput against the Quix Streams peer, same topics ({f.inputs:,} inputs)",
+            f"ours {report.fmt(f.ours_kafka_events_per_s)} vs peer {report.fmt(f.peer_events_per_s)} events/s "
+            f"({f.ratio:.2f}x; {f.mismatched_keys} of {f.keys:,} keys differ)",
+            ">= 1.5x the peer", report.verdict(f.ratio >= 1.5 and f.mismatched_keys == 0),
+        ])  # fmt: skip
+        for rate in sorted({r.rate for r in f.live}):
+            ours, theirs = (next((r for r in f.live if r.rate == rate and r.engine.startswith(e)), None)
+                            for e in ("ours", "quix"))  # fmt: skip
+            if ours and theirs:
+                rows.append([
+                    f"live latency against the peer, input -> record computed, {rate:,.0f}/s",
+                    f"ours p50 {report.fmt(ours.p50_ms)} / p99 {report.fmt(ours.p99_ms)} ms, "
+                    f"peer p50 {report.fmt(theirs.p50_ms)} / p99 {report.fmt(theirs.p99_ms)} ms",
+                    "", "",
+                ])  # fmt: skip
+    return report.table(["figure", "measured", "target", "verdict"], rows)
