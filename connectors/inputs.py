@@ -6,7 +6,7 @@ peer use this one dispatch, so both read every topic the same way.
 
 from __future__ import annotations
 
-from bytewax.connectors.kafka import KafkaError
+from typing import TYPE_CHECKING
 
 from atp.domain.inputs import Read
 from atp.domain.records import DeadLetter
@@ -14,6 +14,9 @@ from connectors import topics
 from connectors.cdc.decode import TRANSACTION_TOPICS, decode_boundary, decode_change, masked_payload, source_of_topic
 from connectors.repairs import decode_repair
 from connectors.reservations import decode_reservation
+
+if TYPE_CHECKING:  # the bench's Quix peer decodes with this module and has no Bytewax
+    from bytewax.connectors.kafka import KafkaError
 
 
 def decode_input(topic: str, partition: int, offset: int, value: bytes | None, now_ms: int) -> Read:

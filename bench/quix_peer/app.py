@@ -62,6 +62,7 @@ from bench.quix_peer.serde import (
 from bench.quix_peer.stack import QUIX_ENVIRONMENT
 from connectors import topics
 from connectors.cdc.decode import CDC_TOPICS
+from flows import routing
 
 INPUT_TOPICS: tuple[str, ...] = (*CDC_TOPICS, *topics.EVENT_INPUTS)
 OUTPUT_AVAILABILITY = "bench.quix.availability"
@@ -107,20 +108,17 @@ def build(app: Application, group: str, align: bool = True) -> None:
     heads = [functools.reduce(lambda left, right: left.concat(right), inputs)] if align else inputs
     decoded = [head.apply(steps.decode, expand=True).filter(steps.note_uncovered) for head in heads]
     for events in decoded:
-        for predicate, topic, key in (
-            (steps.is_upc_input, by_upc, steps.upc_of),
-            (steps.is_location_input, by_location, steps.location_of),
-            (steps.is_listing_change, by_listing, steps.listing_of),
-            (steps.is_sku_input, by_sku, steps.sku_of),
-        ):
-            events.filter(predicate).to_topic(topic, key=key)
+        for route, topic in zip(steps.EVENT_ROUTES, (by_upc, by_location, by_listing, by_sku), strict=True):
+            events.filter(steps.routed_by(route)).to_topic(topic, key=steps.key_of(route))
 
     from_stores = app.dataframe(by_upc).apply(steps.resolve_upc, stateful=True, metadata=True, expand=True)
-    from_stores.filter(steps.is_resolved).to_topic(by_sku, key=steps.sku_of)
+    to_sku = routing.RESOLVED_TO_SKUS
+    from_stores.filter(steps.routed_by(to_sku)).to_topic(by_sku, key=steps.key_of(to_sku))
     located = app.dataframe(by_location).apply(steps.check_location(wait_ms), stateful=True, metadata=True, expand=True)
-    located.filter(steps.is_reservation).to_topic(by_listing, key=steps.listing_of)
+    to_listing = routing.LOCATED_TO_LISTINGS
+    located.filter(steps.routed_by(to_listing)).to_topic(by_listing, key=steps.key_of(to_listing))
     listed = app.dataframe(by_listing).apply(steps.resolve_listing(wait_ms), stateful=True, metadata=True, expand=True)
-    listed.filter(steps.is_reservation).to_topic(by_sku, key=steps.sku_of)
+    listed.filter(steps.routed_by(to_sku)).to_topic(by_sku, key=steps.key_of(to_sku))
     engine = app.dataframe(by_sku).apply(steps.availability(rules), stateful=True, metadata=True, expand=True)
 
     output_config = TopicConfig(num_partitions=KEYED_PARTITIONS, replication_factor=1)

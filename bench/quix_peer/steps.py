@@ -23,29 +23,13 @@ from typing import Any
 
 from quixstreams import State, message_context
 
-from atp.domain.events import (
-    Event,
-    InboundChanged,
-    ItemChanged,
-    ListingChanged,
-    LocationChanged,
-    LotChanged,
-    ReservationReceived,
-    SafetyStockChanged,
-    SaleRecorded,
-    StockCorrected,
-    StockLevel,
-    StoreStockByUpc,
-    UpcReleased,
-)
+from atp.domain.events import Event, KitComponentChanged, ReservationReceived
 from atp.domain.records import DeadLetter
 from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
 from atp.domain.sku_state import EngineRules, Output, SkuState
 from atp.domain.upc_resolution import UpcState
-from connectors import topics
-from connectors.cdc.decode import decode_change
-from connectors.repairs import decode_repair
-from connectors.reservations import decode_reservation
+from connectors.inputs import decode_input
+from flows import routing
 
 STATE_KEY = "state"
 
@@ -94,67 +78,34 @@ def decode(value: bytes | None) -> list[Event | DeadLetter]:
         PROGRESS.first_input_s = time.perf_counter()
         PROGRESS.cpu_at_first_input_s = cpu_seconds()
     PROGRESS.took(topic)
-    now_ms = wall_clock_ms()
-    if topic == topics.RESERVATIONS:
-        decoded = decode_reservation(topic, partition, offset, value, now_ms)
-    elif topic == topics.RECONCILE:
-        decoded = decode_repair(topic, partition, offset, value, now_ms)
-    else:
-        decoded = decode_change(topic, partition, offset, value, now_ms)
+    decoded = decode_input(topic, partition, offset, value, wall_clock_ms()).decoded
     out: list[Event | DeadLetter] = list(decoded.events)
     if decoded.dead_letter is not None:
         out.append(decoded.dead_letter)
     return out
 
 
-# -- routing (which keyed step an event goes to, and under which key) ---------------------------
+# -- routing: the product's routing table (flows.routing), for the steps the peer has -----------------
 
-# Decoded events the peer leaves out (kits, POS sales): counted, not routed.
-COVERED_ERP = (StockLevel, ItemChanged, LotChanged, InboundChanged, SafetyStockChanged, StockCorrected)
-
-
-def is_upc_input(value: Any) -> bool:
-    return isinstance(value, StoreStockByUpc | UpcReleased) or (
-        isinstance(value, ItemChanged) and value.upc is not None
-    )
+# The peer has no kit steps: a kit component change is not routed to the SKU of the component.
+EVENTS_TO_SKUS = routing.Route(
+    "availability", {kind: key for kind, key in routing.EVENTS_TO_SKUS.keys.items() if kind is not KitComponentChanged}
+)
+# Which keyed step's topic each decoded input goes to (the peer re-keys through one topic per step).
+EVENT_ROUTES = (routing.EVENTS_TO_UPCS, routing.EVENTS_TO_LOCATIONS, routing.EVENTS_TO_LISTINGS, EVENTS_TO_SKUS)
 
 
-def upc_of(value: StoreStockByUpc | UpcReleased | ItemChanged) -> str:
-    assert value.upc is not None
-    return value.upc
+def routed_by(route: routing.Route) -> Callable[[Any], bool]:
+    return lambda value: route.key(value) is not None
 
 
-def is_location_input(value: Any) -> bool:
-    return isinstance(value, ReservationReceived | LocationChanged)
+def key_of(route: routing.Route) -> Callable[[Any], str]:
+    def key(value: Any) -> str:
+        found = route.key(value)
+        assert found is not None  # filtered by routed_by first
+        return found
 
-
-def location_of(value: ReservationReceived | LocationChanged) -> str:
-    return value.location
-
-
-def is_listing_change(value: Any) -> bool:
-    return isinstance(value, ListingChanged)
-
-
-def is_reservation(value: Any) -> bool:
-    return isinstance(value, ReservationReceived)
-
-
-def listing_of(value: ReservationReceived | ListingChanged) -> str:
-    return f"{value.channel}/{value.channel_sku}"
-
-
-def is_sku_input(value: Any) -> bool:
-    return isinstance(value, COVERED_ERP)
-
-
-def is_resolved(value: Any) -> bool:
-    return isinstance(value, StockLevel | SaleRecorded | ReservationReceived)
-
-
-def sku_of(value: Any) -> str:
-    sku: str = value.sku
-    return sku
+    return key
 
 
 def is_dead_letter(value: Any) -> bool:
@@ -163,7 +114,7 @@ def is_dead_letter(value: Any) -> bool:
 
 def note_uncovered(value: Any) -> bool:
     """True for what the peer routes somewhere; counts the kinds it leaves out."""
-    covered = is_upc_input(value) or is_location_input(value) or is_listing_change(value) or is_sku_input(value)
+    covered = any(route.key(value) is not None for route in EVENT_ROUTES)
     if not covered and not is_dead_letter(value):
         PROGRESS.skipped[type(value).__name__] += 1
     return covered or is_dead_letter(value)
