@@ -11,9 +11,9 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-from atp.errors import AtpError, ConfigError
+from atp.arguments import OneLineParser, bounded_number, run_command
 from atp.settings import Settings, load_settings
 
 
@@ -21,19 +21,13 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"{self.prog}: {message}")
+class _Parser(OneLineParser):
+    def one_line(self, message: str) -> str:
+        # Names the command too ("atp: atp seed: argument --items: ..."): which of atp's commands refused it.
+        return f"{self.program}: {self.prog}: {message}"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
+_positive_int = bounded_number(int, "{text!r} is not a whole number", "{text!r} must be positive", above=0)
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -159,27 +153,28 @@ def _reconcile_once(settings: Settings, args: argparse.Namespace) -> None:
             say(f"... and {more} more: SELECT * FROM atp.reconcile_drift WHERE run_id = '{report.run_id}'")
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 3600 seconds")
-    return value
+_seconds = bounded_number(
+    float,
+    "{text!r} is not a number of seconds",
+    "{text!r} must be between 0 and 3600 seconds",
+    at_least=0.0,
+    at_most=3600.0,
+)
 
 
 # -- parser -----------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="atp", description="atp-stream: real-time available-to-promise from ERP/POS CDC.")
+    parser = _Parser(
+        prog="atp", program="atp", description="atp-stream: real-time available-to-promise from ERP/POS CDC."
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add(
         name: str, handler: Callable[[Settings, argparse.Namespace], None], help_text: str
     ) -> argparse.ArgumentParser:
-        command = sub.add_parser(name, help=help_text, description=help_text)
+        command = sub.add_parser(name, help=help_text, description=help_text, program="atp")
         command.set_defaults(handler=handler)
         return command
 
@@ -228,18 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-        settings = load_settings()
-        handler: Any = args.handler
-        handler(settings, args)
-    except (AtpError, TimeoutError) as exc:
-        print(f"atp: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("atp: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return run_command("atp", lambda: _run(argv))
+
+
+def _run(argv: Sequence[str] | None) -> None:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    handler: Any = args.handler
+    handler(settings, args)
 
 
 if __name__ == "__main__":

@@ -13,48 +13,31 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
-from atp.errors import AtpError
+from atp.arguments import OneLineParser, bounded_number, run_command
 from bench.env import BENCH_HOME
 
-
-class _Parser(argparse.ArgumentParser):
-    """Bad arguments: one line naming the problem, exit status 2, no usage dump or traceback."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"bench: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
-def _positive_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"rate {text!r} is not a number of changes per second") from None
-    if not 0 < value <= 100_000:
-        raise argparse.ArgumentTypeError(f"rate {text!r} must be above 0 and at most 100000 changes/s")
-    return value
-
-
-def _seconds(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
-    if not 1 <= value <= 600:
-        raise argparse.ArgumentTypeError(f"{text!r} seconds must be between 1 and 600")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 1_000_000:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 1 and 1000000")
-    return value
+_positive_rate = bounded_number(
+    float,
+    "rate {text!r} is not a number of changes per second",
+    "rate {text!r} must be above 0 and at most 100000 changes/s",
+    above=0.0,
+    at_most=100_000.0,
+)
+_seconds = bounded_number(
+    int,
+    "{text!r} is not a whole number of seconds",
+    "{text!r} seconds must be between 1 and 600",
+    at_least=1,
+    at_most=600,
+)
+_count = bounded_number(
+    int,
+    "{text!r} is not a whole number",
+    "{text!r} must be between 1 and 1000000",
+    at_least=1,
+    at_most=1_000_000,
+)
 
 
 def _rates(text: str) -> tuple[float, ...]:
@@ -62,46 +45,45 @@ def _rates(text: str) -> tuple[float, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    sub = parser.add_subparsers(dest="profile", required=True, parser_class=_Parser)
-    short = sub.add_parser("short", help="a few minutes; prints a table")
+    parser = OneLineParser(
+        prog="python -m bench", program="bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="profile", required=True, parser_class=OneLineParser)
+    short = sub.add_parser("short", help="a few minutes; prints a table", program="bench")
     short.add_argument("--rate", type=_positive_rate, default=200.0, help="changes/s for the latency run (200)")
     short.add_argument("--seconds", type=_seconds, default=15, help="length of the latency run (15)")
     short.add_argument("--keep-stack", action="store_true", help="leave the bench stack running afterwards")
-    long = sub.add_parser("long", help="every figure into bench/results.md")
+    long = sub.add_parser("long", help="every figure into bench/results.md", program="bench")
     long.add_argument("--rate", type=_positive_rate, default=1000.0, help="target changes/s (1000)")
     long.add_argument("--seconds", type=_seconds, default=20, help="length of each latency run (20)")
     long.add_argument("--repeats", type=_count, default=3, help="runs per throughput figure; median (3)")
     long.add_argument("--memory-items", type=_count, default=3_000, help="items of the RSS/resume run (3000)")
     long.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.md")
     long.add_argument("--keep-stack", action="store_true", help="leave the bench stack running afterwards")
-    latency = sub.add_parser("latency", help="commit -> output latency at several rates; a line each")
+    latency = sub.add_parser("latency", help="commit -> output latency at several rates; a line each", program="bench")
     latency.add_argument("--rates", type=_rates, default=(200.0, 1000.0), help="changes/s, comma-separated (200,1000)")
     latency.add_argument("--seconds", type=_seconds, default=20, help="length of each run (20)")
-    sub.add_parser("down", help=f"stop the bench stack (ATP_HOME={BENCH_HOME})")
+    sub.add_parser("down", help=f"stop the bench stack (ATP_HOME={BENCH_HOME})", program="bench")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A failed benchmark exits 1, a bad argument 2 (raised by the parser, before anything runs).
+    return run_command("bench", lambda: _run(args), failure_status=1)
+
+
+def _run(args: argparse.Namespace) -> None:
     from bench import profiles
 
-    try:
-        if args.profile == "short":
-            profiles.short(args.rate, args.seconds, args.keep_stack)
-        elif args.profile == "long":
-            profiles.long(args.rate, args.seconds, args.repeats, args.memory_items, args.out, args.keep_stack)
-        elif args.profile == "latency":
-            profiles.latency_at(args.rates, args.seconds)
-        else:
-            profiles.stack_down()
-    except (AtpError, TimeoutError) as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    if args.profile == "short":
+        profiles.short(args.rate, args.seconds, args.keep_stack)
+    elif args.profile == "long":
+        profiles.long(args.rate, args.seconds, args.repeats, args.memory_items, args.out, args.keep_stack)
+    elif args.profile == "latency":
+        profiles.latency_at(args.rates, args.seconds)
+    else:
+        profiles.stack_down()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from atp.demo.generator import DemoData, DemoSize, generate
+from atp.demo.generator import DemoSize, generate
+from atp.demo.legacy_rows import DemoData
 from atp.settings import Settings
 from bench.dataflow import FlowRun, follow, fresh_recovery
 from bench.env import BENCH_ENVIRONMENT

@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from atp.demo import generator
-from atp.demo.generator import DemoData
+from atp.demo import legacy_rows
+from atp.demo.legacy_rows import DemoData
 from connectors.cdc.decode import ERP_TOPIC_PREFIX, POS_TOPIC_PREFIX
 from connectors.topics import RESERVATIONS
 
@@ -152,13 +152,13 @@ def _change(
 def reference_messages(log: ChangeLog, data: DemoData) -> Iterator[Message]:
     """Locations, items, kits, listings, safety stock, lots and POs: the ERP's snapshot without STOCK_BAL."""
     tables: tuple[tuple[str, tuple[str, ...], tuple[str, ...], list[Any]], ...] = (
-        ("LOCATION", ("LOC_CD",), generator.LOCATION_COLUMNS, data.locations),
-        ("ITEM_MASTER", ("ITEM_NO",), generator.ITEM_COLUMNS, data.items),
-        ("KIT_COMPONENT", ("KIT_ITEM_NO", "COMP_ITEM_NO"), generator.KIT_COLUMNS, data.kit_components),
-        ("CHANNEL_LISTING", ("CHANNEL_CD", "CHANNEL_SKU"), generator.LISTING_COLUMNS, data.listings),
-        ("SAFETY_STK", ("ITEM_NO", "LOC_CD"), generator.SAFETY_STK_COLUMNS, data.safety_stock),
-        ("STOCK_LOT", ("ITEM_NO", "LOC_CD", "LOT_NO"), generator.STOCK_LOT_COLUMNS, data.stock_lots),
-        ("PO_LINE", ("PO_NO", "LINE_NO"), generator.PO_LINE_COLUMNS, data.po_lines),
+        ("LOCATION", ("LOC_CD",), legacy_rows.LOCATION_COLUMNS, data.locations),
+        ("ITEM_MASTER", ("ITEM_NO",), legacy_rows.ITEM_COLUMNS, data.items),
+        ("KIT_COMPONENT", ("KIT_ITEM_NO", "COMP_ITEM_NO"), legacy_rows.KIT_COLUMNS, data.kit_components),
+        ("CHANNEL_LISTING", ("CHANNEL_CD", "CHANNEL_SKU"), legacy_rows.LISTING_COLUMNS, data.listings),
+        ("SAFETY_STK", ("ITEM_NO", "LOC_CD"), legacy_rows.SAFETY_STK_COLUMNS, data.safety_stock),
+        ("STOCK_LOT", ("ITEM_NO", "LOC_CD", "LOT_NO"), legacy_rows.STOCK_LOT_COLUMNS, data.stock_lots),
+        ("PO_LINE", ("PO_NO", "LINE_NO"), legacy_rows.PO_LINE_COLUMNS, data.po_lines),
     )
     for table, keys, columns, rows in tables:
         for row in rows:
@@ -168,9 +168,9 @@ def reference_messages(log: ChangeLog, data: DemoData) -> Iterator[Message]:
 def stock_messages(log: ChangeLog, data: DemoData) -> Iterator[Message]:
     """Every stock balance: ERP STOCK_BAL at the DCs and POS store_stock at the stores (one state key each)."""
     for row in data.stock_bal:
-        yield erp_change(log, "STOCK_BAL", ("ITEM_NO", "LOC_CD"), row_dict(generator.STOCK_BAL_COLUMNS, row))
+        yield erp_change(log, "STOCK_BAL", ("ITEM_NO", "LOC_CD"), row_dict(legacy_rows.STOCK_BAL_COLUMNS, row))
     for shelf in data.store_stock:
-        yield pos_change(log, "store_stock", ("store_id", "upc"), row_dict(generator.STORE_STOCK_COLUMNS, shelf))
+        yield pos_change(log, "store_stock", ("store_id", "upc"), row_dict(legacy_rows.STORE_STOCK_COLUMNS, shelf))
 
 
 def snapshot_messages(log: ChangeLog, data: DemoData) -> Iterator[Message]:

@@ -56,11 +56,10 @@ def empty_topics(settings: Settings) -> None:
     cut = [TopicPartition(t, p, high) for (t, p), (low, high) in marks.items() if high > low]
     if not cut:
         return
-    for partition, future in admin.delete_records(cut, request_timeout=30).items():
-        try:
-            future.result()
-        except Exception as exc:
-            raise BenchError(f"kafka: could not empty {partition.topic}[{partition.partition}]: {exc}") from exc
+    topics.await_admin(
+        admin.delete_records(cut, request_timeout=30),
+        lambda partition, exc: BenchError(f"kafka: could not empty {partition.topic}[{partition.partition}]: {exc}"),
+    )
 
 
 class Keyed(Protocol):

@@ -10,7 +10,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from atp.demo.generator import DemoData
+from atp.demo.legacy_rows import DemoData
 from bench.shapes import ChangeLog, Message, Transaction, erp_change, pos_change, reservation_message
 
 HOT_SHARE_OF_CHANGES = 0.8

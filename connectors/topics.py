@@ -8,10 +8,14 @@ count) before the dataflow first starts.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from atp.errors import ServiceError
+from atp.errors import AtpError, ServiceError
 from atp.settings import Settings
 from connectors.cdc.decode import CDC_TOPICS, TRANSACTION_TOPICS
 from connectors.kafka_config import client_config
@@ -51,14 +55,45 @@ TRANSACTION_PARTITIONS = 1
 
 def ensure_topics(settings: Settings, topics: tuple[str, ...], partitions: int = PARTITIONS) -> None:
     """Create whichever of ``topics`` do not exist yet (idempotent)."""
-    admin = AdminClient(client_config(settings))
+    create_missing(
+        AdminClient(client_config(settings)),
+        [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics],
+        lambda topic, exc: ServiceError(f"kafka: could not create topic {topic}: {exc}"),
+        request_timeout=15,
+    )
+
+
+def create_missing(
+    admin: AdminClient,
+    wanted: list[NewTopic],
+    failure: Callable[[str, Exception], AtpError],
+    **timeouts: float,
+) -> None:
+    """Create whichever of ``wanted`` do not exist yet (``timeouts``: create_topics' own); idempotent.
+
+    A topic a concurrent creator made between our listing and our request is fine; any other
+    refusal raises ``failure(topic, exc)``.
+    """
     existing = set(admin.list_topics(timeout=10).topics)
-    missing = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics if t not in existing]
+    missing = [topic for topic in wanted if topic.topic not in existing]
     if not missing:
         return
-    for topic, future in admin.create_topics(missing, request_timeout=15).items():
+    await_admin(admin.create_topics(missing, **timeouts), failure, tolerated="TOPIC_ALREADY_EXISTS")
+
+
+Subject = TypeVar("Subject")
+
+
+def await_admin(
+    results: Mapping[Subject, Future[Any]],
+    failure: Callable[[Subject, Exception], AtpError],
+    tolerated: str | None = None,
+) -> None:
+    """Wait for each result of one admin request (a topic created, a partition emptied); the first that
+    failed raises ``failure(subject, exc)``, unless its error names the ``tolerated`` Kafka error code."""
+    for subject, future in results.items():
         try:
             future.result()
-        except Exception as exc:  # a concurrent creator is fine; anything else is not
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise ServiceError(f"kafka: could not create topic {topic}: {exc}") from exc
+        except Exception as exc:
+            if tolerated is None or tolerated not in str(exc):
+                raise failure(subject, exc) from exc

@@ -21,6 +21,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from atp.errors import ServiceError
 from atp.settings import Settings
+from connectors.topics import create_missing
 from infra import java, process
 from infra.process import Progress
 from infra.service import Service
@@ -33,21 +34,15 @@ _KEEP_FOREVER = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.by
 
 
 def _ensure_journal_topics(settings: Settings) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-    existing = set(admin.list_topics(timeout=10).topics)
-    missing = [
-        NewTopic(topic, num_partitions=1, replication_factor=1, config=_KEEP_FOREVER)
-        for topic in (JOURNAL_TOPIC, SNAPSHOTS_TOPIC)
-        if topic not in existing
-    ]
-    if not missing:
-        return
-    for topic, future in admin.create_topics(missing, operation_timeout=10).items():
-        try:
-            future.result()
-        except Exception as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise ServiceError(f"registry: could not create its journal topic {topic}: {exc}") from exc
+    create_missing(
+        AdminClient({"bootstrap.servers": settings.bootstrap_servers}),
+        [
+            NewTopic(topic, num_partitions=1, replication_factor=1, config=_KEEP_FOREVER)
+            for topic in (JOURNAL_TOPIC, SNAPSHOTS_TOPIC)
+        ],
+        lambda topic, exc: ServiceError(f"registry: could not create its journal topic {topic}: {exc}"),
+        operation_timeout=10,
+    )
 
 
 class Registry(Service):

@@ -1,157 +1,35 @@
 """A seeded, deterministic demo retailer: catalogue, locations, stock, supply, listings, store history.
 
 Pure Python, no database: :mod:`atp.demo.seed` loads what this produces. The
-same :class:`DemoSize` always gives the same rows. Each row is a NamedTuple
-whose fields are in the column order of the ``*_COLUMNS`` constant beside it
-(the legacy column names of ``schemas/sources``), so a row can go straight to
-``executemany`` or ``COPY``.
+same :class:`DemoSize` always gives the same rows (:mod:`atp.demo.legacy_rows`, in the
+column order of the legacy tables). The locations and the catalogue come from
+:mod:`atp.demo.catalogue`; the stock, supply, listings and store history on
+them are made here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
 
-# -- rows, one type per legacy table ------------------------------------------------------
-
-
-class ItemRow(NamedTuple):
-    item_no: str
-    style_no: str
-    descr: str | None
-    color_cd: str | None
-    size_cd: str | None
-    upc: str | None
-    item_type: str  # 'S' stocked, 'K' kit, 'P' preorder-only
-    status_flg: str  # 'A' active, 'D' discontinued
-    upd_ts: dt.datetime  # ERP server local time, naive
-
-
-class KitComponentRow(NamedTuple):
-    kit_item_no: str
-    comp_item_no: str
-    comp_qty: int
-
-
-class LocationRow(NamedTuple):
-    loc_cd: str
-    loc_type: str  # 'D' distribution centre, 'S' store
-    loc_name: str
-    latitude: Decimal | None
-    longitude: Decimal | None
-    ship_from_flg: str
-
-
-class StockBalRow(NamedTuple):
-    item_no: str
-    loc_cd: str
-    qty_oh: Decimal
-    qty_hold: Decimal
-    upd_ts: dt.datetime
-
-
-class StockLotRow(NamedTuple):
-    item_no: str
-    loc_cd: str
-    lot_no: str
-    qty: Decimal
-    expiry_dt: dt.date | None
-
-
-class PoLineRow(NamedTuple):
-    po_no: str
-    line_no: int
-    item_no: str
-    loc_cd: str
-    qty_ord: Decimal
-    qty_rcv: Decimal
-    due_dt: dt.date
-    status: str  # 'O' open, 'C' closed, 'X' cancelled
-
-
-class SafetyStockRow(NamedTuple):
-    item_no: str
-    loc_cd: str  # '*' means every location
-    ss_qty: int
-
-
-class ChannelListingRow(NamedTuple):
-    channel_cd: str
-    channel_sku: str
-    item_no: str
-    active_flg: str
-
-
-class StoreRow(NamedTuple):
-    store_id: str
-    name: str
-    timezone: str
-
-
-class StoreStockRow(NamedTuple):
-    store_id: str
-    upc: str
-    on_hand: int
-    updated_at: dt.datetime  # store local time, naive
-
-
-class SaleTicketRow(NamedTuple):
-    ticket_id: int
-    store_id: str
-    opened_at: dt.datetime  # aware
-    status: str
-    customer_email: str | None  # personal data (fake here)
-    loyalty_id: str | None  # personal data (fake here)
-
-
-class SaleLineRow(NamedTuple):
-    ticket_id: int
-    line_no: int
-    upc: str
-    qty: int  # negative for a return
-    unit_price: Decimal
-
-
-ITEM_COLUMNS = ("ITEM_NO", "STYLE_NO", "DESCR", "COLOR_CD", "SIZE_CD", "UPC", "ITEM_TYPE", "STATUS_FLG", "UPD_TS")
-KIT_COLUMNS = ("KIT_ITEM_NO", "COMP_ITEM_NO", "COMP_QTY")
-LOCATION_COLUMNS = ("LOC_CD", "LOC_TYPE", "LOC_NAME", "LATITUDE", "LONGITUDE", "SHIP_FROM_FLG")
-STOCK_BAL_COLUMNS = ("ITEM_NO", "LOC_CD", "QTY_OH", "QTY_HOLD", "UPD_TS")
-STOCK_LOT_COLUMNS = ("ITEM_NO", "LOC_CD", "LOT_NO", "QTY", "EXPIRY_DT")
-PO_LINE_COLUMNS = ("PO_NO", "LINE_NO", "ITEM_NO", "LOC_CD", "QTY_ORD", "QTY_RCV", "DUE_DT", "STATUS")
-SAFETY_STK_COLUMNS = ("ITEM_NO", "LOC_CD", "SS_QTY")
-LISTING_COLUMNS = ("CHANNEL_CD", "CHANNEL_SKU", "ITEM_NO", "ACTIVE_FLG")
-STORE_COLUMNS = ("store_id", "name", "timezone")
-STORE_STOCK_COLUMNS = ("store_id", "upc", "on_hand", "updated_at")
-TICKET_COLUMNS = ("ticket_id", "store_id", "opened_at", "status", "customer_email", "loyalty_id")
-SALE_LINE_COLUMNS = ("ticket_id", "line_no", "upc", "qty", "unit_price")
+from atp.demo.catalogue import Catalogue, items, locations
+from atp.demo.legacy_rows import (
+    ChannelListingRow,
+    DemoData,
+    PoLineRow,
+    SafetyStockRow,
+    SaleLineRow,
+    SaleTicketRow,
+    StockBalRow,
+    StockLotRow,
+    StoreStockRow,
+)
 
 # -- the shape of the retailer ------------------------------------------------------------
 
-# (style prefix, description, colours, sizes, lot-tracked cosmetics?)
-_CATEGORIES = (
-    ("TEE", "Cotton tee", ("BLK", "WHT", "NVY", "RED"), ("S", "M", "L", "XL"), False),
-    ("HOOD", "Hoodie", ("BLK", "GRY", "GRN"), ("S", "M", "L", "XL"), False),
-    ("JEAN", "Denim jeans", ("IND", "BLK"), ("28", "30", "32", "34", "36"), False),
-    ("SOCK", "Sport socks", ("WHT", "BLK"), ("39-42", "43-46"), False),
-    ("CAP", "Baseball cap", ("BLK", "NVY", "BEI"), ("OS",), False),
-    ("LIPS", "Lipstick", ("RUBY", "NUDE", "CORL", "PLUM"), ("STD",), True),
-    ("CREM", "Face cream", ("NONE",), ("50ML", "100ML"), True),
-)
-# (city, IANA zone of the POS, latitude, longitude)
-_STORE_CITIES = (
-    ("Paris", "Europe/Paris", 48.8566, 2.3522),
-    ("London", "Europe/London", 51.5072, -0.1276),
-    ("New York", "America/New_York", 40.7128, -74.0060),
-    ("Berlin", "Europe/Berlin", 52.5200, 13.4050),
-    ("Madrid", "Europe/Madrid", 40.4168, -3.7038),
-)
-_DC_SITES = (("Frankfurt", 50.1109, 8.6821), ("Lyon", 45.7640, 4.8357), ("Newark", 40.7357, -74.1724))
 CHANNELS = ("SHOPIFY", "AMAZON", "EBAY", "TIKTOK")
-_UPC_BASE = 10_000_000_000  # 11-digit UPC body (number system 1); the 12th digit is the check digit
 # Above this many store-stock rows the default assortment thins out, so that 100k items x 200 stores
 # gives about this many rows rather than 20 M.
 _STORE_STOCK_BUDGET = 400_000
@@ -180,50 +58,6 @@ class DemoSize:
         return 1.0 if full <= _STORE_STOCK_BUDGET else _STORE_STOCK_BUDGET / full
 
 
-@dataclass
-class DemoData:
-    items: list[ItemRow] = field(default_factory=list)
-    kit_components: list[KitComponentRow] = field(default_factory=list)
-    locations: list[LocationRow] = field(default_factory=list)
-    stock_bal: list[StockBalRow] = field(default_factory=list)
-    stock_lots: list[StockLotRow] = field(default_factory=list)
-    po_lines: list[PoLineRow] = field(default_factory=list)
-    safety_stock: list[SafetyStockRow] = field(default_factory=list)
-    listings: list[ChannelListingRow] = field(default_factory=list)
-    stores: list[StoreRow] = field(default_factory=list)
-    store_stock: list[StoreStockRow] = field(default_factory=list)
-    tickets: list[SaleTicketRow] = field(default_factory=list)
-    sale_lines: list[SaleLineRow] = field(default_factory=list)
-
-    def row_counts(self) -> dict[str, int]:
-        return {name: len(rows) for name, rows in vars(self).items()}
-
-
-@dataclass
-class _Catalogue:
-    """What the later steps need to know about the items they place, supply and list."""
-
-    stocked: list[str] = field(default_factory=list)  # 'S' items, incl. discontinued and lot-tracked
-    preorder: list[str] = field(default_factory=list)
-    lot_tracked: set[str] = field(default_factory=set)
-    upc_of: dict[str, str] = field(default_factory=dict)
-
-
-# -- UPC-A -----------------------------------------------------------------------------
-
-
-def upc_check_digit(body: str) -> str:
-    """UPC-A: 3 x the digits in odd positions plus the even ones; the check digit rounds up to 10."""
-    digits = [int(d) for d in body]
-    total = 3 * sum(digits[0::2]) + sum(digits[1::2])
-    return str((10 - total % 10) % 10)
-
-
-def upc(n: int) -> str:
-    body = f"{_UPC_BASE + n:011d}"
-    return body + upc_check_digit(body)
-
-
 # -- the generator -----------------------------------------------------------------------
 
 
@@ -233,8 +67,8 @@ def generate(size: DemoSize) -> DemoData:
     # ERP and POS rows were last touched early this morning (server / store local time).
     morning = dt.datetime.combine(size.today, dt.time(6, 0))
     data = DemoData()
-    dcs, stores = _locations(rng, size, data)
-    catalogue = _items(rng, size, morning, data)
+    dcs, stores = locations(rng, size.dcs, size.stores, data)
+    catalogue = items(rng, size.items, morning, data)
     _dc_stock(rng, size, morning, dcs, catalogue, data)
     _store_stock(rng, size, morning, stores, catalogue, data)
     _purchase_orders(rng, size, dcs, catalogue, data)
@@ -244,74 +78,8 @@ def generate(size: DemoSize) -> DemoData:
     return data
 
 
-def _locations(rng: random.Random, size: DemoSize, data: DemoData) -> tuple[list[str], list[str]]:
-    dcs = [f"DC{n:04d}" for n in range(1, size.dcs + 1)]
-    stores = [f"ST{n:04d}" for n in range(1, size.stores + 1)]
-    for n, dc in enumerate(dcs):
-        site, lat, lon = _DC_SITES[n % len(_DC_SITES)]
-        data.locations.append(LocationRow(dc, "D", f"{site} DC {n + 1}", _coord(lat, rng), _coord(lon, rng), "Y"))
-    for n, store in enumerate(stores):
-        city, timezone, lat, lon = _STORE_CITIES[n % len(_STORE_CITIES)]
-        name = f"{city} store {n + 1}"
-        # Every fourth store also ships online orders (ship-from-store).
-        ship_from = "Y" if n % 4 == 0 else "N"
-        data.locations.append(LocationRow(store, "S", name, _coord(lat, rng), _coord(lon, rng), ship_from))
-        data.stores.append(StoreRow(store, name, timezone))
-    return dcs, stores
-
-
-def _coord(centre: float, rng: random.Random) -> Decimal:
-    """A point a few km around ``centre``, as the DECIMAL(9,6) the ERP stores."""
-    return Decimal(f"{centre + rng.uniform(-0.05, 0.05):.6f}")
-
-
-def _variants(count: int) -> Iterator[tuple[str, str, str, str | None, str, bool]]:
-    """(item_no, style_no, descr, colour, size, lot_tracked) for ``count`` variants over as many styles as needed."""
-    style = 0
-    while True:
-        for prefix, descr, colours, sizes, lots in _CATEGORIES:
-            style_no = f"{prefix}-{1001 + style}"
-            for colour in colours:
-                for size in sizes:
-                    if count <= 0:
-                        return
-                    count -= 1
-                    if colour == "NONE":  # one shade only: the SKU is style + size
-                        yield f"{style_no}-{size}", style_no, f"{descr} {size}", None, size, lots
-                    else:
-                        yield f"{style_no}-{colour}-{size}", style_no, f"{descr} {colour} {size}", colour, size, lots
-            style += 1
-
-
-def _items(rng: random.Random, size: DemoSize, morning: dt.datetime, data: DemoData) -> _Catalogue:
-    catalogue = _Catalogue()
-    kit_count = max(1, size.items // 40)
-    variants = list(_variants(max(0, size.items - kit_count)))
-    for n, (item_no, style_no, descr, colour, size_cd, lots) in enumerate(variants):
-        # Fixed strides rather than dice: a reader can find the preorder and discontinued items quickly.
-        item_type = "P" if n % 97 == 50 else "S"
-        status = "D" if n % 53 == 20 else "A"
-        code = catalogue.upc_of[item_no] = upc(n)
-        data.items.append(ItemRow(item_no, style_no, descr, colour, size_cd, code, item_type, status, morning))
-        if item_type == "P":
-            catalogue.preorder.append(item_no)
-        else:
-            catalogue.stocked.append(item_no)
-            if lots:
-                catalogue.lot_tracked.add(item_no)
-
-    for k in range(kit_count if catalogue.stocked else 0):
-        kit_no = f"KIT-{5001 + k}"
-        catalogue.upc_of[kit_no] = upc(len(variants) + k)
-        data.items.append(ItemRow(kit_no, kit_no, "Gift bundle", None, None, upc(len(variants) + k), "K", "A", morning))
-        components = rng.sample(catalogue.stocked, k=min(len(catalogue.stocked), rng.choice((2, 3))))
-        for component in sorted(components):
-            data.kit_components.append(KitComponentRow(kit_no, component, rng.choice((1, 1, 2))))
-    return catalogue
-
-
 def _dc_stock(
-    rng: random.Random, size: DemoSize, morning: dt.datetime, dcs: list[str], catalogue: _Catalogue, data: DemoData
+    rng: random.Random, size: DemoSize, morning: dt.datetime, dcs: list[str], catalogue: Catalogue, data: DemoData
 ) -> None:
     """Every stocked item at every DC (kits and preorder items have no physical stock)."""
     for item_no in catalogue.stocked:
@@ -340,7 +108,7 @@ def _lots(rng: random.Random, item_no: str, dc: str, on_hand: int, today: dt.dat
 
 
 def _store_stock(
-    rng: random.Random, size: DemoSize, morning: dt.datetime, stores: list[str], catalogue: _Catalogue, data: DemoData
+    rng: random.Random, size: DemoSize, morning: dt.datetime, stores: list[str], catalogue: Catalogue, data: DemoData
 ) -> None:
     """Each store carries all stocked items, or a deterministic subset of them when the size asks to be sparse."""
     share = size.assortment(len(catalogue.stocked))
@@ -354,7 +122,7 @@ def _store_stock(
             data.store_stock.append(StoreStockRow(store, catalogue.upc_of[item_no], rng.randint(0, 20), morning))
 
 
-def _purchase_orders(rng: random.Random, size: DemoSize, dcs: list[str], catalogue: _Catalogue, data: DemoData) -> None:
+def _purchase_orders(rng: random.Random, size: DemoSize, dcs: list[str], catalogue: Catalogue, data: DemoData) -> None:
     """Open POs for every preorder item and ~10% of stocked ones; some older POs closed or cancelled.
 
     POs carry up to 4 lines, all for one DC, as a supplier delivery would.
@@ -388,7 +156,7 @@ def _po_line(
     return PoLineRow(po_no, line_no, item_no, dc, Decimal(ordered), Decimal(received), due, status)
 
 
-def _safety_stock(rng: random.Random, dcs: list[str], stores: list[str], catalogue: _Catalogue, data: DemoData) -> None:
+def _safety_stock(rng: random.Random, dcs: list[str], stores: list[str], catalogue: Catalogue, data: DemoData) -> None:
     """A few planner overrides: everywhere ('*'), at one DC, at one store, and '*' plus a specific one."""
     for n, item_no in enumerate(catalogue.stocked):
         slot = n % 80
@@ -417,9 +185,7 @@ def _listings(data: DemoData) -> None:
             data.listings.append(ChannelListingRow("SHOPIFY", f"{sku.lower()}-alt", sku, "Y"))
 
 
-def _sales_history(
-    rng: random.Random, size: DemoSize, stores: list[str], catalogue: _Catalogue, data: DemoData
-) -> None:
+def _sales_history(rng: random.Random, size: DemoSize, stores: list[str], catalogue: Catalogue, data: DemoData) -> None:
     """Yesterday's tickets: paid ones with 1-3 lines, a void one, a return. Already reflected in store_stock."""
     if not stores or not catalogue.stocked:
         return

@@ -14,8 +14,9 @@ from typing import Any
 
 import psycopg
 
-from atp.demo import generator
-from atp.demo.generator import DemoData, DemoSize
+from atp.demo import generator, legacy_rows
+from atp.demo.generator import DemoSize
+from atp.demo.legacy_rows import DemoData
 from atp.settings import Settings
 from connectors.legacy_db import erp_connection, pos_connection
 
@@ -59,14 +60,14 @@ def _load_erp(settings: Settings, data: DemoData) -> None:
         with erp.cursor() as cur:
             # Parents before children, as the ERP's own loaders do (the tables have no foreign keys).
             for table, columns, rows in (
-                ("LOCATION", generator.LOCATION_COLUMNS, data.locations),
-                ("ITEM_MASTER", generator.ITEM_COLUMNS, data.items),
-                ("KIT_COMPONENT", generator.KIT_COLUMNS, data.kit_components),
-                ("STOCK_BAL", generator.STOCK_BAL_COLUMNS, data.stock_bal),
-                ("STOCK_LOT", generator.STOCK_LOT_COLUMNS, data.stock_lots),
-                ("PO_LINE", generator.PO_LINE_COLUMNS, data.po_lines),
-                ("SAFETY_STK", generator.SAFETY_STK_COLUMNS, data.safety_stock),
-                ("CHANNEL_LISTING", generator.LISTING_COLUMNS, data.listings),
+                ("LOCATION", legacy_rows.LOCATION_COLUMNS, data.locations),
+                ("ITEM_MASTER", legacy_rows.ITEM_COLUMNS, data.items),
+                ("KIT_COMPONENT", legacy_rows.KIT_COLUMNS, data.kit_components),
+                ("STOCK_BAL", legacy_rows.STOCK_BAL_COLUMNS, data.stock_bal),
+                ("STOCK_LOT", legacy_rows.STOCK_LOT_COLUMNS, data.stock_lots),
+                ("PO_LINE", legacy_rows.PO_LINE_COLUMNS, data.po_lines),
+                ("SAFETY_STK", legacy_rows.SAFETY_STK_COLUMNS, data.safety_stock),
+                ("CHANNEL_LISTING", legacy_rows.LISTING_COLUMNS, data.listings),
             ):
                 _insert_erp(cur, table, columns, rows)
         erp.commit()
@@ -80,10 +81,10 @@ def _load_erp(settings: Settings, data: DemoData) -> None:
 def _load_pos(settings: Settings, data: DemoData) -> None:
     # psycopg's connection context commits on success and rolls back on error.
     with pos_connection(settings, "admin") as pos, pos.cursor() as cur:
-        _copy_pos(cur, "store", generator.STORE_COLUMNS, data.stores)
-        _copy_pos(cur, "store_stock", generator.STORE_STOCK_COLUMNS, data.store_stock)
-        _copy_pos(cur, "sale_ticket", generator.TICKET_COLUMNS, data.tickets)
-        _copy_pos(cur, "sale_line", generator.SALE_LINE_COLUMNS, data.sale_lines)
+        _copy_pos(cur, "store", legacy_rows.STORE_COLUMNS, data.stores)
+        _copy_pos(cur, "store_stock", legacy_rows.STORE_STOCK_COLUMNS, data.store_stock)
+        _copy_pos(cur, "sale_ticket", legacy_rows.TICKET_COLUMNS, data.tickets)
+        _copy_pos(cur, "sale_line", legacy_rows.SALE_LINE_COLUMNS, data.sale_lines)
 
 
 def _existing_items(settings: Settings) -> int:

@@ -19,8 +19,6 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -34,9 +32,9 @@ from confluent_kafka import Producer
 from atp.settings import PROJECT_ROOT, load_settings
 from bench.quix_peer import fill
 from bench.quix_peer.compare import INPUTS, PEER_OUTPUT, PEER_PYTHON, Message, high_watermarks, read_topic
+from bench.quix_peer.ours_kafka import fresh_flow_state, stop_group
 from bench.quix_peer.stack import QUIX_ENVIRONMENT
 from connectors import topics
-from connectors.cdc.decode import TRANSACTION_TOPICS
 
 SNAPSHOT = fill.Size(items=200, dcs=2, stores=3, changes=1, seed=3)
 CATCH_UP_S = 25.0  # default of --catch-up
@@ -126,11 +124,7 @@ def _run_engine(
         time.sleep(5)
         return since_ms, sent
     finally:
-        os.killpg(engine.pid, signal.SIGTERM)
-        try:
-            engine.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(engine.pid, signal.SIGKILL)
+        stop_group(engine)
         log.close()
 
 
@@ -173,17 +167,7 @@ def main(argv: list[str]) -> int:
     settings = load_settings()
     snapshot, changes = _workload(args.rate, args.seconds)
     _prepare(args.bootstrap, snapshot)
-    topics.ensure_topics(settings, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
-    topics.ensure_topics(settings, INPUTS + topics.output_topics(settings))
-    recovery = settings.recovery_dir
-    shutil.rmtree(recovery, ignore_errors=True)
-    recovery.mkdir(parents=True)
-    subprocess.run(
-        [sys.executable, "-m", "bytewax.recovery", str(recovery), "1"],
-        check=True,
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-    )
+    recovery = fresh_flow_state(settings)
     before = high_watermarks(args.bootstrap, topics.AVAILABILITY)
     ours = [sys.executable, "-m", "flows.run", "-r", str(recovery), "-s", str(load_settings().snapshot_interval_s)]
     since, sent = _run_engine(args.bootstrap, ours, dict(os.environ), changes, args.rate, args.catch_up)

@@ -25,7 +25,7 @@ from typing import Any
 
 import psutil
 
-from atp.settings import PROJECT_ROOT, load_settings
+from atp.settings import PROJECT_ROOT, Settings, load_settings
 from bench.quix_peer.compare import (
     INPUTS,
     PEER_OUTPUT,
@@ -59,14 +59,11 @@ def _held(bootstrap: str) -> dict[tuple[str, int], tuple[int, int]]:
         consumer.close()
 
 
-def run(bootstrap: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    from connectors import avro_contracts
-    from connectors.lag import flow_positions
-
-    settings = load_settings()
+def fresh_flow_state(settings: Settings) -> Path:
+    """Our flow's topics, and an empty recovery store of one partition: ``flows.run`` reads every input from its
+    start, as a first ``atp run`` would. Returns the recovery store."""
     topics.ensure_topics(settings, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
     topics.ensure_topics(settings, INPUTS + topics.output_topics(settings))
-    avro_contracts.register_contracts(settings)
     recovery = settings.recovery_dir
     shutil.rmtree(recovery, ignore_errors=True)
     recovery.mkdir(parents=True)
@@ -76,6 +73,25 @@ def run(bootstrap: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         cwd=PROJECT_ROOT,
         stdout=subprocess.DEVNULL,
     )
+    return recovery
+
+
+def stop_group(engine: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the engine's process group (it was started in a session of its own), SIGKILL it after 20 s."""
+    os.killpg(engine.pid, signal.SIGTERM)
+    try:
+        engine.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(engine.pid, signal.SIGKILL)
+
+
+def run(bootstrap: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    from connectors import avro_contracts
+    from connectors.lag import flow_positions
+
+    settings = load_settings()
+    recovery = fresh_flow_state(settings)
+    avro_contracts.register_contracts(settings)
     ends = _held(bootstrap)
     before = high_watermarks(bootstrap, topics.AVAILABILITY)
     log = (settings.home / "logs" / "ours_kafka.log").open("wb")
@@ -104,11 +120,7 @@ def run(bootstrap: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         cpu = psutil.Process(flow.pid).cpu_times()
         cpu_s = cpu.user + cpu.system + cpu.children_user + cpu.children_system
     finally:
-        os.killpg(flow.pid, signal.SIGTERM)
-        try:
-            flow.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(flow.pid, signal.SIGKILL)
+        stop_group(flow)
         log.close()
     assert read_all_s is not None
     raw = read_topic(bootstrap, topics.AVAILABILITY, before)

@@ -10,7 +10,9 @@ from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from atp.demo.generator import (
+from atp.demo.catalogue import upc_check_digit
+from atp.demo.generator import DemoSize, generate
+from atp.demo.legacy_rows import (
     ITEM_COLUMNS,
     KIT_COLUMNS,
     LISTING_COLUMNS,
@@ -24,12 +26,9 @@ from atp.demo.generator import (
     STORE_STOCK_COLUMNS,
     TICKET_COLUMNS,
     DemoData,
-    DemoSize,
     ItemRow,
     KitComponentRow,
     StoreStockRow,
-    generate,
-    upc_check_digit,
 )
 from atp.settings import PROJECT_ROOT
 
