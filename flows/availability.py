@@ -99,7 +99,7 @@ def _input(
         return op.input("cdc_in", flow, source), []
     from connectors.kafka_source import AtpKafkaSource
 
-    config = client_config(settings)
+    config = client_config(settings.kafka)
     read = op.input("cdc_in", flow, AtpKafkaSource(config, list(INPUT_TOPICS), batch_size=1000))
     split = op.branch("consumer_errors_or_not", read, consumer_errors)
     errors: Stream[KafkaError[bytes | None, bytes | None]] = split.trues  # type: ignore[assignment]
@@ -115,7 +115,7 @@ def build_flow(
 ) -> Dataflow:
     """The availability dataflow; tests pass a testing source of Kafka messages, a list sink and a clock."""
     flow = Dataflow("atp_availability")
-    rules = rules_from(settings)
+    rules = rules_from(settings.engine)
     raw, letters = _input(flow, settings, source, clock)
 
     decoded = op.map("decode_cdc", raw, decoder(clock))
@@ -126,7 +126,7 @@ def build_flow(
     released = op.stateful_batch(
         "transactions",
         op.flat_map("route_to_transactions", decoded, to_transactions),
-        TransactionAssembly.builder_with(clock, settings.tx_wait_s * 1000, settings.tx_max_changes),
+        TransactionAssembly.builder_with(clock, settings.engine.tx_wait_s * 1000, settings.engine.tx_max_changes),
     )
     released_out = op.key_rm("unkey_released", released)
     letters.append(op.filter_map("transaction_letters", released_out, released_letter))
@@ -202,7 +202,7 @@ def build_flow(
     stamped = op.key_rm(
         "unkey_stamped", op.stateful_batch("channel_locations", by_location, ChannelLocations.builder(clock))
     )
-    channel_rules = channel_rules_from(settings)
+    channel_rules = channel_rules_from(settings.channels, settings.engine)
     sums_inputs = op.merge(
         "channel_sum_inputs",
         op.map("route_supply_to_sku", stamped, supply_by_sku),
@@ -212,7 +212,7 @@ def build_flow(
         "unkey_figures",
         op.stateful_batch("channel_sums", sums_inputs, lambda resumed: ChannelSumsLogic(resumed, clock, channel_rules)),
     )
-    configured = frozenset(settings.channels)
+    configured = frozenset(settings.channels.channels)
     feed_inputs = op.merge(
         "channel_feed_inputs",
         op.flat_map("route_figures_to_listing", figures, for_feed(configured)),
@@ -234,7 +234,7 @@ def build_flow(
     if sink is None:
         from connectors.kafka_sink import AtpKafkaSink
 
-        sink = AtpKafkaSink(settings)
+        sink = AtpKafkaSink(settings.kafka)
     # Each epoch publishes, at its close, the last record of each key: a state every step has finished.
     op.output("to_kafka", op.map("key_for_publisher", outgoing, for_publisher), EpochGate(sink))
     return flow

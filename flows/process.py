@@ -48,11 +48,12 @@ def flow_from_environment() -> Dataflow:
     _tune_garbage_collector()
     configure_logging()
     process, clustered = _cluster_process()
-    metrics.serve(settings.flow_metrics_port + process if settings.flow_metrics_port else 0, "dataflow")
+    flow_metrics_port = settings.dataflow.flow_metrics_port
+    metrics.serve(flow_metrics_port + process if flow_metrics_port else 0, "dataflow")
 
     # Positions come from the input ledger (restored with the state on resume), never from the recovery files:
     # opening Bytewax's live SQLite files with Python's own SQLite library in the same process breaks their locks.
     # A partition the ledger has not seen is read from its start, so its lag is all of it. In a cluster each
     # process reports only the partitions it reads (Bytewax assigns them; the ledger learns which).
-    LagReporter(settings, "dataflow", INPUT_TOPICS, lambda: dict(LEDGER_POSITIONS), only_known=clustered).start()
+    LagReporter(settings.kafka, "dataflow", INPUT_TOPICS, lambda: dict(LEDGER_POSITIONS), only_known=clustered).start()
     return build_flow(settings)

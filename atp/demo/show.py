@@ -38,7 +38,7 @@ def _latest(settings: Settings, sku: str, location: str) -> dict[str, Any] | Non
     from atp.analyst import run_query
 
     rows = run_query(
-        settings,
+        settings.store,
         "SELECT version, on_hand, available, status FROM atp.location_availability FINAL "
         "WHERE sku = {sku:String} AND location = {location:String}",
         {"sku": sku, "location": location},
@@ -63,11 +63,11 @@ def _wait_for_initial_load(settings: Settings, progress: Progress) -> int:
 
     started, last, steady = time.monotonic(), -1, 0
     while time.monotonic() - started < 600:
-        if running_pid(settings) is None:
-            raise TimeoutError(f"the pipeline stopped; see {pipeline_log(settings)}")
+        if running_pid(settings.stack) is None:
+            raise TimeoutError(f"the pipeline stopped; see {pipeline_log(settings.stack)}")
         # Both the location records and the channel feeds they fan out to must have settled.
         row = run_query(
-            settings,
+            settings.store,
             "SELECT (SELECT count() FROM atp.location_availability) AS locations, "
             "(SELECT count() FROM atp.channel_availability) AS channels",
         )[0]
@@ -90,12 +90,12 @@ def _flow_lag(settings: Settings) -> int:
     """Messages on the dataflow's input topics not yet consumed (as of its last snapshot)."""
     from connectors import lag, topics
 
-    positions = lag.flow_positions(settings.recovery_dir)
-    return sum(t.lag for t in lag.lag_by_topic(settings, "dataflow", topics.INPUT_TOPICS, positions))
+    positions = lag.flow_positions(settings.dataflow.recovery_dir)
+    return sum(t.lag for t in lag.lag_by_topic(settings.kafka, "dataflow", topics.INPUT_TOPICS, positions))
 
 
 def _pick_dc_item(settings: Settings) -> tuple[str, str]:
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "SELECT b.ITEM_NO, TRIM(b.LOC_CD) FROM STOCK_BAL b JOIN ITEM_MASTER i ON i.ITEM_NO = b.ITEM_NO "
             "JOIN LOCATION l ON l.LOC_CD = b.LOC_CD WHERE l.LOC_TYPE = 'D' AND i.ITEM_TYPE = 'S' "
@@ -109,10 +109,10 @@ def _pick_dc_item(settings: Settings) -> tuple[str, str]:
 
 def _pick_store_item(settings: Settings) -> tuple[str, str, str]:
     """(sku, store, upc) of an active stocked item with units on the shelf at a store."""
-    with pos_connection(settings) as pos, pos.cursor() as cur:
+    with pos_connection(settings.stack) as pos, pos.cursor() as cur:
         cur.execute("SELECT store_id, upc FROM store_stock WHERE on_hand >= 3 ORDER BY store_id, upc LIMIT 200")
         candidates = [(str(s), str(u)) for s, u in cur.fetchall()]
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         for store, upc in candidates:
             cur.execute(
                 "SELECT ITEM_NO FROM ITEM_MASTER WHERE UPC = %s AND ITEM_TYPE = 'S' AND STATUS_FLG = 'A'", (upc,)
@@ -125,7 +125,7 @@ def _pick_store_item(settings: Settings) -> tuple[str, str, str]:
 
 def _pick_listed_dc_item(settings: Settings) -> tuple[str, str, str, str]:
     """(sku, dc, channel, channel_sku) of an active stocked item with units at a DC and a live listing."""
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "SELECT b.ITEM_NO, TRIM(b.LOC_CD), c.CHANNEL_CD, c.CHANNEL_SKU FROM STOCK_BAL b "
             "JOIN ITEM_MASTER i ON i.ITEM_NO = b.ITEM_NO JOIN LOCATION l ON l.LOC_CD = b.LOC_CD "
@@ -152,7 +152,7 @@ def _pick_kit(settings: Settings) -> KitScene:
     """A kit that can be promised somewhere, and the component that limits it there."""
     from atp.analyst import run_query
 
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "SELECT k.KIT_ITEM_NO, k.COMP_ITEM_NO, k.COMP_QTY, c.UPC FROM KIT_COMPONENT k "
             "JOIN ITEM_MASTER c ON c.ITEM_NO = k.COMP_ITEM_NO ORDER BY k.KIT_ITEM_NO"
@@ -165,7 +165,7 @@ def _pick_kit(settings: Settings) -> KitScene:
 
     def available_at(sku: str) -> dict[str, int]:
         rows = run_query(
-            settings,
+            settings.store,
             "SELECT location, available FROM atp.location_availability FINAL WHERE sku = {sku:String}",
             {"sku": sku},
         )
@@ -230,25 +230,25 @@ def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
         progress(f"\n[{step}/6] {text}")
 
     heading("Fetching Kafka, Kafka Connect, Debezium and the schema registry (cached after the first run)")
-    stack.install(settings, progress)
+    stack.install(settings.stack, progress)
     heading("Starting the services")
     bootstrap.bring_up(settings, progress)
     heading("Seeding the demo ERP (MariaDB) and POS (PostgreSQL)")
-    seed(settings, DemoSize(items=items), progress)
+    seed(settings.stack, DemoSize(items=items), progress)
     heading("Registering change data capture (Debezium)")
-    register_cdc(settings, progress)
+    register_cdc(settings.stack, settings.kafka, progress)
     heading("Starting the availability dataflow and the store loader")
     pipeline.start_detached(settings, progress)
     count = _wait_for_initial_load(settings, progress)
     progress(f"  {count} SKU-location records published and loaded")
 
     heading("Live changes in the legacy databases")
-    watcher = TopicWatcher(settings, topics.AVAILABILITY)
+    watcher = TopicWatcher(settings.kafka, topics.AVAILABILITY)
     try:
         dc_sku, dc = _pick_dc_item(settings)
         store_sku, store, upc = _pick_store_item(settings)
         shop_listing = _listing_on(settings, "SHOPIFY", store_sku)
-        shop_feed = TopicWatcher(settings, topics.channel_topic("SHOPIFY"))
+        shop_feed = TopicWatcher(settings.kafka, topics.channel_topic("SHOPIFY"))
         held_sku, held_dc, channel, channel_sku = _pick_listed_dc_item(settings)
         kit = _pick_kit(settings)
         arrivals = [
@@ -299,7 +299,7 @@ HOLD_SECONDS = 10
 
 
 def _listing_on(settings: Settings, channel: str, sku: str) -> str | None:
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "SELECT CHANNEL_SKU FROM CHANNEL_LISTING WHERE CHANNEL_CD = %s AND ITEM_NO = %s AND ACTIVE_FLG = 'Y' "
             "ORDER BY CHANNEL_SKU LIMIT 1",
@@ -343,7 +343,7 @@ def _show_hold_expiring(
     deadline: list[int] = []
 
     def hold() -> int:
-        sent, expires = live.hold_in_cart(settings.bootstrap_servers, channel, channel_sku, dc, 3, HOLD_SECONDS)
+        sent, expires = live.hold_in_cart(settings.kafka.bootstrap_servers, channel, channel_sku, dc, 3, HOLD_SECONDS)
         deadline.append(expires)
         return sent
 
@@ -389,7 +389,7 @@ def _show_kit_dropping(settings: Settings, progress: Progress, watcher: TopicWat
 
 
 def _with_erp(settings: Settings, change: Callable[[Any], int]) -> int:
-    connection = erp_connection(settings)
+    connection = erp_connection(settings.stack)
     try:
         return change(connection)
     finally:
@@ -397,7 +397,7 @@ def _with_erp(settings: Settings, change: Callable[[Any], int]) -> int:
 
 
 def _with_pos(settings: Settings, change: Callable[[Any], int]) -> int:
-    connection = pos_connection(settings)
+    connection = pos_connection(settings.stack)
     try:
         return change(connection)
     finally:

@@ -173,9 +173,9 @@ def main(argv: list[str]) -> int:
     settings = load_settings()
     snapshot, changes = _workload(args.rate, args.seconds)
     _prepare(args.bootstrap, snapshot)
-    topics.ensure_topics(settings, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
-    topics.ensure_topics(settings, INPUTS + topics.output_topics(settings))
-    recovery = settings.recovery_dir
+    topics.ensure_topics(settings.kafka, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
+    topics.ensure_topics(settings.kafka, INPUTS + topics.output_topics(settings.channels))
+    recovery = settings.dataflow.recovery_dir
     shutil.rmtree(recovery, ignore_errors=True)
     recovery.mkdir(parents=True)
     subprocess.run(
@@ -185,9 +185,17 @@ def main(argv: list[str]) -> int:
         stdout=subprocess.DEVNULL,
     )
     before = high_watermarks(args.bootstrap, topics.AVAILABILITY)
-    ours = [sys.executable, "-m", "flows.run", "-r", str(recovery), "-s", str(load_settings().snapshot_interval_s)]
+    ours = [
+        sys.executable,
+        "-m",
+        "flows.run",
+        "-r",
+        str(recovery),
+        "-s",
+        str(load_settings().dataflow.snapshot_interval_s),
+    ]
     since, sent = _run_engine(args.bootstrap, ours, dict(os.environ), changes, args.rate, args.catch_up)
-    decode = avro_contracts.deserializer(avro_contracts.registry_client(settings), topics.AVAILABILITY)
+    decode = avro_contracts.deserializer(avro_contracts.registry_client(settings.kafka), topics.AVAILABILITY)
     raw: list[Message] = read_topic(args.bootstrap, topics.AVAILABILITY, before)
     records = [dict(decode(m.value)) for m in raw if m.value]
     results.append(

@@ -12,7 +12,7 @@ from bytewax.testing import TestingSink, run_main
 
 from atp.domain.channels import ChannelRecord
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
-from atp.settings import Settings
+from atp.settings import settings_from_fields
 from flows.availability import build_flow
 from tests.debezium_events import (
     ERP_ITEMS,
@@ -53,7 +53,7 @@ def reservation(op: str, **fields):
 
 def run(schedule, linger_s: float = 0.6, **settings) -> list:
     out: list = []
-    config = Settings(low_stock_threshold=2, store_safety_stock=0, unresolved_wait_s=0, **settings)
+    config = settings_from_fields(low_stock_threshold=2, store_safety_stock=0, unresolved_wait_s=0, **settings)
     run_main(build_flow(config, PacedSource(schedule, linger_s), TestingSink(out)), epoch_interval=EPOCH)
     return out
 
@@ -123,7 +123,7 @@ def test_with_a_controlled_clock_a_long_hold_lapses_as_soon_as_the_clock_passes_
             return partition
 
     out: list = []
-    config = Settings(low_stock_threshold=2, store_safety_stock=0)
+    config = settings_from_fields(low_stock_threshold=2, store_safety_stock=0)
     run_main(build_flow(config, JumpingSource(schedule, 0.3), TestingSink(out), clock=clock), epoch_interval=EPOCH)
     records = [r for r in out if isinstance(r, AvailabilityRecord)]
     # The engine's clock passed the deadline with the stock change: the lapse and the change land in one

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from atp.domain.channels import ChannelRecord
 from atp.domain.records import AvailabilityRecord, DeadLetter
-from atp.settings import Settings
+from atp.settings import settings_from_fields
 from flows.availability import build_flow
 from tests.debezium_events import (
     ERP_ITEMS,
@@ -211,7 +211,7 @@ def test_no_record_shows_part_of_a_source_transaction_whatever_the_delivery(txs,
     batches = delivered(debezium_streams(txs), data)
     schedule += [(0.01 + 0.003 * n, m) for n, batch in enumerate(batches) for m in batch]
     out: list[object] = []
-    config = Settings(dc_safety_stock=0, store_safety_stock=0, low_stock_threshold=2)
+    config = settings_from_fields(dc_safety_stock=0, store_safety_stock=0, low_stock_threshold=2)
     flow = build_flow(config, PacedSource(schedule, linger_s=0.05), TestingSink(out))
     run_main(flow, epoch_interval=dt.timedelta(milliseconds=4))
 
