@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from atp.settings import Settings
+from atp.settings import StoreSettings
 from connectors.clickhouse_store import Row, open_store_for_reading
 
 WHY_SQL = "SELECT * FROM atp.why(sku = {sku:String}, location = {location:String})"
 
 
-def run_query(settings: Settings, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
+def run_query(settings: StoreSettings, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
     store = open_store_for_reading(settings)
     try:
         return store.query(sql, params)
@@ -19,7 +19,7 @@ def run_query(settings: Settings, sql: str, params: dict[str, Any] | None = None
         store.close()
 
 
-def why(settings: Settings, sku: str, location: str) -> list[Row]:
+def why(settings: StoreSettings, sku: str, location: str) -> list[Row]:
     """Every record published for ``sku`` at ``location``, oldest first, with the input behind each."""
     return run_query(settings, WHY_SQL, {"sku": sku, "location": location.strip()})
 

@@ -15,10 +15,10 @@ def bring_up(settings: Settings, progress: Progress) -> None:
     """Start every service (idempotent), create the topics, register the output contracts."""
     from infra import stack as services
 
-    services.up(settings, progress)
+    services.up(settings.stack, settings.kafka, progress)
     # Before the connectors start: Connect would otherwise create the transaction topics with 4 partitions.
-    topics.ensure_topics(settings, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
+    topics.ensure_topics(settings.kafka, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
     inputs = CDC_TOPICS + topics.EVENT_INPUTS
-    topics.ensure_topics(settings, inputs + topics.output_topics(settings))
-    ids = avro_contracts.register_contracts(settings)
+    topics.ensure_topics(settings.kafka, inputs + topics.output_topics(settings.channels))
+    ids = avro_contracts.register_contracts(settings.kafka, settings.channels)
     progress("contracts registered (FULL_TRANSITIVE): " + ", ".join(f"{t}-value id {i}" for t, i in ids.items()))

@@ -36,7 +36,7 @@ _positive_int = bounded_number(int, "{text!r} is not a whole number", "{text!r} 
 def cmd_install(settings: Settings, args: argparse.Namespace) -> None:
     from infra import stack
 
-    stack.install(settings, say)
+    stack.install(settings.stack, say)
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
@@ -49,9 +49,9 @@ def cmd_down(settings: Settings, args: argparse.Namespace) -> None:
     from atp.pipeline import stop_pipeline
     from infra import stack
 
-    if stop_pipeline(settings):
+    if stop_pipeline(settings.stack):
         say("pipeline stopped")
-    stack.down(settings)
+    stack.down(settings.stack, settings.kafka)
     say("stack stopped")
 
 
@@ -66,13 +66,13 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     from atp.demo.seed import seed
 
     size = DemoSize(items=args.items, dcs=args.dcs, stores=args.stores, seed=args.seed)
-    seed(settings, size, say)
+    seed(settings.stack, size, say)
 
 
 def cmd_register_cdc(settings: Settings, args: argparse.Namespace) -> None:
     from connectors.cdc_connectors import register_cdc
 
-    register_cdc(settings, say)
+    register_cdc(settings.stack, settings.kafka, say)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
@@ -90,7 +90,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_stop(settings: Settings, args: argparse.Namespace) -> None:
     from atp.pipeline import stop_pipeline
 
-    say("pipeline stopped" if stop_pipeline(settings) else "pipeline was not running")
+    say("pipeline stopped" if stop_pipeline(settings.stack) else "pipeline was not running")
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
@@ -102,19 +102,19 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_query(settings: Settings, args: argparse.Namespace) -> None:
     from atp import analyst
 
-    analyst.print_rows(analyst.run_query(settings, args.sql), say)
+    analyst.print_rows(analyst.run_query(settings.store, args.sql), say)
 
 
 def cmd_why(settings: Settings, args: argparse.Namespace) -> None:
     from atp import analyst
 
-    analyst.print_rows(analyst.why(settings, args.sku, args.location), say)
+    analyst.print_rows(analyst.why(settings.store, args.sku, args.location), say)
 
 
 def cmd_forget_customer(settings: Settings, args: argparse.Namespace) -> None:
     from atp.privacy_requests import forget_customer
 
-    report = forget_customer(settings, args.subject)
+    report = forget_customer(settings.store, args.subject)
     say(
         f"checked {', '.join(report.checked)}; removed {report.removed_total} row(s); "
         f"recorded in atp.privacy_audit as subject sha256 {report.subject_sha256[:16]}..."

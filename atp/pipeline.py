@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from atp.errors import AtpError, ServiceError
-from atp.settings import PROJECT_ROOT, Settings
+from atp.settings import PROJECT_ROOT, DataflowSettings, LocalStackSettings, Settings
 from flows.state_format import STATE_FORMAT
 
 log = logging.getLogger("atp.pipeline")
@@ -33,23 +33,23 @@ PIPELINE = "pipeline"
 Progress = Callable[[str], None]
 
 
-def _pid_file(settings: Settings) -> Path:
-    return settings.run_dir / f"{PIPELINE}.pid"
+def _pid_file(stack: LocalStackSettings) -> Path:
+    return stack.run_dir / f"{PIPELINE}.pid"
 
 
-def flow_pid_file(settings: Settings) -> Path:
+def flow_pid_file(stack: LocalStackSettings) -> Path:
     """The dataflow child's pid (the chaos tests SIGKILL it; the supervisor restarts it)."""
-    return settings.run_dir / "dataflow.pid"
+    return stack.run_dir / "dataflow.pid"
 
 
-def pipeline_log(settings: Settings) -> Path:
-    return settings.logs_dir / f"{PIPELINE}.log"
+def pipeline_log(stack: LocalStackSettings) -> Path:
+    return stack.logs_dir / f"{PIPELINE}.log"
 
 
-def running_pid(settings: Settings) -> int | None:
+def running_pid(stack: LocalStackSettings) -> int | None:
     """The supervisor's pid if it is alive."""
     try:
-        pid = int(_pid_file(settings).read_text().strip())
+        pid = int(_pid_file(stack).read_text().strip())
         os.kill(pid, 0)
     except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
         return None
@@ -58,36 +58,36 @@ def running_pid(settings: Settings) -> int | None:
 
 
 
-def format_file(settings: Settings) -> Path:
-    """Where the state format of ``settings.recovery_dir`` is written."""
-    return settings.recovery_dir.with_name(settings.recovery_dir.name + ".format")
+def format_file(dataflow: DataflowSettings) -> Path:
+    """Where the state format of ``dataflow.recovery_dir`` is written."""
+    return dataflow.recovery_dir.with_name(dataflow.recovery_dir.name + ".format")
 
 
-def ensure_recovery(settings: Settings) -> None:
+def ensure_recovery(dataflow: DataflowSettings) -> None:
     """Create the recovery partitions once (their number is fixed afterwards); refuse another state format."""
-    stored = format_file(settings)
-    if settings.recovery_dir.exists() and any(settings.recovery_dir.iterdir()):
+    stored = format_file(dataflow)
+    if dataflow.recovery_dir.exists() and any(dataflow.recovery_dir.iterdir()):
         found = int(stored.read_text().strip()) if stored.exists() else 1
         if found != STATE_FORMAT:
             raise ServiceError(
-                f"recovery state in {settings.recovery_dir} has state format {found}, this engine needs "
+                f"recovery state in {dataflow.recovery_dir} has state format {found}, this engine needs "
                 f"{STATE_FORMAT}: rebuild it from the topics as the README's 'Replay' says"
             )
         return
-    settings.recovery_dir.mkdir(parents=True, exist_ok=True)
+    dataflow.recovery_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [sys.executable, "-m", "bytewax.recovery", str(settings.recovery_dir), str(settings.recovery_partitions)],
+        [sys.executable, "-m", "bytewax.recovery", str(dataflow.recovery_dir), str(dataflow.recovery_partitions)],
         check=True,
         cwd=PROJECT_ROOT,
     )
     stored.write_text(f"{STATE_FORMAT}\n")
 
 
-def flow_command(settings: Settings) -> list[str]:
+def flow_command(dataflow: DataflowSettings) -> list[str]:
     return [
         sys.executable, "-m", FLOW_RUNNER,
-        "-r", str(settings.recovery_dir),
-        "-s", str(settings.snapshot_interval_s),
+        "-r", str(dataflow.recovery_dir),
+        "-s", str(dataflow.snapshot_interval_s),
     ]  # fmt: skip
 
 
@@ -99,28 +99,33 @@ def supervise(settings: Settings, stop: threading.Event) -> None:
     from connectors.store_loader import LOADER_GROUP, run_loader
     from connectors.webhook_sink import WEBHOOK_GROUP, run_webhooks
 
-    ensure_recovery(settings)
-    metrics.serve(settings.pipeline_metrics_port, "pipeline")
-    ConnectorWatcher(settings).start()
-    loaded = topics.output_topics(settings)
+    kafka = settings.kafka
+    ensure_recovery(settings.dataflow)
+    metrics.serve(settings.stack.pipeline_metrics_port, "pipeline")
+    ConnectorWatcher(settings.stack).start()
+    loaded = topics.output_topics(settings.channels)
     lag.LagReporter(
-        settings, "store-loader", loaded, lambda: lag.group_positions(settings, LOADER_GROUP, loaded), every_s=10
+        kafka, "store-loader", loaded, lambda: lag.group_positions(kafka, LOADER_GROUP, loaded), every_s=10
     ).start()
-    if settings.webhooks:
-        pushed = tuple(topics.channel_topic(channel) for channel in settings.webhooks)
+    if settings.webhooks.endpoints:
+        pushed = tuple(topics.channel_topic(channel) for channel in settings.webhooks.endpoints)
         lag.LagReporter(
-            settings, "webhooks", pushed, lambda: lag.group_positions(settings, WEBHOOK_GROUP, pushed), every_s=10
+            kafka, "webhooks", pushed, lambda: lag.group_positions(kafka, WEBHOOK_GROUP, pushed), every_s=10
         ).start()
-    loader = threading.Thread(target=run_loader, args=(settings, stop), name="store-loader", daemon=True)
+    loader = threading.Thread(
+        target=run_loader, args=(settings.store, kafka, settings.channels, stop), name="store-loader", daemon=True
+    )
     loader.start()
     # Partner webhooks read the channel topics on their own threads: a slow partner never holds up the flow.
-    webhooks = threading.Thread(target=run_webhooks, args=(settings, stop), name="webhooks", daemon=True)
+    webhooks = threading.Thread(
+        target=run_webhooks, args=(settings.webhooks, kafka, stop), name="webhooks", daemon=True
+    )
     webhooks.start()
     backoff_s = 1.0
     while not stop.is_set():
         started = time.monotonic()
-        flow = subprocess.Popen(flow_command(settings), cwd=PROJECT_ROOT)
-        flow_pid_file(settings).write_text(str(flow.pid))
+        flow = subprocess.Popen(flow_command(settings.dataflow), cwd=PROJECT_ROOT)
+        flow_pid_file(settings.stack).write_text(str(flow.pid))
         log.info("dataflow started (pid %s)", flow.pid)
         while flow.poll() is None and not stop.is_set() and loader.is_alive():
             stop.wait(0.5)
@@ -151,24 +156,25 @@ def run_foreground(settings: Settings) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    settings.run_dir.mkdir(parents=True, exist_ok=True)
-    _pid_file(settings).write_text(str(os.getpid()))
+    settings.stack.run_dir.mkdir(parents=True, exist_ok=True)
+    _pid_file(settings.stack).write_text(str(os.getpid()))
     try:
         supervise(settings, stop)
     finally:
-        _pid_file(settings).unlink(missing_ok=True)
+        _pid_file(settings.stack).unlink(missing_ok=True)
 
 
 def start_detached(settings: Settings, progress: Progress) -> int:
     """Start the supervisor in the background (idempotent) and wait until its store endpoint answers."""
     from connectors.clickhouse_store import store_endpoint_alive
 
-    pid = running_pid(settings)
+    stack = settings.stack
+    pid = running_pid(stack)
     process: subprocess.Popen[bytes] | None = None
     if pid is None:
-        ensure_recovery(settings)  # a recovery of another state format is refused here, in one line
-        settings.logs_dir.mkdir(parents=True, exist_ok=True)
-        with open(pipeline_log(settings), "ab") as out:
+        ensure_recovery(settings.dataflow)  # a recovery of another state format is refused here, in one line
+        stack.logs_dir.mkdir(parents=True, exist_ok=True)
+        with open(pipeline_log(stack), "ab") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "atp.cli", "run"],
                 cwd=PROJECT_ROOT,
@@ -178,27 +184,27 @@ def start_detached(settings: Settings, progress: Progress) -> int:
                 start_new_session=True,
             )
         pid = process.pid
-        progress(f"pipeline started (pid {pid}); log: {pipeline_log(settings)}")
+        progress(f"pipeline started (pid {pid}); log: {pipeline_log(stack)}")
     deadline = time.monotonic() + 60
-    while not settings.clickhouse_url and not store_endpoint_alive(settings):
+    while not settings.store.clickhouse_url and not store_endpoint_alive(settings.store):
         if process is not None and process.poll() is not None:
-            raise AtpError(f"the pipeline exited at start; see {pipeline_log(settings)}")
+            raise AtpError(f"the pipeline exited at start; see {pipeline_log(stack)}")
         if time.monotonic() > deadline:
-            raise AtpError(f"the pipeline's store endpoint did not answer within 60s; see {pipeline_log(settings)}")
+            raise AtpError(f"the pipeline's store endpoint did not answer within 60s; see {pipeline_log(stack)}")
         time.sleep(0.3)
     return pid
 
 
-def stop_pipeline(settings: Settings, timeout_s: float = 30.0) -> bool:
+def stop_pipeline(stack: LocalStackSettings, timeout_s: float = 30.0) -> bool:
     """Stop the supervisor (and with it the dataflow and loader); False if none was running."""
-    pid = running_pid(settings)
+    pid = running_pid(stack)
     if pid is None:
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while running_pid(settings) is not None and time.monotonic() < deadline:
+    while running_pid(stack) is not None and time.monotonic() < deadline:
         time.sleep(0.2)
-    if running_pid(settings) is not None:
+    if running_pid(stack) is not None:
         os.killpg(pid, signal.SIGKILL)
-    _pid_file(settings).unlink(missing_ok=True)
+    _pid_file(stack).unlink(missing_ok=True)
     return True

@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from atp.settings import Settings
+from atp.settings import StoreSettings
 from connectors.clickhouse_store import Store, open_store_for_reading
 
 # Where text from an input can end up in the store: (table, text columns, key columns of a row).
@@ -39,7 +39,7 @@ class ForgetReport:
         return sum(self.removed.values())
 
 
-def forget_customer(settings: Settings, subject: str) -> ForgetReport:
+def forget_customer(settings: StoreSettings, subject: str) -> ForgetReport:
     """Remove every stored row mentioning ``subject`` (an email, loyalty id or customer ref); audit it."""
     digest = hashlib.sha256(subject.strip().encode()).hexdigest()
     store = open_store_for_reading(settings)

@@ -37,7 +37,7 @@ from atp.domain.reconcile import (
     find_drifts,
 )
 from atp.errors import AtpError
-from atp.settings import Settings
+from atp.settings import KafkaSettings, Settings
 from connectors import topics
 from connectors.clickhouse_store import Store, open_store_for_reading
 from connectors.kafka_config import client_config
@@ -80,24 +80,24 @@ def wall_clock_ms() -> int:
 def reconcile(settings: Settings, repair: bool, settle_s: float = 5.0, clock: Clock = wall_clock_ms) -> ReconcileReport:
     from atp.rule_settings import rules_from
 
-    rules = rules_from(settings)
+    rules = rules_from(settings.engine)
     run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     started = clock()
-    store = open_store_for_reading(settings)
+    store = open_store_for_reading(settings.store)
     try:
         published = _published(store)
-        read = read_systems_of_record(settings)
+        read = read_systems_of_record(settings.stack, settings.kafka, settings.engine)
         expected = expected_figures(read, clock(), rules)
         drifts = find_drifts(published, expected, comparable_skus(read))
         if drifts and settle_s > 0:  # lag, or drift? Read both sides again; drift is what stays.
             time.sleep(settle_s)
             published = _published(store)
-            read = read_systems_of_record(settings)
+            read = read_systems_of_record(settings.stack, settings.kafka, settings.engine)
             expected = expected_figures(read, clock(), rules)
             again = find_drifts(published, expected, comparable_skus(read))
             seen = {_identity(d) for d in drifts}
             drifts = [d for d in again if _identity(d) in seen]
-        repaired = _send_repairs(settings, run_id, drifts, expected, read) if repair else set()
+        repaired = _send_repairs(settings.kafka, run_id, drifts, expected, read) if repair else set()
         checked = len({*published, *expected})
         _record(store, run_id, started, clock(), checked, drifts, repaired, repair)
     finally:
@@ -127,7 +127,7 @@ def _published(store: Store) -> dict[Key, PublishedFigures]:
 
 
 def _send_repairs(
-    settings: Settings, run_id: str, drifts: list[Drift], expected: dict[Key, Expected], read: SourceRead
+    kafka: KafkaSettings, run_id: str, drifts: list[Drift], expected: dict[Key, Expected], read: SourceRead
 ) -> set[Key]:
     """One repair per SKU-location with a drift in a field the ERP or POS holds."""
     fields: dict[Key, list[str]] = defaultdict(list)
@@ -138,7 +138,7 @@ def _send_repairs(
             versions[(drift.sku, drift.location)] = drift.pipeline_version
     if not fields:
         return set()
-    producer = Producer(client_config(settings) | {"enable.idempotence": True})
+    producer = Producer(client_config(kafka) | {"enable.idempotence": True})
     failures: list[str] = []
     for (sku, location), names in sorted(fields.items()):
         source = expected.get((sku, location))

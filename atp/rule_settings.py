@@ -10,37 +10,37 @@ from typing import TYPE_CHECKING
 
 from atp.domain.channels import ChannelPolicy, ChannelRules
 from atp.domain.sku_state import EngineRules
-from atp.settings import Settings
+from atp.settings import ChannelSettings, EngineSettings, Settings
 
 if TYPE_CHECKING:
     from flows.availability import FlowPolicy
 
 
-def rules_from(settings: Settings) -> EngineRules:
+def rules_from(engine: EngineSettings) -> EngineRules:
     return EngineRules(
-        low_stock_threshold=settings.low_stock_threshold,
-        fulfil_grace_ms=settings.fulfil_grace_s * 1000,
-        dc_safety_stock=settings.dc_safety_stock,
-        store_safety_stock=settings.store_safety_stock,
-        dynamic_safety_factor=settings.dynamic_safety_factor,
-        sales_window_days=settings.sales_window_days,
-        unresolved_wait_ms=settings.unresolved_wait_s * 1000,
-        default_timezone=settings.timezone,
-        location_timezones=dict(settings.location_timezones),
+        low_stock_threshold=engine.low_stock_threshold,
+        fulfil_grace_ms=engine.fulfil_grace_s * 1000,
+        dc_safety_stock=engine.dc_safety_stock,
+        store_safety_stock=engine.store_safety_stock,
+        dynamic_safety_factor=engine.dynamic_safety_factor,
+        sales_window_days=engine.sales_window_days,
+        unresolved_wait_ms=engine.unresolved_wait_s * 1000,
+        default_timezone=engine.timezone,
+        location_timezones=dict(engine.location_timezones),
     )
 
 
-def channel_rules_from(settings: Settings) -> ChannelRules:
+def channel_rules_from(channels: ChannelSettings, engine: EngineSettings) -> ChannelRules:
     policies = {}
-    for channel in {*settings.channel_fulfilment, *settings.channel_buffers}:
-        where = settings.channel_fulfilment.get(channel, "online")
-        buffer = settings.channel_buffers.get(channel, 0)
+    for channel in {*channels.fulfilment, *channels.buffers}:
+        where = channels.fulfilment.get(channel, "online")
+        buffer = channels.buffers.get(channel, 0)
         policies[channel] = ChannelPolicy(
             fulfil_from=tuple(where) if isinstance(where, list) else where,
             buffer_units=buffer if isinstance(buffer, int) else 0,
             buffer_share=float(buffer.rstrip("%")) / 100 if isinstance(buffer, str) else 0.0,
         )
-    return ChannelRules(policies=policies, low_stock_threshold=settings.low_stock_threshold, timezone=settings.timezone)
+    return ChannelRules(policies=policies, low_stock_threshold=engine.low_stock_threshold, timezone=engine.timezone)
 
 
 def flow_policy(settings: Settings) -> FlowPolicy:
@@ -48,9 +48,9 @@ def flow_policy(settings: Settings) -> FlowPolicy:
     from flows.availability import FlowPolicy
 
     return FlowPolicy(
-        rules=rules_from(settings),
-        channel_rules=channel_rules_from(settings),
-        channels=frozenset(settings.channels),
-        tx_wait_ms=settings.tx_wait_s * 1000,
-        tx_max_changes=settings.tx_max_changes,
+        rules=rules_from(settings.engine),
+        channel_rules=channel_rules_from(settings.channels, settings.engine),
+        channels=frozenset(settings.channels.channels),
+        tx_wait_ms=settings.engine.tx_wait_s * 1000,
+        tx_max_changes=settings.engine.tx_max_changes,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from atp.settings import Settings
+from atp.settings import DataflowSettings, Settings
 
 Progress = Callable[[str], None]
 
@@ -17,7 +17,7 @@ def print_status(settings: Settings, out: Progress) -> None:
     from infra import stack
 
     out("services")
-    statuses = stack.status(settings)
+    statuses = stack.status(settings.stack, settings.kafka)
     for service in statuses:
         mark = "ok  " if service.healthy else "DOWN"
         out(f"  {mark} {service.name:<10} {service.detail}")
@@ -27,28 +27,28 @@ def print_status(settings: Settings, out: Progress) -> None:
         from connectors.cdc_connectors import connector_states
 
         out("connectors")
-        for name, state in connector_states(settings).items():
+        for name, state in connector_states(settings.stack).items():
             out(f"  {'ok  ' if state == 'RUNNING' else 'WARN'} {name:<10} {state}")
 
-    pid = running_pid(settings)
+    pid = running_pid(settings.stack)
     out("pipeline")
     state = f"pid {pid}" if pid else "not running"
-    out(f"  {'ok  ' if pid else 'DOWN'} dataflow+loader {state} (log {pipeline_log(settings)})")
+    out(f"  {'ok  ' if pid else 'DOWN'} dataflow+loader {state} (log {pipeline_log(settings.stack)})")
 
     if "kafka" not in healthy:
         return
     out("lag (messages not yet processed)")
     flow = lag.lag_by_topic(
-        settings, "dataflow", topics.INPUT_TOPICS, lag.flow_positions(settings.recovery_dir)
+        settings.kafka, "dataflow", topics.INPUT_TOPICS, lag.flow_positions(settings.dataflow.recovery_dir)
     )
-    loader_topics = topics.output_topics(settings)
+    loader_topics = topics.output_topics(settings.channels)
     loader = lag.lag_by_topic(
-        settings, "loader", loader_topics, lag.group_positions(settings, LOADER_GROUP, loader_topics)
+        settings.kafka, "loader", loader_topics, lag.group_positions(settings.kafka, LOADER_GROUP, loader_topics)
     )
     for entry in flow + loader:
         out(f"  {entry.consumer:<9} {entry.topic:<28} {entry.lag:>9}")
     if pid:
-        print_flow_metrics(settings, out)
+        print_flow_metrics(settings.dataflow, out)
 
 
 # -- what the pipeline's own metrics say ----------------------------------------------------------
@@ -110,10 +110,10 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f}ms"
 
 
-def print_flow_metrics(settings: Settings, out: Progress) -> None:
-    samples = scrape(settings.flow_metrics_port)
+def print_flow_metrics(dataflow: DataflowSettings, out: Progress) -> None:
+    samples = scrape(dataflow.flow_metrics_port)
     if samples is None:
-        out(f"dataflow metrics: nothing answers on 127.0.0.1:{settings.flow_metrics_port}")
+        out(f"dataflow metrics: nothing answers on 127.0.0.1:{dataflow.flow_metrics_port}")
         return
     out("latency, source commit -> record acknowledged by Kafka (since the dataflow started)")
     out(f"  {'topic':<28} {'source':<13} {'records':>8} {'p50':>7} {'p95':>7} {'p99':>7}")

@@ -40,14 +40,20 @@ def flows_running_on(recovery: Path) -> list[int]:
 
 def fresh_recovery(settings: Settings, partitions: int | None = None) -> Path:
     """An empty recovery store: the flow starts from the beginning of every input topic."""
-    recovery = settings.recovery_dir
+    recovery = settings.dataflow.recovery_dir
     leftovers = flows_running_on(recovery)
     if leftovers:
         raise BenchError(f"dataflow processes {leftovers} still use {recovery}: stop them first")
     shutil.rmtree(recovery, ignore_errors=True)
     recovery.mkdir(parents=True)
     subprocess.run(
-        [sys.executable, "-m", "bytewax.recovery", str(recovery), str(partitions or settings.recovery_partitions)],
+        [
+            sys.executable,
+            "-m",
+            "bytewax.recovery",
+            str(recovery),
+            str(partitions or settings.dataflow.recovery_partitions),
+        ],
         check=True,
         cwd=PROJECT_ROOT,
         stdout=subprocess.DEVNULL,
@@ -59,14 +65,14 @@ def fresh_recovery(settings: Settings, partitions: int | None = None) -> Path:
 def recovery_bytes(settings: Settings) -> int:
     """Size on disk of the recovery store (``du``: allocated blocks)."""
     total = 0
-    for path in settings.recovery_dir.rglob("*"):
+    for path in settings.dataflow.recovery_dir.rglob("*"):
         if path.is_file():
             total += path.stat().st_blocks * 512
     return total
 
 
 def _command(settings: Settings, process_id: int | None) -> list[str]:
-    command = flow_command(settings)  # the project's entry point, as `atp run` starts it
+    command = flow_command(settings.dataflow)  # the project's entry point, as `atp run` starts it
     if process_id is not None:
         command += ["-i", str(process_id), "-a", CLUSTER_ADDRESSES]
     return command
@@ -83,12 +89,12 @@ class FlowRun:
     started: float = 0.0
 
     def start(self) -> None:
-        self.settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.stack.logs_dir.mkdir(parents=True, exist_ok=True)
         self.started = time.monotonic()
         for index in range(self.processes):
             process_id = index if self.processes > 1 else None
             environment = os.environ | {"ATP_FLOW_METRICS_PORT": str(38100 + index)}
-            log = open(self.settings.logs_dir / f"bench-{self.label}-{index}.log", "ab")  # noqa: SIM115
+            log = open(self.settings.stack.logs_dir / f"bench-{self.label}-{index}.log", "ab")  # noqa: SIM115
             self.children.append(
                 subprocess.Popen(
                     _command(self.settings, process_id), cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=log
@@ -138,7 +144,7 @@ def _positions(settings: Settings) -> dict[tuple[str, int], int]:
     """
     with tempfile.TemporaryDirectory(prefix="atp-bench-recovery-") as scratch:
         copy = Path(scratch)
-        for part in settings.recovery_dir.glob("*.sqlite3*"):
+        for part in settings.dataflow.recovery_dir.glob("*.sqlite3*"):
             if not part.name.endswith("-shm"):
                 shutil.copyfile(part, copy / part.name)
         return flow_positions(copy)
@@ -173,7 +179,9 @@ def follow(
     while time.monotonic() < deadline:
         if not run.alive():
             codes = [child.returncode for child in run.children]
-            raise BenchError(f"the dataflow exited ({codes}); see {run.settings.logs_dir}/bench-{run.label}-*.log")
+            raise BenchError(
+                f"the dataflow exited ({codes}); see {run.settings.stack.logs_dir}/bench-{run.label}-*.log"
+            )
         try:
             done = consumed(run.settings, start)
         except Exception:  # the store is being created or written: try again

@@ -76,8 +76,8 @@ def start_live(settings: Settings, size: DemoSize, hot_share: float, progress: C
     from atp.demo.seed import seed
     from connectors.cdc_connectors import register_cdc
 
-    seed(settings, size, progress)
-    register_cdc(settings, progress)
+    seed(settings.stack, size, progress)
+    register_cdc(settings.stack, settings.kafka, progress)
     data = generate(size)
     empty_topics(settings)
     start = watermarks(settings, INPUT_TOPICS)

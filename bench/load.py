@@ -92,8 +92,8 @@ class _Writer:
     """One till or back-office terminal: its own ERP and POS connections."""
 
     def __init__(self, settings: Settings, shop: Assortment, holds: _HoldSender) -> None:
-        self.erp: Any = erp_connection(settings)
-        self.pos = pos_connection(settings)
+        self.erp: Any = erp_connection(settings.stack)
+        self.pos = pos_connection(settings.stack)
         self.shop = shop
         self.holds = holds
 
@@ -130,7 +130,7 @@ class _HoldSender:
     """Cart holds on ``orders.reservations``; the commit time is when Kafka acknowledged each one."""
 
     def __init__(self, settings: Settings) -> None:
-        self.producer = Producer(client_config(settings) | {"enable.idempotence": True, "linger.ms": 0})
+        self.producer = Producer(client_config(settings.kafka) | {"enable.idempotence": True, "linger.ms": 0})
         self.acknowledged: list[Write] = []
         self.failed = 0
         self._lock = threading.Lock()

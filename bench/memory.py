@@ -81,7 +81,7 @@ def measure(settings: Settings, size: DemoSize, timeout_s: float = 600) -> tuple
                 last.seconds - first.seconds, str(exc),
             )  # fmt: skip
             return memory, None
-        time.sleep(2 * settings.snapshot_interval_s + 1)  # the last epoch's snapshot is written
+        time.sleep(2 * settings.dataflow.snapshot_interval_s + 1)  # the last epoch's snapshot is written
         after = _settled_rss(run)
         first = next(s for s in samples if s.consumed > reference)
         memory = MemoryResult(

@@ -31,7 +31,7 @@ def stack_up() -> Settings:
     from infra import stack
 
     settings = bench_settings()
-    stack.install(settings, say)
+    stack.install(settings.stack, say)
     bootstrap.bring_up(settings, say)
     return settings
 
@@ -39,7 +39,8 @@ def stack_up() -> Settings:
 def stack_down() -> None:
     from infra import stack
 
-    stack.down(bench_settings())
+    settings = bench_settings()
+    stack.down(settings.stack, settings.kafka)
     say(f"bench stack stopped ({BENCH_HOME})")
 
 
@@ -166,7 +167,7 @@ def latency_at(rates: tuple[float, ...], seconds: int) -> None:
     settings = stack_up()
     findings = Findings(this_machine())
     RUNS_DIR.mkdir(parents=True, exist_ok=True)
-    say(f"latency: epoch {settings.snapshot_interval_s} s; ERP/POS seeded with {LIVE_SIZE.items:,} items")
+    say(f"latency: epoch {settings.dataflow.snapshot_interval_s} s; ERP/POS seeded with {LIVE_SIZE.items:,} items")
     live = latency.start_live(settings, LIVE_SIZE, HOT_SHARE, say)
     try:
         latency.warm(live, 8)

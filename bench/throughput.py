@@ -52,12 +52,12 @@ def load_inputs(settings: Settings, workload: Workload) -> Watermarks:
 def run_once(settings: Settings, start: Watermarks, processes: int, timeout_s: float = 900) -> ThroughputRun:
     """Run the flow from the beginning (fresh recovery) until it has read every pre-filled message."""
     fresh_recovery(settings)
-    outputs_before = messages_in(watermarks(settings, topics.output_topics(settings)))
+    outputs_before = messages_in(watermarks(settings, topics.output_topics(settings.channels)))
     run = FlowRun(settings, processes, label=f"throughput-{processes}p")
     run.start()
     try:
         samples = follow(run, start, messages_in(start), timeout_s)
     finally:
         run.stop()
-    outputs = messages_in(watermarks(settings, topics.output_topics(settings))) - outputs_before
+    outputs = messages_in(watermarks(settings, topics.output_topics(settings.channels))) - outputs_before
     return ThroughputRun(processes, throughput_of(samples, messages_in(start)), outputs)

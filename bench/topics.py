@@ -26,12 +26,12 @@ class BenchError(AtpError):
 
 
 def all_topics(settings: Settings) -> tuple[str, ...]:
-    return INPUT_TOPICS + topics.output_topics(settings)
+    return INPUT_TOPICS + topics.output_topics(settings.channels)
 
 
 def watermarks(settings: Settings, names: Iterable[str]) -> Watermarks:
     """(low, high) offsets of every partition of ``names``."""
-    consumer = Consumer(client_config(settings) | {"group.id": "atp-bench-watermarks"})
+    consumer = Consumer(client_config(settings.kafka) | {"group.id": "atp-bench-watermarks"})
     try:
         marks: Watermarks = {}
         for topic in names:
@@ -49,9 +49,9 @@ def messages_in(marks: Watermarks) -> int:
 
 def empty_topics(settings: Settings) -> None:
     """Delete every record of the flow's input and output topics (the topics and their offsets stay)."""
-    topics.ensure_topics(settings, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
-    topics.ensure_topics(settings, all_topics(settings))
-    admin = AdminClient(client_config(settings))
+    topics.ensure_topics(settings.kafka, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
+    topics.ensure_topics(settings.kafka, all_topics(settings))
+    admin = AdminClient(client_config(settings.kafka))
     marks = watermarks(settings, all_topics(settings))
     cut = [TopicPartition(t, p, high) for (t, p), (low, high) in marks.items() if high > low]
     if not cut:
@@ -75,7 +75,7 @@ class Keyed(Protocol):
 
 def producer(settings: Settings) -> Producer:
     return Producer(
-        client_config(settings)
+        client_config(settings.kafka)
         | {"linger.ms": 20, "batch.num.messages": 10000, "queue.buffering.max.messages": 500000, "acks": "all"}
     )
 

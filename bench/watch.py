@@ -54,7 +54,8 @@ def on_hand_of(value: bytes, schema: Any) -> int:
 
 def consumer_at_end(settings: Settings, names: tuple[str, ...]) -> Consumer:
     consumer = Consumer(
-        client_config(settings) | {"group.id": "atp-bench-watch", "enable.auto.commit": False, "fetch.wait.max.ms": 5}
+        client_config(settings.kafka)
+        | {"group.id": "atp-bench-watch", "enable.auto.commit": False, "fetch.wait.max.ms": 5}
     )
     assignment = []
     for topic in names:

@@ -16,7 +16,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 import schemas
 from atp.errors import ServiceError
-from atp.settings import Settings
+from atp.settings import ChannelSettings, KafkaSettings
 from connectors import topics
 
 AVRO_DIR = schemas.AVRO_DIR
@@ -50,19 +50,19 @@ def subject(topic: str) -> str:
 REGISTRY_TIMEOUT_S = 10
 
 
-def registry_client(settings: Settings) -> SchemaRegistryClient:
-    config: dict[str, Any] = {"url": settings.registry_url, "timeout": REGISTRY_TIMEOUT_S}
-    credentials = settings.registry_basic_auth.get_secret_value()
+def registry_client(kafka: KafkaSettings) -> SchemaRegistryClient:
+    config: dict[str, Any] = {"url": kafka.registry_url, "timeout": REGISTRY_TIMEOUT_S}
+    credentials = kafka.registry_basic_auth.get_secret_value()
     if credentials:
         config["basic.auth.user.info"] = credentials
     return SchemaRegistryClient(config)
 
 
-def register_contracts(settings: Settings) -> dict[str, int]:
+def register_contracts(kafka: KafkaSettings, channels: ChannelSettings) -> dict[str, int]:
     """Set FULL_TRANSITIVE and register the current schema of every output topic; returns schema ids."""
-    client = registry_client(settings)
+    client = registry_client(kafka)
     ids = {}
-    for topic in topics.output_topics(settings):
+    for topic in topics.output_topics(channels):
         try:
             client.set_compatibility(subject_name=subject(topic), level=COMPATIBILITY)
             ids[topic] = client.register_schema(subject(topic), Schema(schema_text(topic), "AVRO"))

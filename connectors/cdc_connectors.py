@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from atp.settings import Settings
+from atp.settings import KafkaSettings, LocalStackSettings
 from connectors.connect_client import ConnectClient
 
 ERP_CONNECTOR = "atp-erp"
@@ -60,28 +60,28 @@ def _common() -> dict[str, str]:
     }
 
 
-def secrets_file(settings: Settings) -> Path:
+def secrets_file(stack: LocalStackSettings) -> Path:
     """Where Kafka Connect's file config provider reads the CDC users' passwords (never in a connector's config)."""
-    return settings.home / "secrets" / "connect.properties"
+    return stack.home / "secrets" / "connect.properties"
 
 
-def _secret(settings: Settings, key: str) -> str:
-    return "${file:" + str(secrets_file(settings)) + ":" + key + "}"
+def _secret(stack: LocalStackSettings, key: str) -> str:
+    return "${file:" + str(secrets_file(stack)) + ":" + key + "}"
 
 
-def erp_config(settings: Settings) -> dict[str, str]:
+def erp_config(stack: LocalStackSettings, kafka: KafkaSettings) -> dict[str, str]:
     return {
         **_common(),
         "connector.class": "io.debezium.connector.mariadb.MariaDbConnector",
         "database.hostname": "127.0.0.1",
-        "database.port": str(settings.mariadb_port),
+        "database.port": str(stack.mariadb_port),
         "database.user": "erp_cdc",
-        "database.password": _secret(settings, "erp_cdc_password"),
+        "database.password": _secret(stack, "erp_cdc_password"),
         "database.server.id": "184054",
         "topic.prefix": "erp",
         "database.include.list": "erp",
         "table.include.list": ",".join(f"erp.{t}" for t in ERP_TABLES),
-        "schema.history.internal.kafka.bootstrap.servers": settings.bootstrap_servers,
+        "schema.history.internal.kafka.bootstrap.servers": kafka.bootstrap_servers,
         "schema.history.internal.kafka.topic": "atp.schema-history.erp",
         "include.schema.changes": "false",
         # After MariaDB restarts, the binlog client retries at this interval (default 60 s: the chaos test
@@ -90,14 +90,14 @@ def erp_config(settings: Settings) -> dict[str, str]:
     }
 
 
-def pos_config(settings: Settings) -> dict[str, str]:
+def pos_config(stack: LocalStackSettings) -> dict[str, str]:
     return {
         **_common(),
         "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
         "database.hostname": "127.0.0.1",
-        "database.port": str(settings.postgres_port),
+        "database.port": str(stack.postgres_port),
         "database.user": "pos_cdc",
-        "database.password": _secret(settings, "pos_cdc_password"),
+        "database.password": _secret(stack, "pos_cdc_password"),
         "database.dbname": "pos",
         "topic.prefix": "pos",
         "plugin.name": "pgoutput",
@@ -109,18 +109,18 @@ def pos_config(settings: Settings) -> dict[str, str]:
     }
 
 
-def register_cdc(settings: Settings, progress: Progress) -> None:
+def register_cdc(stack: LocalStackSettings, kafka: KafkaSettings, progress: Progress) -> None:
     """Create or update both connectors and wait until they run (idempotent)."""
-    client = ConnectClient(settings.connect_url)
-    for name, config in ((ERP_CONNECTOR, erp_config(settings)), (POS_CONNECTOR, pos_config(settings))):
+    client = ConnectClient(stack.connect_url)
+    for name, config in ((ERP_CONNECTOR, erp_config(stack, kafka)), (POS_CONNECTOR, pos_config(stack))):
         client.put_config(name, config)
         client.wait_running(name)
         progress(f"  connector {name} RUNNING")
 
 
-def connector_states(settings: Settings) -> dict[str, str]:
+def connector_states(stack: LocalStackSettings) -> dict[str, str]:
     """Each registered connector's state and its tasks' (e.g. RUNNING, or RUNNING/FAILED)."""
-    client = ConnectClient(settings.connect_url)
+    client = ConnectClient(stack.connect_url)
     states = {}
     for name in sorted(client.connectors()):
         status = client.status(name)

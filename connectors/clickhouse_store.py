@@ -21,7 +21,7 @@ import orjson
 
 import schemas
 from atp.errors import StoreError
-from atp.settings import Settings
+from atp.settings import StoreSettings
 
 DDL_DIR = schemas.CLICKHOUSE_DIR
 
@@ -161,22 +161,22 @@ class RemoteStore:
         pass
 
 
-def store_endpoint_alive(settings: Settings) -> bool:
+def store_endpoint_alive(store: StoreSettings) -> bool:
     try:
-        with urllib.request.urlopen(settings.store_url + "/health", timeout=1) as response:
+        with urllib.request.urlopen(store.store_url + "/health", timeout=1) as response:
             return bool(response.status == 200)
     except OSError:
         return False
 
 
-def open_owned_store(settings: Settings) -> Store:
+def open_owned_store(settings: StoreSettings) -> Store:
     """A store this process may write to: the server, or chdb opened exclusively."""
     if settings.clickhouse_url:
         return ServerStore(settings.clickhouse_url)
     return ChdbStore(settings.chdb_path)
 
 
-def open_store_for_reading(settings: Settings) -> Store:
+def open_store_for_reading(settings: StoreSettings) -> Store:
     """Where to send an analyst's query: the server, the running loader, or chdb directly."""
     if settings.clickhouse_url:
         return ServerStore(settings.clickhouse_url)

@@ -11,16 +11,16 @@ import logging
 import threading
 
 from atp.metrics import CONNECTOR_RUNNING
-from atp.settings import Settings
+from atp.settings import LocalStackSettings
 from connectors.cdc_connectors import ERP_CONNECTOR, POS_CONNECTOR, connector_states
 
 log = logging.getLogger("atp.connectors")
 
 
 class ConnectorWatcher(threading.Thread):
-    def __init__(self, settings: Settings, every_s: float = 10.0) -> None:
+    def __init__(self, stack: LocalStackSettings, every_s: float = 10.0) -> None:
         super().__init__(name="connector-watch", daemon=True)
-        self.settings, self.every_s = settings, every_s
+        self.stack, self.every_s = stack, every_s
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -30,7 +30,7 @@ class ConnectorWatcher(threading.Thread):
 
     def check(self) -> None:
         try:
-            states = connector_states(self.settings)
+            states = connector_states(self.stack)
         except Exception as exc:  # noqa: BLE001 - Connect itself down: every connector counts as not running
             log.warning("kafka connect did not answer: %s", exc)
             states = {}

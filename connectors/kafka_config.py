@@ -3,19 +3,19 @@ dataflow's source and sink) talks to the cluster the same way: plain, TLS, or SA
 
 from __future__ import annotations
 
-from atp.settings import Settings
+from atp.settings import KafkaSettings
 
 
-def client_config(settings: Settings) -> dict[str, str | int | float | bool]:
-    """librdkafka settings for ``settings``' cluster and security (secrets read here, never logged)."""
+def client_config(kafka: KafkaSettings) -> dict[str, str | int | float | bool]:
+    """librdkafka settings for ``kafka``'s cluster and security (secrets read here, never logged)."""
     config: dict[str, str | int | float | bool] = {
-        "bootstrap.servers": settings.bootstrap_servers,
-        "security.protocol": settings.kafka_security_protocol,
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "security.protocol": kafka.security_protocol,
     }
-    if settings.kafka_security_protocol.startswith("SASL"):
-        config["sasl.mechanism"] = settings.kafka_sasl_mechanism
-        config["sasl.username"] = settings.kafka_sasl_username
-        config["sasl.password"] = settings.kafka_sasl_password.get_secret_value()
-    if settings.kafka_security_protocol.endswith("SSL") and settings.kafka_ssl_ca_file is not None:
-        config["ssl.ca.location"] = str(settings.kafka_ssl_ca_file)
+    if kafka.security_protocol.startswith("SASL"):
+        config["sasl.mechanism"] = kafka.sasl_mechanism
+        config["sasl.username"] = kafka.sasl_username
+        config["sasl.password"] = kafka.sasl_password.get_secret_value()
+    if kafka.security_protocol.endswith("SSL") and kafka.ssl_ca_file is not None:
+        config["ssl.ca.location"] = str(kafka.ssl_ca_file)
     return config

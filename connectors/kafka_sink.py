@@ -25,7 +25,7 @@ from atp.domain.channels import ChannelRecord
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from atp.errors import AtpError
 from atp.metrics import DEAD_LETTERS, EMITTED_RECORDS, END_TO_END_LATENCY
-from atp.settings import Settings
+from atp.settings import KafkaSettings
 from connectors import avro_contracts, topics
 from connectors.kafka_config import client_config
 
@@ -50,9 +50,9 @@ class DeliveryFailed(AtpError):
 
 
 class _Partition(StatelessSinkPartition[OutputRecord]):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, kafka: KafkaSettings) -> None:
         self._producer = Producer(
-            client_config(settings)
+            client_config(kafka)
             | {
                 "enable.idempotence": True,  # no duplicates from the producer's own retries
                 "linger.ms": 2,
@@ -60,7 +60,7 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
                 "delivery.timeout.ms": 120_000,
             }
         )
-        client = avro_contracts.registry_client(settings)
+        client = avro_contracts.registry_client(kafka)
         self._encode_availability = avro_contracts.serializer(client, topics.AVAILABILITY)
         self._encode_dead_letter = avro_contracts.serializer(client, topics.DLQ)
         self._encode_alert = avro_contracts.serializer(client, topics.ALERTS)
@@ -139,13 +139,13 @@ class AtpKafkaSink(DynamicSink[OutputRecord]):
     One producer per process: the publisher's partitions on this process share it.
     """
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self._kafka = kafka
         self._shared: _Partition | None = None
         self._lock = threading.Lock()
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
         with self._lock:
             if self._shared is None:
-                self._shared = _Partition(self._settings)
+                self._shared = _Partition(self._kafka)
             return self._shared

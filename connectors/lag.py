@@ -19,7 +19,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, TopicPartition
 
 from atp.metrics import CONSUMER_LAG
-from atp.settings import Settings
+from atp.settings import KafkaSettings
 from connectors.kafka_config import client_config
 from connectors.kafka_source import PART_PREFIX
 
@@ -58,12 +58,12 @@ def flow_positions(recovery_dir: Path, step_id: str = FLOW_INPUT_STEP) -> Positi
     return positions
 
 
-def _consumer(settings: Settings, group: str) -> Consumer:
-    return Consumer(client_config(settings) | {"group.id": group, "enable.auto.commit": False})
+def _consumer(kafka: KafkaSettings, group: str) -> Consumer:
+    return Consumer(client_config(kafka) | {"group.id": group, "enable.auto.commit": False})
 
 
-def group_positions(settings: Settings, group: str, topics: tuple[str, ...]) -> Positions:
-    consumer = _consumer(settings, group)
+def group_positions(kafka: KafkaSettings, group: str, topics: tuple[str, ...]) -> Positions:
+    consumer = _consumer(kafka, group)
     try:
         partitions = [
             TopicPartition(topic, index)
@@ -77,10 +77,10 @@ def group_positions(settings: Settings, group: str, topics: tuple[str, ...]) -> 
 
 
 def lag_by_topic(
-    settings: Settings, consumer_name: str, topics: tuple[str, ...], positions: Positions
+    kafka: KafkaSettings, consumer_name: str, topics: tuple[str, ...], positions: Positions
 ) -> list[TopicLag]:
     """Messages not yet consumed, per topic: end offset less the consumer's position (or its start)."""
-    consumer = _consumer(settings, "atp-lag-probe")
+    consumer = _consumer(kafka, "atp-lag-probe")
     try:
         lags = []
         for topic in topics:
@@ -106,7 +106,7 @@ class LagReporter(threading.Thread):
 
     def __init__(
         self,
-        settings: Settings,
+        kafka: KafkaSettings,
         consumer_name: str,
         topics: tuple[str, ...],
         positions: Callable[[], Positions],
@@ -114,12 +114,12 @@ class LagReporter(threading.Thread):
         only_known: bool = False,
     ) -> None:
         super().__init__(name=f"lag-{consumer_name}", daemon=True)
-        self.settings, self.consumer_name, self.topics = settings, consumer_name, topics
+        self.kafka, self.consumer_name, self.topics = kafka, consumer_name, topics
         self.positions, self.every_s, self.only_known = positions, every_s, only_known
         self.stop = threading.Event()
 
     def run(self) -> None:
-        probe = _consumer(self.settings, "atp-lag-probe")
+        probe = _consumer(self.kafka, "atp-lag-probe")
         try:
             while not self.stop.is_set():
                 try:

@@ -17,18 +17,18 @@ from typing import Literal
 import psycopg
 import pymysql
 
-from atp.settings import Settings
+from atp.settings import LocalStackSettings
 
 Role = Literal["admin", "cdc"]
 
 
 def erp_connection(
-    settings: Settings, role: Role = "admin", autocommit: bool = False
+    stack: LocalStackSettings, role: Role = "admin", autocommit: bool = False
 ) -> pymysql.connections.Connection:
-    password = settings.erp_admin_password if role == "admin" else settings.erp_cdc_password
+    password = stack.erp_admin_password if role == "admin" else stack.erp_cdc_password
     return pymysql.connect(
         host="127.0.0.1",
-        port=settings.mariadb_port,
+        port=stack.mariadb_port,
         user=f"erp_{role}",
         password=password.get_secret_value(),
         database="erp",
@@ -37,11 +37,11 @@ def erp_connection(
     )
 
 
-def pos_connection(settings: Settings, role: Role = "admin", autocommit: bool = False) -> psycopg.Connection:
-    password = settings.pos_admin_password if role == "admin" else settings.pos_cdc_password
+def pos_connection(stack: LocalStackSettings, role: Role = "admin", autocommit: bool = False) -> psycopg.Connection:
+    password = stack.pos_admin_password if role == "admin" else stack.pos_cdc_password
     return psycopg.connect(
         host="127.0.0.1",
-        port=settings.postgres_port,
+        port=stack.postgres_port,
         user=f"pos_{role}",
         password=password.get_secret_value(),
         dbname="pos",

@@ -12,7 +12,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from atp.settings import Settings
+from atp.settings import KafkaSettings
 from connectors import avro_contracts
 from connectors.kafka_config import client_config
 
@@ -24,16 +24,16 @@ def now_ms() -> int:
 
 
 class TopicWatcher:
-    def __init__(self, settings: Settings, topic: str) -> None:
+    def __init__(self, kafka: KafkaSettings, topic: str) -> None:
         self.topic = topic
-        self._consumer = Consumer(client_config(settings) | {"group.id": "atp-watcher", "enable.auto.commit": False})
+        self._consumer = Consumer(client_config(kafka) | {"group.id": "atp-watcher", "enable.auto.commit": False})
         metadata = self._consumer.list_topics(topic, timeout=10)
         start = []
         for index in metadata.topics[topic].partitions:
             _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, index), timeout=10)
             start.append(TopicPartition(topic, index, high))
         self._consumer.assign(start)
-        self._decode = avro_contracts.deserializer(avro_contracts.registry_client(settings), topic)
+        self._decode = avro_contracts.deserializer(avro_contracts.registry_client(kafka), topic)
         self.seen: list[tuple[str, Record]] = []
 
     def wait_for(self, matches: Callable[[str, Record], bool], timeout_s: float = 60.0) -> tuple[Record, int]:

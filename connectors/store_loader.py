@@ -25,7 +25,7 @@ from confluent_kafka import KafkaException, Message
 
 from atp.errors import StoreError
 from atp.metrics import STORE_BATCH_ROWS, STORE_WRITE_ERRORS, STORE_WRITE_SECONDS
-from atp.settings import Settings
+from atp.settings import ChannelSettings, KafkaSettings, StoreSettings
 from connectors import avro_contracts, topics
 from connectors.cdc.decode import masked_payload
 from connectors.clickhouse_store import Row, Store, apply_ddl, open_owned_store
@@ -45,9 +45,9 @@ TABLES_BY_TOPIC: dict[str, tuple[str, ...]] = {
 }
 
 
-def tables_by_topic(settings: Settings) -> dict[str, tuple[str, ...]]:
+def tables_by_topic(channels: ChannelSettings) -> dict[str, tuple[str, ...]]:
     """The fixed topics, and every configured channel's topic into ``atp.channel_availability``."""
-    channel_tables = {topics.channel_topic(c): ("atp.channel_availability",) for c in settings.channels}
+    channel_tables = {topics.channel_topic(c): ("atp.channel_availability",) for c in channels.channels}
     return TABLES_BY_TOPIC | channel_tables
 
 
@@ -65,12 +65,12 @@ def to_store_row(record: dict[str, Any]) -> Row:
 
 
 class StoreLoader:
-    def __init__(self, settings: Settings, store: Store, batch_size: int = 5000) -> None:
+    def __init__(self, kafka: KafkaSettings, channels: ChannelSettings, store: Store, batch_size: int = 5000) -> None:
         self._store = store
         self._batch_size = batch_size
-        client = avro_contracts.registry_client(settings)
-        self._tables = tables_by_topic(settings)
-        self._config = client_config(settings) | {
+        client = avro_contracts.registry_client(kafka)
+        self._tables = tables_by_topic(channels)
+        self._config = client_config(kafka) | {
             "group.id": LOADER_GROUP,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
@@ -164,13 +164,13 @@ class StoreLoader:
         return to_store_row(record)
 
 
-def run_loader(settings: Settings, stop: threading.Event) -> None:
+def run_loader(settings: StoreSettings, kafka: KafkaSettings, channels: ChannelSettings, stop: threading.Event) -> None:
     """Own the store, serve queries on it, and load the output topics until ``stop`` is set."""
     store = open_owned_store(settings)
     apply_ddl(store)
     server = None if settings.clickhouse_url else serve_store(store, settings.store_port)
     try:
-        StoreLoader(settings, store).run(stop)
+        StoreLoader(kafka, channels, store).run(stop)
     finally:
         if server is not None:
             server.shutdown()

@@ -25,7 +25,7 @@ from atp.domain.events import DC, STORE, ReservationReceived
 from atp.domain.reconcile import Key, Lot, ReservationLogEvent, SourceRead, StockRow
 from atp.domain.reservations import ReservationEvent
 from atp.errors import ServiceError
-from atp.settings import Settings
+from atp.settings import EngineSettings, KafkaSettings, LocalStackSettings
 from connectors import topics
 from connectors.kafka_config import client_config
 from connectors.legacy_db import erp_connection, pos_connection
@@ -48,16 +48,16 @@ class ErpRead(NamedTuple):
     location_types: dict[str, str]
 
 
-def read_systems_of_record(settings: Settings) -> SourceRead:
-    erp = _read_erp(settings)
+def read_systems_of_record(stack: LocalStackSettings, kafka: KafkaSettings, engine: EngineSettings) -> SourceRead:
+    erp = _read_erp(stack, engine.timezone)
     return SourceRead(
         items=erp.items,
         location_types=erp.location_types,
-        stock=erp.stock | _read_pos_stock(settings, erp.upcs),
+        stock=erp.stock | _read_pos_stock(stack, erp.upcs),
         incoming=erp.incoming,
         planner_safety_stock=erp.safety,
         kit_components=erp.kits,
-        reservations=tuple(_read_reservation_log(settings, erp.listings, erp.location_types)),
+        reservations=tuple(_read_reservation_log(kafka, erp.listings, erp.location_types)),
     )
 
 
@@ -74,8 +74,8 @@ def _epoch_ms(moment: dt.datetime, zone: str) -> int:
     return int(aware.timestamp() * 1000)
 
 
-def _read_erp(settings: Settings) -> ErpRead:
-    with erp_connection(settings, role="cdc") as erp, erp.cursor() as cur:
+def _read_erp(stack: LocalStackSettings, timezone: str) -> ErpRead:
+    with erp_connection(stack, role="cdc") as erp, erp.cursor() as cur:
         cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         cur.execute("SELECT TRIM(ITEM_NO), ITEM_TYPE, STATUS_FLG, TRIM(UPC) FROM ITEM_MASTER")
         items, upcs = {}, {}
@@ -93,7 +93,7 @@ def _read_erp(settings: Settings) -> ErpRead:
         for sku, location, on_hand, hold, updated in cur.fetchall():
             units = _units(on_hand) or 0
             held = min(_units(hold) or 0, units)
-            changed = _epoch_ms(updated, settings.timezone)
+            changed = _epoch_ms(updated, timezone)
             lots_here = tuple(sorted(lots[(sku, location)], key=attrgetter("lot")))
             stock[(sku, location)] = StockRow(DC, units, held, changed, lots_here)
         cur.execute(
@@ -115,10 +115,10 @@ def _read_erp(settings: Settings) -> ErpRead:
     return ErpRead(items, upcs, stock, incoming, safety, dict(kits), listings, location_types)
 
 
-def _read_pos_stock(settings: Settings, upcs: dict[str, str]) -> dict[Key, StockRow]:
+def _read_pos_stock(stack: LocalStackSettings, upcs: dict[str, str]) -> dict[Key, StockRow]:
     """Store on-hand by SKU (a UPC the item master does not know is the engine's dead letter, not ours)."""
     stock = {}
-    with pos_connection(settings, role="cdc") as pos, pos.cursor() as cur:
+    with pos_connection(stack, role="cdc") as pos, pos.cursor() as cur:
         cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cur.execute(
             "SELECT trim(s.store_id), trim(s.upc), s.on_hand, s.updated_at, coalesce(st.timezone, 'UTC') "
@@ -132,11 +132,11 @@ def _read_pos_stock(settings: Settings, upcs: dict[str, str]) -> dict[Key, Stock
 
 
 def _read_reservation_log(
-    settings: Settings, listings: dict[tuple[str, str], str], locations: Mapping[str, str]
+    kafka: KafkaSettings, listings: dict[tuple[str, str], str], locations: Mapping[str, str]
 ) -> list[ReservationLogEvent]:
     """Every usable reservation event, its channel SKU resolved; what the engine dead-letters is left out."""
     group = f"atp-reconcile-{uuid.uuid4().hex}"  # assigned, never subscribed: it joins no group, commits nothing
-    consumer = Consumer(client_config(settings) | {"group.id": group, "enable.auto.commit": False})
+    consumer = Consumer(client_config(kafka) | {"group.id": group, "enable.auto.commit": False})
     try:
         metadata = consumer.list_topics(topics.RESERVATIONS, timeout=10).topics[topics.RESERVATIONS]
         parts = [TopicPartition(topics.RESERVATIONS, p, OFFSET_BEGINNING) for p in metadata.partitions]

@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from atp.errors import AtpError, ServiceError
-from atp.settings import Settings
+from atp.settings import ChannelSettings, KafkaSettings
 from connectors.cdc.decode import CDC_TOPICS, TRANSACTION_TOPICS
 from connectors.kafka_config import client_config
 
@@ -41,9 +41,9 @@ def channel_topic(channel: str) -> str:
     return CHANNEL_PREFIX + channel.lower()
 
 
-def output_topics(settings: Settings) -> tuple[str, ...]:
+def output_topics(channels: ChannelSettings) -> tuple[str, ...]:
     """Every topic the pipeline writes: the fixed ones and one per configured channel."""
-    return OUTPUT_TOPICS + tuple(channel_topic(c) for c in settings.channels)
+    return OUTPUT_TOPICS + tuple(channel_topic(c) for c in channels.channels)
 
 
 # Partitions for the CDC and output topics: the unit of parallelism of a Bytewax cluster.
@@ -53,10 +53,10 @@ PARTITIONS = 4
 TRANSACTION_PARTITIONS = 1
 
 
-def ensure_topics(settings: Settings, topics: tuple[str, ...], partitions: int = PARTITIONS) -> None:
+def ensure_topics(kafka: KafkaSettings, topics: tuple[str, ...], partitions: int = PARTITIONS) -> None:
     """Create whichever of ``topics`` do not exist yet (idempotent)."""
     create_missing(
-        AdminClient(client_config(settings)),
+        AdminClient(client_config(kafka)),
         [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics],
         lambda topic, exc: ServiceError(f"kafka: could not create topic {topic}: {exc}"),
         request_timeout=15,

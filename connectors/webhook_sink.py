@@ -22,7 +22,7 @@ import orjson
 from confluent_kafka import Producer, TopicPartition
 
 from atp.domain.records import DeadLetter
-from atp.settings import Settings, WebhookSettings
+from atp.settings import KafkaSettings, WebhookEndpoint, WebhookSettings
 from connectors import avro_contracts, topics
 from connectors.group_consumer import GroupConsumer
 from connectors.kafka_config import client_config
@@ -34,7 +34,7 @@ log = logging.getLogger("atp.webhooks")
 WEBHOOK_GROUP = "atp-webhooks"
 
 
-def webhook_config(channel: str, endpoint: WebhookSettings) -> WebhookConfig:
+def webhook_config(channel: str, endpoint: WebhookEndpoint) -> WebhookConfig:
     secret = endpoint.secret_file.read_text().strip() if endpoint.secret_file else ""
     return WebhookConfig(
         channel=channel,
@@ -78,17 +78,17 @@ class OffsetTracker:
             ]
 
 
-def run_webhooks(settings: Settings, stop: threading.Event) -> None:
+def run_webhooks(webhooks: WebhookSettings, kafka: KafkaSettings, stop: threading.Event) -> None:
     """Consume the channel topics of every configured partner until ``stop`` is set."""
-    if not settings.webhooks:
+    if not webhooks.endpoints:
         return
     tracker = OffsetTracker()
-    producer = Producer(client_config(settings) | {"enable.idempotence": True})
-    client = avro_contracts.registry_client(settings)
+    producer = Producer(client_config(kafka) | {"enable.idempotence": True})
+    client = avro_contracts.registry_client(kafka)
     encode_letter = avro_contracts.serializer(client, topics.DLQ)
     feeds: dict[str, PartnerFeed] = {}
     threads = []
-    for channel, endpoint in settings.webhooks.items():
+    for channel, endpoint in webhooks.endpoints.items():
         topic = topics.channel_topic(channel)
 
         def dead_letter(update: ChannelUpdate, reason: str, topic: str = topic) -> None:
@@ -122,7 +122,7 @@ def run_webhooks(settings: Settings, stop: threading.Event) -> None:
         thread.start()
         threads.append(thread)
     decoders = {topic: avro_contracts.deserializer(client, topic) for topic in feeds}
-    config = client_config(settings) | {
+    config = client_config(kafka) | {
         "group.id": WEBHOOK_GROUP,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",

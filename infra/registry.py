@@ -20,11 +20,11 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from atp.errors import ServiceError
-from atp.settings import Settings
+from atp.settings import KafkaSettings
 from connectors.topics import create_missing
 from infra import java, process
 from infra.process import Progress
-from infra.service import Service
+from infra.service import KafkaService
 
 NAME = "registry"
 JOURNAL_TOPIC = "atp.registry-journal"
@@ -33,9 +33,9 @@ SNAPSHOTS_TOPIC = "atp.registry-snapshots"
 _KEEP_FOREVER = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
 
 
-def _ensure_journal_topics(settings: Settings) -> None:
+def _ensure_journal_topics(kafka: KafkaSettings) -> None:
     create_missing(
-        AdminClient({"bootstrap.servers": settings.bootstrap_servers}),
+        AdminClient({"bootstrap.servers": kafka.bootstrap_servers}),
         [
             NewTopic(topic, num_partitions=1, replication_factor=1, config=_KEEP_FOREVER)
             for topic in (JOURNAL_TOPIC, SNAPSHOTS_TOPIC)
@@ -45,34 +45,34 @@ def _ensure_journal_topics(settings: Settings) -> None:
     )
 
 
-class Registry(Service):
+class Registry(KafkaService):
     name = NAME
 
     @property
     def port(self) -> int:
-        return self.settings.registry_port
+        return self.stack.registry_port
 
     def _probe(self) -> bool:
-        with urllib.request.urlopen(f"{self.settings.registry_url}/subjects", timeout=2) as response:
+        with urllib.request.urlopen(f"{self.kafka.registry_url}/subjects", timeout=2) as response:
             return bool(response.status == 200)
 
     def _launch(self, progress: Progress) -> None:
-        settings = self.settings
-        _ensure_journal_topics(settings)
+        stack = self.stack
+        _ensure_journal_topics(self.kafka)
         self.data.mkdir(parents=True, exist_ok=True)
         process.start_detached(
-            settings,
+            stack,
             NAME,
             [java.java_21(), "-Xms128m", "-Xmx512m",
-             "-Dquarkus.http.host=127.0.0.1", f"-Dquarkus.http.port={settings.registry_port}",
-             "-Dquarkus.management.host=127.0.0.1", f"-Dquarkus.management.port={settings.registry_management_port}",
+             "-Dquarkus.http.host=127.0.0.1", f"-Dquarkus.http.port={stack.registry_port}",
+             "-Dquarkus.management.host=127.0.0.1", f"-Dquarkus.management.port={stack.registry_management_port}",
              "-Dapicurio.storage.kind=kafkasql",
-             f"-Dapicurio.kafkasql.bootstrap.servers={settings.bootstrap_servers}",
+             f"-Dapicurio.kafkasql.bootstrap.servers={self.kafka.bootstrap_servers}",
              f"-Dapicurio.kafkasql.topic={JOURNAL_TOPIC}",
              f"-Dapicurio.kafkasql.snapshots.topic={SNAPSHOTS_TOPIC}",
              f"-Dapicurio.storage.snapshot.location={self.data}",
              "-Dapicurio.ccompat.legacy-id-mode.enabled=true",
              "-Dquarkus.log.level=INFO",
-             "-jar", str(java.apicurio_jar(settings))],
+             "-jar", str(java.apicurio_jar(stack))],
             cwd=self.data,
         )  # fmt: skip

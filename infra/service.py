@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from atp.errors import ServiceError
-from atp.settings import Settings
+from atp.settings import KafkaSettings, LocalStackSettings
 from infra import process
 from infra.process import Progress
 
@@ -31,8 +31,8 @@ class ServiceStatus:
 class Service(ABC):
     name: ClassVar[str]
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, stack: LocalStackSettings) -> None:
+        self.stack = stack
 
     # -- what each service says about itself --------------------------------------------
     @property
@@ -54,15 +54,15 @@ class Service(ABC):
     # -- shared behaviour -----------------------------------------------------------------
     @property
     def log(self) -> Path:
-        return process.log_file(self.settings, self.name)
+        return process.log_file(self.stack, self.name)
 
     @property
     def data(self) -> Path:
-        return self.settings.data_dir / self.name
+        return self.stack.data_dir / self.name
 
     def running(self) -> bool:
         """Our process is alive (its pid file names a live process)."""
-        return process.running_pid(self.settings, self.name) is not None
+        return process.running_pid(self.stack, self.name) is not None
 
     def health(self) -> bool:
         if not process.port_open(self.port):
@@ -82,13 +82,21 @@ class Service(ABC):
                     self._launch(progress)
                 except ServiceError as exc:
                     raise ServiceError(f"{self.name} could not start: {exc}; see {self.log}") from exc
-            process.wait_healthy(self.settings, self.name, self.health, progress, self.log, alive=self.running)
+            process.wait_healthy(self.stack, self.name, self.health, progress, self.log, alive=self.running)
         self._after_start(progress)
 
     def stop(self) -> None:
-        process.stop(self.settings, self.name)
+        process.stop(self.stack, self.name)
 
     def status(self) -> ServiceStatus:
         ok = self.health()
         detail = f"127.0.0.1:{self.port}" + ("" if ok else " not answering") + f"  log {self.log}"
         return ServiceStatus(self.name, ok, detail, self.log)
+
+
+class KafkaService(Service):
+    """A service that is the broker or a client of it: it also needs the Kafka part of the settings."""
+
+    def __init__(self, stack: LocalStackSettings, kafka: KafkaSettings) -> None:
+        super().__init__(stack)
+        self.kafka = kafka

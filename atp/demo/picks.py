@@ -10,7 +10,7 @@ from connectors.legacy_db import erp_connection, pos_connection
 
 def pick_dc_item(settings: Settings) -> tuple[str, str]:
     """(sku, dc) of an active stocked item at a DC: the first, so a rerun picks the same one."""
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "SELECT b.ITEM_NO, TRIM(b.LOC_CD) FROM STOCK_BAL b JOIN ITEM_MASTER i ON i.ITEM_NO = b.ITEM_NO "
             "JOIN LOCATION l ON l.LOC_CD = b.LOC_CD WHERE l.LOC_TYPE = 'D' AND i.ITEM_TYPE = 'S' "
@@ -24,10 +24,10 @@ def pick_dc_item(settings: Settings) -> tuple[str, str]:
 
 def pick_store_item(settings: Settings) -> tuple[str, str, str]:
     """(sku, store, upc) of an active stocked item with units on the shelf at a store."""
-    with pos_connection(settings) as pos, pos.cursor() as cur:
+    with pos_connection(settings.stack) as pos, pos.cursor() as cur:
         cur.execute("SELECT store_id, upc FROM store_stock WHERE on_hand >= 3 ORDER BY store_id, upc LIMIT 200")
         candidates = [(str(s), str(u)) for s, u in cur.fetchall()]
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         for store, upc in candidates:
             cur.execute(
                 "SELECT ITEM_NO FROM ITEM_MASTER WHERE UPC = %s AND ITEM_TYPE = 'S' AND STATUS_FLG = 'A'", (upc,)
@@ -40,7 +40,7 @@ def pick_store_item(settings: Settings) -> tuple[str, str, str]:
 
 def pick_listed_dc_item(settings: Settings) -> tuple[str, str, str, str]:
     """(sku, dc, channel, channel_sku) of an active stocked item with units at a DC and a live listing."""
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "SELECT b.ITEM_NO, TRIM(b.LOC_CD), c.CHANNEL_CD, c.CHANNEL_SKU FROM STOCK_BAL b "
             "JOIN ITEM_MASTER i ON i.ITEM_NO = b.ITEM_NO JOIN LOCATION l ON l.LOC_CD = b.LOC_CD "
@@ -67,7 +67,7 @@ def pick_kit(settings: Settings) -> KitScene:
     """A kit that can be promised somewhere, and the component that limits it there."""
     from atp.analyst import run_query
 
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "SELECT k.KIT_ITEM_NO, k.COMP_ITEM_NO, k.COMP_QTY, c.UPC FROM KIT_COMPONENT k "
             "JOIN ITEM_MASTER c ON c.ITEM_NO = k.COMP_ITEM_NO ORDER BY k.KIT_ITEM_NO"
@@ -80,7 +80,7 @@ def pick_kit(settings: Settings) -> KitScene:
 
     def available_at(sku: str) -> dict[str, int]:
         rows = run_query(
-            settings,
+            settings.store,
             "SELECT location, available FROM atp.location_availability FINAL WHERE sku = {sku:String}",
             {"sku": sku},
         )
@@ -97,7 +97,7 @@ def pick_kit(settings: Settings) -> KitScene:
 
 def listing_on(settings: Settings, channel: str, sku: str) -> str | None:
     """``sku``'s live channel SKU on ``channel``, or None if it is not listed there."""
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "SELECT CHANNEL_SKU FROM CHANNEL_LISTING WHERE CHANNEL_CD = %s AND ITEM_NO = %s AND ACTIVE_FLG = 'Y' "
             "ORDER BY CHANNEL_SKU LIMIT 1",

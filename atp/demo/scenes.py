@@ -39,7 +39,7 @@ def _latest(settings: Settings, sku: str, location: str) -> dict[str, Any] | Non
     from atp.analyst import run_query
 
     rows = run_query(
-        settings,
+        settings.store,
         "SELECT version, on_hand, available, status FROM atp.location_availability FINAL "
         "WHERE sku = {sku:String} AND location = {location:String}",
         {"sku": sku, "location": location},
@@ -125,7 +125,7 @@ def show_hold_expiring(
     deadline: list[int] = []
 
     def hold() -> int:
-        sent, expires = live.hold_in_cart(settings.bootstrap_servers, channel, channel_sku, dc, 3, HOLD_SECONDS)
+        sent, expires = live.hold_in_cart(settings.kafka.bootstrap_servers, channel, channel_sku, dc, 3, HOLD_SECONDS)
         deadline.append(expires)
         return sent
 
@@ -172,7 +172,7 @@ def show_kit_dropping(settings: Settings, progress: Progress, watcher: TopicWatc
 
 def with_erp(settings: Settings, change: Callable[[Any], int]) -> int:
     """Make ``change`` on a connection of its own to the ERP; returns its commit time (ms)."""
-    connection = erp_connection(settings)
+    connection = erp_connection(settings.stack)
     try:
         return change(connection)
     finally:
@@ -181,7 +181,7 @@ def with_erp(settings: Settings, change: Callable[[Any], int]) -> int:
 
 def with_pos(settings: Settings, change: Callable[[Any], int]) -> int:
     """Make ``change`` on a connection of its own to the POS; returns its commit time (ms)."""
-    connection = pos_connection(settings)
+    connection = pos_connection(settings.stack)
     try:
         return change(connection)
     finally:

@@ -17,7 +17,7 @@ import psycopg
 from atp.demo import generator, legacy_rows
 from atp.demo.generator import DemoSize
 from atp.demo.legacy_rows import DemoData
-from atp.settings import Settings
+from atp.settings import LocalStackSettings
 from connectors.legacy_db import erp_connection, pos_connection
 
 Progress = Callable[[str], None]
@@ -54,8 +54,8 @@ def _copy_pos(
             copy.write_row(values)
 
 
-def _load_erp(settings: Settings, data: DemoData) -> None:
-    erp = erp_connection(settings, "admin")
+def _load_erp(stack: LocalStackSettings, data: DemoData) -> None:
+    erp = erp_connection(stack, "admin")
     try:
         with erp.cursor() as cur:
             # Parents before children, as the ERP's own loaders do (the tables have no foreign keys).
@@ -78,17 +78,17 @@ def _load_erp(settings: Settings, data: DemoData) -> None:
         erp.close()
 
 
-def _load_pos(settings: Settings, data: DemoData) -> None:
+def _load_pos(stack: LocalStackSettings, data: DemoData) -> None:
     # psycopg's connection context commits on success and rolls back on error.
-    with pos_connection(settings, "admin") as pos, pos.cursor() as cur:
+    with pos_connection(stack, "admin") as pos, pos.cursor() as cur:
         _copy_pos(cur, "store", legacy_rows.STORE_COLUMNS, data.stores)
         _copy_pos(cur, "store_stock", legacy_rows.STORE_STOCK_COLUMNS, data.store_stock)
         _copy_pos(cur, "sale_ticket", legacy_rows.TICKET_COLUMNS, data.tickets)
         _copy_pos(cur, "sale_line", legacy_rows.SALE_LINE_COLUMNS, data.sale_lines)
 
 
-def _existing_items(settings: Settings) -> int:
-    erp = erp_connection(settings, "admin", autocommit=True)
+def _existing_items(stack: LocalStackSettings) -> int:
+    erp = erp_connection(stack, "admin", autocommit=True)
     try:
         with erp.cursor() as cur:
             return _count(cur, "ITEM_MASTER")
@@ -96,27 +96,27 @@ def _existing_items(settings: Settings) -> int:
         erp.close()
 
 
-def _existing_stores(settings: Settings) -> int:
-    with pos_connection(settings, "admin", autocommit=True) as pos, pos.cursor() as cur:
+def _existing_stores(stack: LocalStackSettings) -> int:
+    with pos_connection(stack, "admin", autocommit=True) as pos, pos.cursor() as cur:
         return _count(cur, "store")
 
 
-def seed(settings: Settings, size: DemoSize, progress: Progress) -> SeedSummary:
+def seed(stack: LocalStackSettings, size: DemoSize, progress: Progress) -> SeedSummary:
     """Load the demo retailer of ``size``, unless the ERP already has items (then nothing is written).
 
     One exception to "nothing": an ERP seeded by an earlier run whose POS load failed
     gets its POS (found empty) loaded now, from the same size, so the two agree again.
     """
     started = time.monotonic()
-    items = _existing_items(settings)
-    stores = _existing_stores(settings)
+    items = _existing_items(stack)
+    stores = _existing_stores(stack)
     if items and stores:
         progress(f"  ERP already has {items} items and POS {stores} stores: not seeding again")
         return SeedSummary(False, items, 0, 0, time.monotonic() - started)
 
     data = generator.generate(size)
     if not items:
-        _load_erp(settings, data)
+        _load_erp(stack, data)
         progress(
             f"  ERP: {len(data.items)} items ({len(data.kit_components)} kit components), "
             f"{len(data.locations)} locations, {len(data.stock_bal)} DC stock rows, {len(data.stock_lots)} lots, "
@@ -126,7 +126,7 @@ def seed(settings: Settings, size: DemoSize, progress: Progress) -> SeedSummary:
     else:
         progress(f"  ERP already has {items} items: left as it is; loading the empty POS only")
     if not stores:
-        _load_pos(settings, data)
+        _load_pos(stack, data)
         progress(
             f"  POS: {len(data.stores)} stores, {len(data.store_stock)} store stock rows, "
             f"{len(data.tickets)} tickets ({len(data.sale_lines)} lines)"

@@ -31,11 +31,11 @@ def _wait_for_initial_load(settings: Settings, progress: Progress) -> int:
 
     started, last, steady = time.monotonic(), -1, 0
     while time.monotonic() - started < 600:
-        if running_pid(settings) is None:
-            raise TimeoutError(f"the pipeline stopped; see {pipeline_log(settings)}")
+        if running_pid(settings.stack) is None:
+            raise TimeoutError(f"the pipeline stopped; see {pipeline_log(settings.stack)}")
         # Both the location records and the channel feeds they fan out to must have settled.
         row = run_query(
-            settings,
+            settings.store,
             "SELECT (SELECT count() FROM atp.location_availability) AS locations, "
             "(SELECT count() FROM atp.channel_availability) AS channels",
         )[0]
@@ -58,8 +58,8 @@ def _flow_lag(settings: Settings) -> int:
     """Messages on the dataflow's input topics not yet consumed (as of its last snapshot)."""
     from connectors import lag, topics
 
-    positions = lag.flow_positions(settings.recovery_dir)
-    return sum(t.lag for t in lag.lag_by_topic(settings, "dataflow", topics.INPUT_TOPICS, positions))
+    positions = lag.flow_positions(settings.dataflow.recovery_dir)
+    return sum(t.lag for t in lag.lag_by_topic(settings.kafka, "dataflow", topics.INPUT_TOPICS, positions))
 
 
 def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
@@ -78,25 +78,25 @@ def run_demo(settings: Settings, progress: Progress, items: int = 2000) -> None:
         progress(f"\n[{step}/6] {text}")
 
     heading("Fetching Kafka, Kafka Connect, Debezium and the schema registry (cached after the first run)")
-    stack.install(settings, progress)
+    stack.install(settings.stack, progress)
     heading("Starting the services")
     bootstrap.bring_up(settings, progress)
     heading("Seeding the demo ERP (MariaDB) and POS (PostgreSQL)")
-    seed(settings, DemoSize(items=items), progress)
+    seed(settings.stack, DemoSize(items=items), progress)
     heading("Registering change data capture (Debezium)")
-    register_cdc(settings, progress)
+    register_cdc(settings.stack, settings.kafka, progress)
     heading("Starting the availability dataflow and the store loader")
     pipeline.start_detached(settings, progress)
     count = _wait_for_initial_load(settings, progress)
     progress(f"  {count} SKU-location records published and loaded")
 
     heading("Live changes in the legacy databases")
-    watcher = TopicWatcher(settings, topics.AVAILABILITY)
+    watcher = TopicWatcher(settings.kafka, topics.AVAILABILITY)
     try:
         dc_sku, dc = pick_dc_item(settings)
         store_sku, store, upc = pick_store_item(settings)
         shop_listing = listing_on(settings, "SHOPIFY", store_sku)
-        shop_feed = TopicWatcher(settings, topics.channel_topic("SHOPIFY"))
+        shop_feed = TopicWatcher(settings.kafka, topics.channel_topic("SHOPIFY"))
         held_sku, held_dc, channel, channel_sku = pick_listed_dc_item(settings)
         kit = pick_kit(settings)
         arrivals = [

@@ -94,7 +94,7 @@ def build(app: Application, group: str, align: bool = True) -> None:
     Kafka's 249-character topic and the file system's 255-character directory limits.
     """
     settings = load_settings()
-    rules = rules_from(settings)
+    rules = rules_from(settings.engine)
     wait_ms = rules.unresolved_wait_ms
     by_upc, by_location, by_listing, by_sku = (
         _keyed_topic(app, group, k) for k in ("upc", "location", "listing", "sku")

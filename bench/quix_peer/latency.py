@@ -169,9 +169,17 @@ def main(argv: list[str]) -> int:
     _prepare(args.bootstrap, snapshot)
     recovery = fresh_flow_state(settings)
     before = high_watermarks(args.bootstrap, topics.AVAILABILITY)
-    ours = [sys.executable, "-m", "flows.run", "-r", str(recovery), "-s", str(load_settings().snapshot_interval_s)]
+    ours = [
+        sys.executable,
+        "-m",
+        "flows.run",
+        "-r",
+        str(recovery),
+        "-s",
+        str(load_settings().dataflow.snapshot_interval_s),
+    ]
     since, sent = _run_engine(args.bootstrap, ours, dict(os.environ), changes, args.rate, args.catch_up)
-    decode = avro_contracts.deserializer(avro_contracts.registry_client(settings), topics.AVAILABILITY)
+    decode = avro_contracts.deserializer(avro_contracts.registry_client(settings.kafka), topics.AVAILABILITY)
     raw: list[Message] = read_topic(args.bootstrap, topics.AVAILABILITY, before)
     records = [dict(decode(m.value)) for m in raw if m.value]
     results.append(

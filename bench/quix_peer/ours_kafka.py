@@ -62,9 +62,9 @@ def _held(bootstrap: str) -> dict[tuple[str, int], tuple[int, int]]:
 def fresh_flow_state(settings: Settings) -> Path:
     """Our flow's topics, and an empty recovery store of one partition: ``flows.run`` reads every input from its
     start, as a first ``atp run`` would. Returns the recovery store."""
-    topics.ensure_topics(settings, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
-    topics.ensure_topics(settings, INPUTS + topics.output_topics(settings))
-    recovery = settings.recovery_dir
+    topics.ensure_topics(settings.kafka, tuple(TRANSACTION_TOPICS), partitions=topics.TRANSACTION_PARTITIONS)
+    topics.ensure_topics(settings.kafka, INPUTS + topics.output_topics(settings.channels))
+    recovery = settings.dataflow.recovery_dir
     shutil.rmtree(recovery, ignore_errors=True)
     recovery.mkdir(parents=True)
     subprocess.run(
@@ -91,11 +91,11 @@ def run(bootstrap: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
 
     settings = load_settings()
     recovery = fresh_flow_state(settings)
-    avro_contracts.register_contracts(settings)
+    avro_contracts.register_contracts(settings.kafka, settings.channels)
     ends = _held(bootstrap)
     before = high_watermarks(bootstrap, topics.AVAILABILITY)
-    log = (settings.home / "logs" / "ours_kafka.log").open("wb")
-    command = [sys.executable, "-m", "flows.run", "-r", str(recovery), "-s", str(settings.snapshot_interval_s)]
+    log = (settings.stack.logs_dir / "ours_kafka.log").open("wb")
+    command = [sys.executable, "-m", "flows.run", "-r", str(recovery), "-s", str(settings.dataflow.snapshot_interval_s)]
     broker_before = broker_cpu_seconds()
     started = time.perf_counter()
     flow = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -124,7 +124,7 @@ def run(bootstrap: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         log.close()
     assert read_all_s is not None
     raw = read_topic(bootstrap, topics.AVAILABILITY, before)
-    decode = avro_contracts.deserializer(avro_contracts.registry_client(settings), topics.AVAILABILITY)
+    decode = avro_contracts.deserializer(avro_contracts.registry_client(settings.kafka), topics.AVAILABILITY)
     finals: dict[str, dict[str, Any]] = {}
     computed: list[dict[str, Any]] = []
     for message in raw:

@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m bench.quix_peer.stack up|registry-up|down|status", file=sys.stderr)
         return 2
     settings = quix_settings()
-    kafka, registry = Kafka(settings), Registry(settings)
+    kafka, registry = Kafka(settings.stack, settings.kafka), Registry(settings.stack, settings.kafka)
     if argv[0] == "up":
         kafka.start(print)
     elif argv[0] == "registry-up":

@@ -14,7 +14,7 @@ from connectors.topics import INPUT_TOPICS
 
 def inputs_in_kafka(settings: Settings) -> dict[str, int]:
     """Messages on each input topic: its partitions' end offsets less their first (nothing is compacted)."""
-    consumer = Consumer(client_config(settings) | {"group.id": "atp-test-accounting"})
+    consumer = Consumer(client_config(settings.kafka) | {"group.id": "atp-test-accounting"})
     try:
         counts = {}
         for topic in INPUT_TOPICS:
@@ -28,8 +28,10 @@ def inputs_in_kafka(settings: Settings) -> dict[str, int]:
 
 def inputs_accounted(settings: Settings) -> dict[str, tuple[int, int]]:
     """(used, dead-lettered) per input topic, as the dataflow's metrics endpoint reports its ledger."""
-    samples = scrape(settings.flow_metrics_port)
-    assert samples is not None, f"the dataflow's metrics endpoint on 127.0.0.1:{settings.flow_metrics_port} is down"
+    samples = scrape(settings.dataflow.flow_metrics_port)
+    assert samples is not None, (
+        f"the dataflow's metrics endpoint on 127.0.0.1:{settings.dataflow.flow_metrics_port} is down"
+    )
     totals: dict[str, list[int]] = {}
     for name, labels, value in samples:
         if name == "atp_inputs_accounted":

@@ -69,11 +69,11 @@ def _fresh_if_stale(settings: Settings) -> None:
     from flows.state_format import STATE_FORMAT
     from infra import stack as services
 
-    stored = format_file(settings)
+    stored = format_file(settings.dataflow)
     if stored.exists() and stored.read_text().strip() != str(STATE_FORMAT):
-        print(f"test home {settings.home} holds state format {stored.read_text().strip()}: starting it afresh")
-        services.down(settings)
-        shutil.rmtree(settings.home)
+        print(f"test home {settings.stack.home} holds state format {stored.read_text().strip()}: starting it afresh")
+        services.down(settings.stack, settings.kafka)
+        shutil.rmtree(settings.stack.home)
 
 
 @pytest.fixture(scope="session")
@@ -83,11 +83,11 @@ def stack(settings: Settings) -> Iterator[Settings]:
     from infra import stack as services
 
     _fresh_if_stale(settings)
-    _once("install", lambda: services.install(settings, print))
+    _once("install", lambda: services.install(settings.stack, print))
     _once("stack up", lambda: bootstrap.bring_up(settings, print))
     yield settings
-    stop_pipeline(settings)
-    services.down(settings)
+    stop_pipeline(settings.stack)
+    services.down(settings.stack, settings.kafka)
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +96,8 @@ def cdc(stack: Settings) -> Settings:
     from atp.demo.seed import seed
     from connectors.cdc_connectors import register_cdc
 
-    _once("seed", lambda: seed(stack, DemoSize(items=60, dcs=2, stores=3), print))
-    _once("register CDC", lambda: register_cdc(stack, print))
+    _once("seed", lambda: seed(stack.stack, DemoSize(items=60, dcs=2, stores=3), print))
+    _once("register CDC", lambda: register_cdc(stack.stack, stack.kafka, print))
     return stack
 
 
@@ -122,6 +122,6 @@ def availability(pipeline: Settings) -> Iterator[TopicWatcher]:
     """``atp.availability`` from its end now on: what the pipeline publishes during the test."""
     from connectors import topics
 
-    watcher = TopicWatcher(pipeline, topics.AVAILABILITY)
+    watcher = TopicWatcher(pipeline.kafka, topics.AVAILABILITY)
     yield watcher
     watcher.close()

@@ -25,7 +25,7 @@ def new_upc() -> str:
 def new_item(settings: Settings) -> tuple[str, str]:
     """A new stocked, active item in the ERP item master: (sku, upc)."""
     sku, upc = f"IT-{uuid.uuid4().hex[:10].upper()}", new_upc()
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "INSERT INTO ITEM_MASTER (ITEM_NO, STYLE_NO, DESCR, UPC, ITEM_TYPE, STATUS_FLG, UPD_TS) "
             "VALUES (%s, 'IT', 'integration test item', %s, 'S', 'A', NOW(3))",
@@ -36,7 +36,7 @@ def new_item(settings: Settings) -> tuple[str, str]:
 
 
 def set_dc_stock(settings: Settings, sku: str, qty_oh: int, qty_hold: int = 0) -> None:
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "INSERT INTO STOCK_BAL (ITEM_NO, LOC_CD, QTY_OH, QTY_HOLD, UPD_TS) VALUES (%s, %s, %s, %s, NOW(3)) "
             "ON DUPLICATE KEY UPDATE QTY_OH = VALUES(QTY_OH), QTY_HOLD = VALUES(QTY_HOLD), UPD_TS = NOW(3)",
@@ -46,7 +46,7 @@ def set_dc_stock(settings: Settings, sku: str, qty_oh: int, qty_hold: int = 0) -
 
 
 def a_store(settings: Settings) -> str:
-    with pos_connection(settings) as pos, pos.cursor() as cur:
+    with pos_connection(settings.stack) as pos, pos.cursor() as cur:
         cur.execute("SELECT store_id FROM store ORDER BY store_id LIMIT 1")
         row = cur.fetchone()
     assert row is not None, "the seeded POS has no store"
@@ -54,7 +54,7 @@ def a_store(settings: Settings) -> str:
 
 
 def put_on_shelf(settings: Settings, store: str, upc: str, on_hand: int) -> None:
-    with pos_connection(settings) as pos, pos.cursor() as cur:
+    with pos_connection(settings.stack) as pos, pos.cursor() as cur:
         cur.execute(
             "INSERT INTO store_stock (store_id, upc, on_hand, updated_at) VALUES (%s, %s, %s, localtimestamp)",
             (store, upc, on_hand),
@@ -65,7 +65,7 @@ def put_on_shelf(settings: Settings, store: str, upc: str, on_hand: int) -> None
 def list_on_channel(settings: Settings, sku: str, channel: str = "SHOPIFY") -> str:
     """A CHANNEL_LISTING row for ``sku``; returns the channel SKU."""
     channel_sku = f"{channel[:2]}-{sku}"
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "INSERT INTO CHANNEL_LISTING (CHANNEL_CD, CHANNEL_SKU, ITEM_NO, ACTIVE_FLG) VALUES (%s, %s, %s, 'Y')",
             (channel, channel_sku, sku),
@@ -104,7 +104,7 @@ def reservation_event(
 
 
 def send_reservations(settings: Settings, events: list[tuple[bytes, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True})
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers, "enable.idempotence": True})
     for key, value in events:
         producer.produce(topics.RESERVATIONS, key=key, value=value)
         producer.poll(0)

@@ -20,7 +20,7 @@ def store_row(settings: Settings, sku: str, location: str, version: int) -> dict
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         rows = analyst.run_query(
-            settings,
+            settings.store,
             "SELECT * FROM atp.location_availability FINAL WHERE sku = {sku:String} AND location = {location:String}",
             {"sku": sku, "location": location},
         )

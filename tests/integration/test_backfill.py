@@ -25,16 +25,16 @@ def test_a_resnapshot_and_a_backfill_of_unchanged_rows_publish_nothing(pipeline:
     next_record(availability, f"{marker}@{store}", on_hand=5)
     wait_until_every_input_is_accounted(pipeline)
     availability.drain(quiet_s=3.0)  # whatever the flow published before now (the session's initial load)
-    watcher = TopicWatcher(pipeline, topics.AVAILABILITY)  # from the topic's end: only what the re-reads cause
+    watcher = TopicWatcher(pipeline.kafka, topics.AVAILABILITY)  # from the topic's end: only what the re-reads cause
 
     resnapshot_the_pos(pipeline)  # every POS row again, as snapshot reads
-    with pos_connection(pipeline) as pos, pos.cursor() as cur:  # a backfill: every row rewritten as it is
+    with pos_connection(pipeline.stack) as pos, pos.cursor() as cur:  # a backfill: every row rewritten as it is
         cur.execute("UPDATE store_stock SET updated_at = localtimestamp")
         pos.commit()
-    with erp_connection(pipeline) as erp, erp.cursor() as cur:
+    with erp_connection(pipeline.stack) as erp, erp.cursor() as cur:
         cur.execute("UPDATE STOCK_BAL SET UPD_TS = NOW(3)")
         erp.commit()
-    with pos_connection(pipeline) as pos, pos.cursor() as cur:  # then one real change
+    with pos_connection(pipeline.stack) as pos, pos.cursor() as cur:  # then one real change
         cur.execute("UPDATE store_stock SET on_hand = 6 WHERE store_id = %s AND upc = %s", (store, marker_upc))
         pos.commit()
     try:

@@ -19,14 +19,14 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def shopify(pipeline: Settings) -> Iterator[TopicWatcher]:
-    watcher = TopicWatcher(pipeline, topics.channel_topic("SHOPIFY"))
+    watcher = TopicWatcher(pipeline.kafka, topics.channel_topic("SHOPIFY"))
     yield watcher
     watcher.close()
 
 
 def stores_by_ship_from(settings: Settings) -> tuple[str, str]:
     """(a store that ships online orders, a store that does not), from the ERP."""
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.execute("SELECT TRIM(LOC_CD), SHIP_FROM_FLG FROM LOCATION WHERE LOC_TYPE = 'S' ORDER BY LOC_CD")
         rows = cur.fetchall()
     ships = next(str(loc) for loc, flag in rows if flag == "Y")
@@ -56,7 +56,7 @@ def test_a_stock_change_at_a_ship_from_store_moves_the_online_channel_and_at_a_s
     rows: list[dict[str, object]] = []
     while time.monotonic() < deadline and not (rows and int(str(rows[0]["version"])) >= record["version"]):
         rows = analyst.run_query(
-            pipeline,
+            pipeline.store,
             "SELECT sku, available, buffer, status, version FROM atp.channel_availability FINAL "
             "WHERE channel = 'SHOPIFY' AND channel_sku = {channel_sku:String}",
             {"channel_sku": channel_sku},
@@ -73,7 +73,7 @@ def test_a_remapped_listing_moves_to_its_new_item_live(pipeline: Settings, shopi
     channel_sku = list_on_channel(pipeline, first)
     before, _ = shopify.wait_for(lambda k, r: k == channel_sku and r["available"] == 10, 90)
 
-    with erp_connection(pipeline) as erp, erp.cursor() as cur:
+    with erp_connection(pipeline.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "UPDATE CHANNEL_LISTING SET ITEM_NO = %s WHERE CHANNEL_CD = 'SHOPIFY' AND CHANNEL_SKU = %s",
             (second, channel_sku),

@@ -62,7 +62,7 @@ class Generator(threading.Thread):
         self.rng = random.Random(2026)
         self.applied = self.refused = 0
         self.open_holds: list[tuple[str, str, int]] = []
-        self.producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True})
+        self.producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers, "enable.idempotence": True})
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -80,7 +80,7 @@ class Generator(threading.Thread):
         if kind < 0.35:
             set_dc_stock(self.settings, sku, self.rng.randint(20, 400), self.rng.randint(0, 3))
         elif kind < 0.6:
-            with pos_connection(self.settings) as pos, pos.cursor() as cur:
+            with pos_connection(self.settings.stack) as pos, pos.cursor() as cur:
                 cur.execute(
                     "UPDATE store_stock SET on_hand = %s, updated_at = localtimestamp WHERE store_id = %s AND upc = %s",
                     (self.rng.randint(0, 60), self.store, upc),
@@ -107,7 +107,7 @@ class Generator(threading.Thread):
 
 def restart(settings: Settings, name: str) -> Callable[[], None]:
     def fault() -> None:
-        [service] = service_objects(settings, [name])
+        [service] = service_objects(settings.stack, settings.kafka, [name])
         service.stop()
         time.sleep(2)
         service.start(lambda _line: None)
@@ -117,7 +117,7 @@ def restart(settings: Settings, name: str) -> Callable[[], None]:
 
 def kill_dataflow_repeatedly(settings: Settings) -> None:
     for _ in range(3):
-        pid_file = flow_pid_file(settings)
+        pid_file = flow_pid_file(settings.stack)
         old = pid_file.read_text()
         os.kill(int(old), signal.SIGKILL)
         deadline = time.monotonic() + 60
@@ -131,11 +131,11 @@ def resnapshot_the_pos(settings: Settings) -> None:
     from connectors.cdc_connectors import POS_CONNECTOR, pos_config
     from connectors.connect_client import ConnectClient
 
-    client = ConnectClient(settings.connect_url)
-    client.put_config(POS_CONNECTOR, pos_config(settings) | {"snapshot.mode": "always"})
+    client = ConnectClient(settings.stack.connect_url)
+    client.put_config(POS_CONNECTOR, pos_config(settings.stack) | {"snapshot.mode": "always"})
     client.wait_running(POS_CONNECTOR)
     time.sleep(5)  # the snapshot of a demo POS takes about a second
-    client.put_config(POS_CONNECTOR, pos_config(settings))
+    client.put_config(POS_CONNECTOR, pos_config(settings.stack))
     client.wait_running(POS_CONNECTOR)
 
 
@@ -148,7 +148,7 @@ def pause_store_writes(settings: Settings) -> None:
 def store_command(settings: Settings, sql: str) -> None:
     from connectors.clickhouse_store import open_store_for_reading
 
-    store = open_store_for_reading(settings)
+    store = open_store_for_reading(settings.store)
     try:
         store.command(sql)
     finally:
@@ -157,7 +157,7 @@ def store_command(settings: Settings, sql: str) -> None:
 
 def stored_on_hand(settings: Settings, sku: str, location: str) -> int | None:
     rows = analyst.run_query(
-        settings,
+        settings.store,
         "SELECT on_hand FROM atp.location_availability FINAL WHERE sku = {sku:String} AND location = {loc:String}",
         {"sku": sku, "loc": location},
     )
@@ -172,7 +172,7 @@ def time_to_recover(settings: Settings, watcher: TopicWatcher, marker: str, upc:
     while True:  # a source that is still coming back refuses writes for a moment
         try:
             set_dc_stock(settings, marker, erp_units)
-            with pos_connection(settings) as pos, pos.cursor() as cur:
+            with pos_connection(settings.stack) as pos, pos.cursor() as cur:
                 cur.execute(
                     "UPDATE store_stock SET on_hand = %s, updated_at = localtimestamp WHERE store_id = %s AND upc = %s",
                     (pos_units, store, upc),
@@ -261,12 +261,16 @@ def test_after_every_fault_the_pipeline_recovers_and_ends_where_the_sources_say(
     for key, sent in versions.items():
         assert sent[-1] == max(sent), f"{key}: the last version published is not the highest"
         assert sorted(set(sent)) == list(range(min(sent), max(sent) + 1)), f"{key}: a version is missing"
-    letters = analyst.run_query(pipeline, "SELECT count() AS n FROM atp.dlq WHERE position(payload, 'chaos-') > 0")
+    letters = analyst.run_query(
+        pipeline.store, "SELECT count() AS n FROM atp.dlq WHERE position(payload, 'chaos-') > 0"
+    )
     assert int(letters[0]["n"]) == 0, "a generated input was dead-lettered"
     # Through every kill and restart, each input offset was counted once: inputs = used + dead-lettered.
     accounted = wait_until_every_input_is_accounted(pipeline)
     inputs, used, dead = (sum(row[i] for row in accounted.values()) for i in range(3))
-    consumer_errors = analyst.run_query(pipeline, "SELECT count() AS n FROM atp.dlq WHERE reason = 'consumer_error'")
+    consumer_errors = analyst.run_query(
+        pipeline.store, "SELECT count() AS n FROM atp.dlq WHERE reason = 'consumer_error'"
+    )
 
     lines = [
         f"# Chaos report ({ROUNDS} round(s), {generator.applied} changes applied, "
@@ -278,5 +282,5 @@ def test_after_every_fault_the_pipeline_recovers_and_ends_where_the_sources_say(
         "|---|---|---|---|",
         *(f"| {name} | {lasted:.1f} | {recovered:.1f} | yes |" for name, lasted, recovered in report),
     ]
-    (pipeline.home / "chaos-report.md").write_text("\n".join(lines) + "\n")
+    (pipeline.stack.home / "chaos-report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -40,7 +40,7 @@ def subject_for(topic: str) -> str:
 
 
 def test_v2_is_accepted_after_v1_and_each_consumer_reads_the_other_version(stack: Settings):
-    client = avro_contracts.registry_client(stack)
+    client = avro_contracts.registry_client(stack.kafka)
     topic = f"atp.channel.evolution{uuid.uuid4().hex[:8]}"
     client.set_compatibility(subject_name=subject_for(topic), level="FULL_TRANSITIVE")
     client.register_schema(subject_for(topic), Schema(V1, "AVRO"))
@@ -65,7 +65,7 @@ def test_v2_is_accepted_after_v1_and_each_consumer_reads_the_other_version(stack
 
 
 def test_the_registry_refuses_a_breaking_change(stack: Settings):
-    client = avro_contracts.registry_client(stack)
+    client = avro_contracts.registry_client(stack.kafka)
     topic = f"atp.channel.evolution{uuid.uuid4().hex[:8]}"
     client.set_compatibility(subject_name=subject_for(topic), level="FULL_TRANSITIVE")
     client.register_schema(subject_for(topic), Schema(V2, "AVRO"))

@@ -47,7 +47,7 @@ def test_a_pos_sale_at_a_store_reaches_the_topic_and_clickhouse(pipeline: Settin
     # A store keeps one unit back by default (ATP_STORE_SAFETY_STOCK): shelf shrink.
     next_record(availability, f"{sku}@{store}", on_hand=6, available=5, safety_stock=1)
 
-    pos = pos_connection(pipeline)
+    pos = pos_connection(pipeline.stack)
     try:
         live.pos_sale(pos, store, upc, 2)
     finally:
@@ -58,16 +58,16 @@ def test_a_pos_sale_at_a_store_reaches_the_topic_and_clickhouse(pipeline: Settin
 
     row = store_row(pipeline, sku, store, 2)
     assert row["on_hand"] == 4
-    chain = analyst.why(pipeline, sku, store)
+    chain = analyst.why(pipeline.store, sku, store)
     assert [(c["version"], c["on_hand"], c["available_change"]) for c in chain] == [(1, 6, 5), (2, 4, -2)]
 
 
 def test_an_undecodable_cdc_message_is_dead_lettered_and_the_flow_keeps_going(
     pipeline: Settings, availability: TopicWatcher
 ):
-    dlq = TopicWatcher(pipeline, topics.DLQ)
+    dlq = TopicWatcher(pipeline.kafka, topics.DLQ)
     try:
-        producer = Producer({"bootstrap.servers": pipeline.bootstrap_servers})
+        producer = Producer({"bootstrap.servers": pipeline.kafka.bootstrap_servers})
         producer.produce("erp.erp.STOCK_BAL", key=b"{}", value=b'{"op": "u", "truncated')
         assert producer.flush(10) == 0
         letter, _ = dlq.wait_for(
@@ -90,7 +90,7 @@ def test_a_killed_dataflow_resumes_without_losing_or_changing_any_output(
     set_dc_stock(pipeline, sku, 10)
     next_record(availability, key, on_hand=10)
 
-    os.kill(int(flow_pid_file(pipeline).read_text()), signal.SIGKILL)
+    os.kill(int(flow_pid_file(pipeline.stack).read_text()), signal.SIGKILL)
     for qty in range(11, 16):  # changes made while the dataflow is down
         set_dc_stock(pipeline, sku, qty)
     next_record(availability, key, on_hand=15)
@@ -112,14 +112,14 @@ def test_a_killed_dataflow_resumes_without_losing_or_changing_any_output(
 
 def test_a_record_the_loader_cannot_decode_is_kept_in_the_store_dead_letters(pipeline: Settings):
     marker = uuid.uuid4().hex
-    producer = Producer({"bootstrap.servers": pipeline.bootstrap_servers})
+    producer = Producer({"bootstrap.servers": pipeline.kafka.bootstrap_servers})
     producer.produce(topics.AVAILABILITY, key=b"bogus", value=f"not avro {marker}".encode())
     assert producer.flush(10) == 0
     deadline = time.monotonic() + 30
     rows: list[dict[str, object]] = []
     while time.monotonic() < deadline and not rows:
         rows = analyst.run_query(
-            pipeline,
+            pipeline.store,
             "SELECT reason FROM atp.dlq WHERE source_topic = 'atp.availability' AND position(payload, {m:String}) > 0",
             {"m": marker},
         )

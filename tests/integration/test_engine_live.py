@@ -90,18 +90,24 @@ def test_a_fulfilment_followed_later_by_the_erp_decrement_never_shows_more_in_be
 def test_selling_out_raises_an_out_of_stock_alert_in_the_topic_and_the_store(
     pipeline: Settings, availability: TopicWatcher
 ):
-    alerts = TopicWatcher(pipeline, topics.ALERTS)
+    alerts = TopicWatcher(pipeline.kafka, topics.ALERTS)
     try:
         sku, _ = a_listed_item_with_stock(pipeline, availability, 10)
         set_dc_stock(pipeline, sku, 0)
         alert, _ = alerts.wait_for(lambda k, r: k == f"{sku}@{DC}", 90)
     finally:
         alerts.close()
-    assert (alert["kind"], alert["available"], alert["threshold"]) == ("OUT_OF_STOCK", 0, pipeline.low_stock_threshold)
+    assert (alert["kind"], alert["available"], alert["threshold"]) == (
+        "OUT_OF_STOCK",
+        0,
+        pipeline.engine.low_stock_threshold,
+    )
     deadline = time.monotonic() + 30
     rows: list[dict[str, object]] = []
     while not rows and time.monotonic() < deadline:
-        rows = analyst.run_query(pipeline, "SELECT kind FROM atp.alerts FINAL WHERE sku = {sku:String}", {"sku": sku})
+        rows = analyst.run_query(
+            pipeline.store, "SELECT kind FROM atp.alerts FINAL WHERE sku = {sku:String}", {"sku": sku}
+        )
         time.sleep(0.3)
     assert [r["kind"] for r in rows] == ["OUT_OF_STOCK"]
 
@@ -174,7 +180,7 @@ def wait_for_final_state(
 
 
 def kill_the_dataflow(settings: Settings, rng: random.Random) -> None:
-    pid_file = flow_pid_file(settings)
+    pid_file = flow_pid_file(settings.stack)
     old = pid_file.read_text()
     os.kill(int(old), signal.SIGKILL)
     deadline = time.monotonic() + 60
@@ -224,7 +230,7 @@ def test_killing_the_dataflow_at_random_points_ends_exactly_where_an_uninterrupt
         # and the store's latest row is the final record.
         assert max([top, *versions]) == top, f"{key}: a version above the final state was published"
         rows = analyst.run_query(
-            pipeline,
+            pipeline.store,
             "SELECT version, available, reserved, committed FROM atp.location_availability FINAL "
             "WHERE sku = {sku:String} AND location = {location:String}",
             {"sku": sku, "location": DC},
@@ -233,7 +239,7 @@ def test_killing_the_dataflow_at_random_points_ends_exactly_where_an_uninterrupt
         while (not rows or int(rows[0]["version"]) < top) and time.monotonic() < deadline:
             time.sleep(0.5)
             rows = analyst.run_query(
-                pipeline,
+                pipeline.store,
                 "SELECT version, available, reserved, committed FROM atp.location_availability FINAL "
                 "WHERE sku = {sku:String} AND location = {location:String}",
                 {"sku": sku, "location": DC},
@@ -245,7 +251,7 @@ def test_killing_the_dataflow_at_random_points_ends_exactly_where_an_uninterrupt
             final[sku]["committed"],
         ]
         history = analyst.run_query(
-            pipeline,
+            pipeline.store,
             "SELECT version FROM atp.availability_history FINAL WHERE sku = {sku:String} ORDER BY version",
             {"sku": sku},
         )

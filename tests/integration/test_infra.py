@@ -41,7 +41,7 @@ def _first_event(
     """The first Debezium JSON value on ``topic`` that ``wanted`` accepts (read from the beginning)."""
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.bootstrap_servers,
+            "bootstrap.servers": settings.kafka.bootstrap_servers,
             "group.id": f"infra-test-{_run_id()}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -69,7 +69,7 @@ def _first_event(
 def test_every_service_is_healthy_and_a_second_up_starts_nothing(stack: Settings) -> None:
     from infra import stack as services
 
-    statuses = services.status(stack)
+    statuses = services.status(stack.stack, stack.kafka)
     assert [(s.name, s.healthy) for s in statuses] == [
         ("postgres", True),
         ("mariadb", True),
@@ -78,14 +78,14 @@ def test_every_service_is_healthy_and_a_second_up_starts_nothing(stack: Settings
         ("connect", True),
     ]
     said: list[str] = []
-    services.up(stack, said.append)
+    services.up(stack.stack, stack.kafka, said.append)
     assert [line for line in said if "starting" in line] == []
     assert sum("already running and healthy" in line for line in said) == 5
 
 
 def test_an_erp_stock_bal_update_arrives_on_erp_erp_STOCK_BAL_as_a_debezium_event(cdc: Settings) -> None:
     item_no = f"ZZ-INFRA-{_run_id()}"
-    with erp_connection(cdc) as erp, erp.cursor() as cur:
+    with erp_connection(cdc.stack) as erp, erp.cursor() as cur:
         cur.execute(
             "INSERT INTO STOCK_BAL (ITEM_NO, LOC_CD, QTY_OH, QTY_HOLD, UPD_TS) VALUES (%s, 'DC9999', 10, 1, NOW(3))",
             (item_no,),
@@ -103,7 +103,7 @@ def test_an_erp_stock_bal_update_arrives_on_erp_erp_STOCK_BAL_as_a_debezium_even
 
 def test_a_pos_store_stock_update_arrives_on_pos_public_store_stock_as_a_debezium_event(cdc: Settings) -> None:
     upc = f"{_run_id():012d}"
-    with pos_connection(cdc) as pos, pos.cursor() as cur:
+    with pos_connection(cdc.stack) as pos, pos.cursor() as cur:
         cur.execute("INSERT INTO store_stock VALUES ('ST9999', %s, 7, localtimestamp)", (upc,))
         pos.commit()
         cur.execute("UPDATE store_stock SET on_hand = 6, updated_at = localtimestamp WHERE upc = %s", (upc,))
@@ -118,7 +118,7 @@ def test_a_pos_store_stock_update_arrives_on_pos_public_store_stock_as_a_debeziu
 
 def test_customer_email_and_loyalty_id_never_reach_kafka(cdc: Settings) -> None:
     ticket_id = 900_000_000_000 + _run_id()
-    with pos_connection(cdc) as pos, pos.cursor() as cur:
+    with pos_connection(cdc.stack) as pos, pos.cursor() as cur:
         cur.execute(
             "INSERT INTO sale_ticket (ticket_id, store_id, opened_at, status, customer_email, loyalty_id) "
             "VALUES (%s, 'ST9999', now(), 'PAID', 'private.person@example.com', 'LOY-SECRET')",
@@ -135,7 +135,7 @@ def test_customer_email_and_loyalty_id_never_reach_kafka(cdc: Settings) -> None:
 
 
 def test_the_erp_cdc_user_can_read_but_not_write(stack: Settings) -> None:
-    with erp_connection(stack, "cdc") as erp, erp.cursor() as cur:
+    with erp_connection(stack.stack, "cdc") as erp, erp.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM STOCK_BAL")
         for statement in (
             "INSERT INTO LOCATION (LOC_CD, LOC_TYPE, LOC_NAME) VALUES ('XX0001', 'D', 'x')",
@@ -149,7 +149,7 @@ def test_the_erp_cdc_user_can_read_but_not_write(stack: Settings) -> None:
 
 
 def test_the_pos_cdc_user_can_read_but_not_write(stack: Settings) -> None:
-    with pos_connection(stack, "cdc", autocommit=True) as pos, pos.cursor() as cur:
+    with pos_connection(stack.stack, "cdc", autocommit=True) as pos, pos.cursor() as cur:
         cur.execute(b"SELECT COUNT(*) FROM store_stock")
         for statement in (
             b"INSERT INTO store VALUES ('XX', 'x', 'UTC')",
@@ -165,16 +165,20 @@ def test_the_cdc_users_cannot_read_a_table_they_do_not_capture(stack: Settings) 
     from infra.mariadb import admin_sql
     from infra.postgres import superuser_sql
 
-    admin_sql(stack, "CREATE TABLE IF NOT EXISTS erp.PAYROLL (EMP_NO INT PRIMARY KEY, SALARY INT)")
-    superuser_sql(stack, "CREATE TABLE IF NOT EXISTS public.staff_payroll (emp int, salary int)", database="pos")
+    admin_sql(stack.stack, "CREATE TABLE IF NOT EXISTS erp.PAYROLL (EMP_NO INT PRIMARY KEY, SALARY INT)")
+    superuser_sql(stack.stack, "CREATE TABLE IF NOT EXISTS public.staff_payroll (emp int, salary int)", database="pos")
     try:
-        with erp_connection(stack, "cdc") as erp, erp.cursor() as cur, pytest.raises(Exception, match="denied"):
+        with erp_connection(stack.stack, "cdc") as erp, erp.cursor() as cur, pytest.raises(Exception, match="denied"):
             cur.execute("SELECT * FROM PAYROLL")
-        with pos_connection(stack, "cdc") as pos, pos.cursor() as cur2, pytest.raises(Exception, match="permission"):
+        with (
+            pos_connection(stack.stack, "cdc") as pos,
+            pos.cursor() as cur2,
+            pytest.raises(Exception, match="permission"),
+        ):
             cur2.execute(b"SELECT * FROM staff_payroll")
     finally:
-        admin_sql(stack, "DROP TABLE erp.PAYROLL")
-        superuser_sql(stack, "DROP TABLE public.staff_payroll", database="pos")
+        admin_sql(stack.stack, "DROP TABLE erp.PAYROLL")
+        superuser_sql(stack.stack, "DROP TABLE public.staff_payroll", database="pos")
 
 
 def test_kafka_clients_set_for_sasl_talk_to_the_sasl_listener_and_a_wrong_password_is_refused(stack: Settings) -> None:
@@ -184,11 +188,11 @@ def test_kafka_clients_set_for_sasl_talk_to_the_sasl_listener_and_a_wrong_passwo
 
     from connectors.kafka_config import client_config
 
-    sasl = stack.model_copy(
-        update={"kafka_bootstrap": f"127.0.0.1:{stack.kafka_sasl_port}", "kafka_security_protocol": "SASL_PLAINTEXT"}
+    sasl = stack.kafka.model_copy(
+        update={"bootstrap_servers": f"127.0.0.1:{stack.stack.kafka_sasl_port}", "security_protocol": "SASL_PLAINTEXT"}
     )
     assert "atp.availability" in AdminClient(client_config(sasl)).list_topics(timeout=10).topics
-    wrong = sasl.model_copy(update={"kafka_sasl_password": SecretStr("not-the-password")})
+    wrong = sasl.model_copy(update={"sasl_password": SecretStr("not-the-password")})
     with pytest.raises(KafkaException):
         AdminClient(client_config(wrong)).list_topics(timeout=5)
 
@@ -197,10 +201,10 @@ def test_connector_configs_name_the_password_file_never_the_password(cdc: Settin
     from connectors.cdc_connectors import secrets_file
 
     for name in ("atp-erp", "atp-pos"):
-        with urllib.request.urlopen(f"{cdc.connect_url}/connectors/{name}/config", timeout=5) as response:
+        with urllib.request.urlopen(f"{cdc.stack.connect_url}/connectors/{name}/config", timeout=5) as response:
             config = orjson.loads(response.read())
-        assert config["database.password"].startswith("${file:" + str(secrets_file(cdc)) + ":")
-    assert stat.S_IMODE(secrets_file(cdc).stat().st_mode) == 0o600
+        assert config["database.password"].startswith("${file:" + str(secrets_file(cdc.stack)) + ":")
+    assert stat.S_IMODE(secrets_file(cdc.stack).stat().st_mode) == 0o600
 
 
 def test_a_full_transitive_contract_round_trips_through_avro_and_its_id_survives_a_registry_restart(
@@ -217,7 +221,7 @@ def test_a_full_transitive_contract_round_trips_through_avro_and_its_id_survives
             "fields": [{"name": "sku", "type": "string"}, {"name": "available", "type": "int"}],
         }
     )
-    client = SchemaRegistryClient({"url": stack.registry_url})
+    client = SchemaRegistryClient({"url": stack.kafka.registry_url})
     client.set_compatibility(subject_name=f"{topic}-value", level="FULL_TRANSITIVE")
     serializer = AvroSerializer(client, schema, conf={"subject.name.strategy": topic_subject_name_strategy})
     context = SerializationContext(topic, MessageField.VALUE)
@@ -226,15 +230,15 @@ def test_a_full_transitive_contract_round_trips_through_avro_and_its_id_survives
     assert client.get_compatibility(f"{topic}-value") == "FULL_TRANSITIVE"
     assert AvroDeserializer(client)(payload, context) == {"sku": "TEE-1001-BLK-M", "available": 3}
 
-    registry = Registry(stack)
+    registry = Registry(stack.stack, stack.kafka)
     registry.stop()
     registry.start(print)
 
-    fresh_client = SchemaRegistryClient({"url": stack.registry_url})  # no cached ids
+    fresh_client = SchemaRegistryClient({"url": stack.kafka.registry_url})  # no cached ids
     assert AvroDeserializer(fresh_client)(payload, context) == {"sku": "TEE-1001-BLK-M", "available": 3}
 
 
 def test_a_service_that_never_becomes_healthy_fails_naming_itself_and_its_log(settings: Settings) -> None:
-    impatient = settings.model_copy(update={"start_timeout_s": 0.5})
+    impatient = settings.stack.model_copy(update={"start_timeout_s": 0.5})
     with pytest.raises(ServiceError, match=r"^flaky did not become healthy within 0s; see .*flaky\.log$"):
         process.wait_healthy(impatient, "flaky", lambda: False, lambda _: None)

@@ -34,7 +34,7 @@ def exported_by(port: int) -> set[str]:
 
 
 def latency_count(settings: Settings, topic: str) -> float:
-    samples = scrape(settings.flow_metrics_port) or []
+    samples = scrape(settings.dataflow.flow_metrics_port) or []
     name = "atp_end_to_end_latency_seconds_count"
     return sum(value for n, labels, value in samples if n == name and labels["topic"] == topic)
 
@@ -42,14 +42,14 @@ def latency_count(settings: Settings, topic: str) -> float:
 def test_every_metric_the_dashboard_and_alerts_use_is_served_by_the_running_pipeline(pipeline: Settings):
     deadline = time.monotonic() + 30  # the supervisor's watchers report within seconds of starting
     while True:
-        served = exported_by(pipeline.flow_metrics_port) | exported_by(pipeline.pipeline_metrics_port)
+        served = exported_by(pipeline.dataflow.flow_metrics_port) | exported_by(pipeline.stack.pipeline_metrics_port)
         missing = used_metrics(dashboard_expressions() + alert_expressions()) - served
         if not missing or time.monotonic() > deadline:
             break
         time.sleep(1)
     assert missing == set()
     # Both Debezium connectors are watched, and running.
-    samples = scrape(pipeline.pipeline_metrics_port) or []
+    samples = scrape(pipeline.stack.pipeline_metrics_port) or []
     running = {labels["connector"]: v for n, labels, v in samples if n == "atp_connector_running"}
     assert running == {"atp-erp": 1.0, "atp-pos": 1.0}
 
@@ -74,7 +74,7 @@ def test_every_input_so_far_was_used_or_dead_lettered_exactly_once_and_the_dataf
     assert sum(n for n, _, _ in table.values()) > 0
     deadline = time.monotonic() + 15  # the lag reporter measures every 5 s
     while True:
-        samples = scrape(pipeline.flow_metrics_port) or []
+        samples = scrape(pipeline.dataflow.flow_metrics_port) or []
         lag = {(labels["topic"], labels["partition"]): value for n, labels, value in samples if n == "atp_consumer_lag"}
         if lag and not any(lag.values()) or time.monotonic() > deadline:
             break

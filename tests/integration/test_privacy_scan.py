@@ -29,7 +29,7 @@ STORE_TABLES = (
 
 
 def whole_topic(settings: Settings, topic: str) -> list[bytes]:
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "atp-privacy-scan"})
+    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap_servers, "group.id": "atp-privacy-scan"})
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         ends = {}
@@ -55,7 +55,7 @@ def whole_topic(settings: Settings, topic: str) -> list[bytes]:
 
 
 def personal_values(settings: Settings) -> set[str]:
-    with pos_connection(settings) as pos, pos.cursor() as cur:
+    with pos_connection(settings.stack) as pos, pos.cursor() as cur:
         cur.execute("SELECT customer_email, loyalty_id FROM sale_ticket")
         seeded = {str(v) for row in cur.fetchall() for v in row if v}
     refs = set()
@@ -76,13 +76,13 @@ def test_no_personal_value_reaches_an_output_topic_a_store_table_or_a_log(pipeli
     assert len(secrets) >= 10, "the scan needs personal data to look for: the seeded POS tickets carry it"
 
     leaks: list[str] = []
-    for topic in (*topics.output_topics(pipeline),):
+    for topic in (*topics.output_topics(pipeline.channels),):
         for raw in whole_topic(pipeline, topic):
             leaks += [f"topic {topic}: {s}" for s in secrets if s.encode() in raw]
     for table in STORE_TABLES:
-        dump = orjson.dumps(analyst.run_query(pipeline, f"SELECT * FROM {table}")).decode()
+        dump = orjson.dumps(analyst.run_query(pipeline.store, f"SELECT * FROM {table}")).decode()
         leaks += [f"table {table}: {s}" for s in secrets if s in dump]
-    for log in sorted(pipeline.logs_dir.glob("*.log")):
+    for log in sorted(pipeline.stack.logs_dir.glob("*.log")):
         text = log.read_text(errors="replace")
         leaks += [f"log {log.name}: {s}" for s in secrets if s in text]
     assert leaks == [], f"{len(leaks)} personal values leaked, e.g. {leaks[:5]}"
@@ -96,7 +96,7 @@ def test_a_deletion_request_removes_what_mentions_the_customer_and_is_audited_wi
     from connectors.clickhouse_store import open_store_for_reading
 
     email = f"leak-{uuid.uuid4().hex[:8]}@customer.example"
-    store = open_store_for_reading(pipeline)
+    store = open_store_for_reading(pipeline.store)
     try:  # a row as an older, unmasked version might have left it
         store.command(
             "INSERT INTO atp.dlq (source_topic, partition, offset, reason, error, payload, at_ms) VALUES "
@@ -104,20 +104,20 @@ def test_a_deletion_request_removes_what_mentions_the_customer_and_is_audited_wi
         )
     finally:
         store.close()
-    assert analyst.run_query(pipeline, "SELECT count() AS n FROM atp.dlq WHERE position(payload, {e:String}) > 0",
+    assert analyst.run_query(pipeline.store, "SELECT count() AS n FROM atp.dlq WHERE position(payload, {e:String}) > 0",
                              {"e": email})[0]["n"] in (1, "1")  # fmt: skip
 
-    report = forget_customer(pipeline, email)
+    report = forget_customer(pipeline.store, email)
 
     assert report.removed == {"atp.dlq": 1, "atp.availability_history": 0, "atp.location_availability": 0}
-    left = analyst.run_query(pipeline, "SELECT count() AS n FROM atp.dlq WHERE position(payload, {e:String}) > 0",
+    left = analyst.run_query(pipeline.store, "SELECT count() AS n FROM atp.dlq WHERE position(payload, {e:String}) > 0",
                              {"e": email})  # fmt: skip
     assert int(left[0]["n"]) == 0
     audit = analyst.run_query(
-        pipeline,
+        pipeline.store,
         "SELECT subject_sha256, removed, removed_from FROM atp.privacy_audit WHERE subject_sha256 = {h:String}",
         {"h": hashlib.sha256(email.encode()).hexdigest()},
     )
     assert [(int(a["removed"]), a["removed_from"]) for a in audit] == [(1, ["atp.dlq"])]
-    everything = orjson.dumps(analyst.run_query(pipeline, "SELECT * FROM atp.privacy_audit")).decode()
+    everything = orjson.dumps(analyst.run_query(pipeline.store, "SELECT * FROM atp.privacy_audit")).decode()
     assert email not in everything

@@ -22,7 +22,7 @@ def test_the_readme_has_sql_examples():
 
 @pytest.mark.parametrize("sql", SQL_EXAMPLES, ids=[f"example-{i}" for i in range(len(SQL_EXAMPLES))])
 def test_each_readme_sql_example_runs_on_the_store(pipeline: Settings, sql: str):
-    analyst.run_query(pipeline, sql)
+    analyst.run_query(pipeline.store, sql)
 
 
 def test_every_command_in_the_readme_table_exists():

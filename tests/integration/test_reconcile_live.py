@@ -25,7 +25,7 @@ def test_a_change_the_binlog_never_saw_is_reported_as_drift_then_repaired_with_c
     store_row(pipeline, sku, DC, seen["version"])
     # A DBA's fix with the binary log off: the ERP changes and Debezium never hears of it.
     admin_sql(
-        pipeline,
+        pipeline.stack,
         f"SET sql_log_bin = 0; UPDATE erp.STOCK_BAL SET QTY_OH = 25, UPD_TS = NOW(3) "
         f"WHERE ITEM_NO = '{sku}' AND LOC_CD = '{DC}'",
     )
@@ -36,7 +36,7 @@ def test_a_change_the_binlog_never_saw_is_reported_as_drift_then_repaired_with_c
     # Everything else the suite did so far agrees with the systems of record.
     assert [d for d in found.drifts if d.sku != sku] == []
     recorded = analyst.run_query(
-        pipeline,
+        pipeline.store,
         "SELECT field, pipeline_value, source_value FROM atp.reconcile_drift WHERE run_id = {run:String} "
         "AND sku = {sku:String} ORDER BY field",
         {"run": found.run_id, "sku": sku},

@@ -15,12 +15,12 @@ pytestmark = pytest.mark.integration
 
 
 def erp_ddl(settings: Settings, statement: str) -> None:
-    with erp_connection(settings, autocommit=True) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack, autocommit=True) as erp, erp.cursor() as cur:
         cur.execute(statement)
 
 
 def pos_ddl(settings: Settings, statement: str) -> None:
-    with pos_connection(settings, autocommit=True) as pos, pos.cursor() as cur:
+    with pos_connection(settings.stack, autocommit=True) as pos, pos.cursor() as cur:
         cur.execute(statement.encode())
 
 
@@ -63,7 +63,7 @@ def test_a_column_added_to_the_pos_store_stock_is_ignored_and_stock_still_flows(
         next_record(availability, f"{sku}@{store}", on_hand=12)
     finally:
         pos_ddl(pipeline, "ALTER TABLE store_stock DROP COLUMN aisle")
-    with pos_connection(pipeline) as pos, pos.cursor() as cur:
+    with pos_connection(pipeline.stack) as pos, pos.cursor() as cur:
         cur.execute("UPDATE store_stock SET on_hand = 9 WHERE store_id = %s AND upc = %s", (store, upc))
         pos.commit()
     next_record(availability, f"{sku}@{store}", on_hand=9)
@@ -78,7 +78,7 @@ def test_a_quality_hold_column_dropped_at_the_source_holds_all_stock_until_the_e
     next_record(availability, key, on_hand=40, unsellable=2)
     erp_ddl(pipeline, "ALTER TABLE STOCK_BAL DROP COLUMN QTY_HOLD")
     try:
-        with erp_connection(pipeline) as erp, erp.cursor() as cur:
+        with erp_connection(pipeline.stack) as erp, erp.cursor() as cur:
             cur.execute(
                 "UPDATE STOCK_BAL SET QTY_OH = 35, UPD_TS = NOW(3) WHERE ITEM_NO = %s AND LOC_CD = %s", (sku, DC)
             )

@@ -28,7 +28,7 @@ DC1, DC2 = "DC0001", "DC0002"
 def new_items(settings: Settings, count: int, item_type: str = "S", listed: bool = False) -> list[tuple[str, str]]:
     """``count`` new items in one transaction (and their SHOPIFY listings): [(sku, upc)]."""
     made = [(f"TX-{uuid.uuid4().hex[:10].upper()}", new_upc()) for _ in range(count)]
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         cur.executemany(
             "INSERT INTO ITEM_MASTER (ITEM_NO, STYLE_NO, DESCR, UPC, ITEM_TYPE, STATUS_FLG, UPD_TS) "
             "VALUES (%s, 'TX', 'transaction test item', %s, %s, 'A', NOW(3))",
@@ -46,7 +46,7 @@ def new_items(settings: Settings, count: int, item_type: str = "S", listed: bool
 
 def erp_transaction(settings: Settings, *statements: tuple[str, object]) -> None:
     """Several statements committed as one ERP transaction."""
-    with erp_connection(settings) as erp, erp.cursor() as cur:
+    with erp_connection(settings.stack) as erp, erp.cursor() as cur:
         for sql, params in statements:
             if isinstance(params, list):
                 cur.executemany(sql, params)
@@ -151,7 +151,7 @@ def test_safety_stock_committed_just_before_the_first_stock_is_in_the_first_reco
 def test_a_transfer_between_two_dcs_in_one_transaction_leaves_the_channel_figure_alone(
     pipeline: Settings, availability: TopicWatcher
 ):
-    channel = TopicWatcher(pipeline, topics.channel_topic("SHOPIFY"))
+    channel = TopicWatcher(pipeline.kafka, topics.channel_topic("SHOPIFY"))
     try:
         [(sku, _)] = new_items(pipeline, 1, listed=True)
         erp_transaction(pipeline, set_stock([(sku, DC1, 10), (sku, DC2, 4)]))
@@ -176,7 +176,7 @@ def test_a_till_sale_of_ticket_line_and_shelf_publishes_the_shelf_once(pipeline:
     next_record(availability, key, on_hand=7)
 
     ticket = int(time.time_ns() // 1000)
-    with pos_connection(pipeline) as pos, pos.cursor() as cur:
+    with pos_connection(pipeline.stack) as pos, pos.cursor() as cur:
         cur.execute(
             "INSERT INTO sale_ticket (ticket_id, store_id, opened_at, status) VALUES (%s, %s, now(), 'PAID')",
             (ticket, store),
@@ -199,7 +199,7 @@ def test_a_till_sale_of_ticket_line_and_shelf_publishes_the_shelf_once(pipeline:
 def test_a_transaction_of_a_thousand_rows_moves_every_dc_figure_and_no_channel_figure(
     pipeline: Settings, availability: TopicWatcher
 ):
-    channel = TopicWatcher(pipeline, topics.channel_topic("SHOPIFY"))
+    channel = TopicWatcher(pipeline.kafka, topics.channel_topic("SHOPIFY"))
     try:
         items, listings = listed_with_ten_at_dc1(pipeline, channel, 500)
         before = len(channel.seen)
@@ -218,7 +218,7 @@ def test_a_transaction_of_a_thousand_rows_moves_every_dc_figure_and_no_channel_f
 def test_a_dataflow_killed_while_transactions_flow_neither_loses_nor_half_applies_one(
     pipeline: Settings, availability: TopicWatcher
 ):
-    channel = TopicWatcher(pipeline, topics.channel_topic("SHOPIFY"))
+    channel = TopicWatcher(pipeline.kafka, topics.channel_topic("SHOPIFY"))
     try:
         items, listings = listed_with_ten_at_dc1(pipeline, channel, 20)
         before = len(channel.seen)
@@ -232,7 +232,7 @@ def test_a_dataflow_killed_while_transactions_flow_neither_loses_nor_half_applie
         writer = threading.Thread(target=transfers)
         writer.start()
         time.sleep(0.6)
-        os.kill(int(flow_pid_file(pipeline).read_text()), signal.SIGKILL)
+        os.kill(int(flow_pid_file(pipeline.stack).read_text()), signal.SIGKILL)
         writer.join()
 
         final = {f"{sku}@{dc}": (0 if dc == DC1 else 10) for sku, _ in items for dc in (DC1, DC2)}

@@ -4,8 +4,8 @@ import pytest
 from bytewax.testing import TestingSink, TestingSource, cluster_main, run_main
 
 from atp.domain.records import AvailabilityRecord, DeadLetter
-from atp.settings import Settings
-from flows.process import availability_flow as build_flow
+from atp.settings import settings_from_fields
+from flows.process import availability_flow
 from tests.debezium_events import (
     ERP_ITEMS,
     ERP_STOCK,
@@ -24,7 +24,9 @@ UPC = "000000000017"
 
 def run(messages, workers: int = 1) -> list[AvailabilityRecord | DeadLetter]:
     out: list[AvailabilityRecord | DeadLetter] = []
-    flow = build_flow(Settings(low_stock_threshold=5, store_safety_stock=0), TestingSource(messages), TestingSink(out))
+    flow = availability_flow(
+        settings_from_fields(low_stock_threshold=5, store_safety_stock=0), TestingSource(messages), TestingSink(out)
+    )
     if workers == 1:
         run_main(flow)
     else:

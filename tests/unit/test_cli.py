@@ -68,7 +68,7 @@ def test_kafka_clients_take_sasl_and_tls_settings_and_the_password_is_never_in_t
     monkeypatch.setenv("ATP_KAFKA_SASL_PASSWORD", "s3cret-kafka")
     monkeypatch.setenv("ATP_KAFKA_SSL_CA_FILE", str(ca_file))
     settings = load_settings()
-    assert client_config(settings) == {
+    assert client_config(settings.kafka) == {
         "bootstrap.servers": "kafka-1.internal:9093,kafka-2.internal:9093",
         "security.protocol": "SASL_SSL",
         "sasl.mechanism": "SCRAM-SHA-512",
@@ -88,7 +88,7 @@ def test_an_unknown_kafka_security_protocol_is_one_line(monkeypatch, capsys):
 def test_secrets_can_come_from_files_in_atp_secrets_dir(monkeypatch, tmp_path):
     (tmp_path / "atp_erp_cdc_password").write_text("from-a-file\n")
     monkeypatch.setenv("ATP_SECRETS_DIR", str(tmp_path))
-    assert load_settings().erp_cdc_password.get_secret_value() == "from-a-file"
+    assert load_settings().stack.erp_cdc_password.get_secret_value() == "from-a-file"
 
 
 def test_a_missing_secrets_dir_is_one_line(monkeypatch, capsys):
@@ -135,4 +135,4 @@ def test_settings_that_cannot_work_are_one_line_naming_the_variable(capsys, monk
 
 def test_a_clickhouse_server_url_with_credentials_and_port_is_accepted(monkeypatch):
     monkeypatch.setenv("ATP_CLICKHOUSE_URL", "https://atp:pw@clickhouse.internal:8443/")
-    assert load_settings().clickhouse_url == "https://atp:pw@clickhouse.internal:8443/"
+    assert load_settings().store.clickhouse_url == "https://atp:pw@clickhouse.internal:8443/"

@@ -12,8 +12,8 @@ from bytewax.testing import TestingSink, run_main
 
 from atp.domain.channels import ChannelRecord
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
-from atp.settings import Settings
-from flows.process import availability_flow as build_flow
+from atp.settings import settings_from_fields
+from flows.process import availability_flow
 from tests.debezium_events import (
     ERP_ITEMS,
     ERP_KITS,
@@ -53,8 +53,8 @@ def reservation(op: str, **fields):
 
 def run(schedule, linger_s: float = 0.6, **settings) -> list:
     out: list = []
-    config = Settings(low_stock_threshold=2, store_safety_stock=0, unresolved_wait_s=0, **settings)
-    run_main(build_flow(config, PacedSource(schedule, linger_s), TestingSink(out)), epoch_interval=EPOCH)
+    config = settings_from_fields(low_stock_threshold=2, store_safety_stock=0, unresolved_wait_s=0, **settings)
+    run_main(availability_flow(config, PacedSource(schedule, linger_s), TestingSink(out)), epoch_interval=EPOCH)
     return out
 
 
@@ -123,8 +123,9 @@ def test_with_a_controlled_clock_a_long_hold_lapses_as_soon_as_the_clock_passes_
             return partition
 
     out: list = []
-    config = Settings(low_stock_threshold=2, store_safety_stock=0)
-    run_main(build_flow(config, JumpingSource(schedule, 0.3), TestingSink(out), clock=clock), epoch_interval=EPOCH)
+    config = settings_from_fields(low_stock_threshold=2, store_safety_stock=0)
+    flow = availability_flow(config, JumpingSource(schedule, 0.3), TestingSink(out), clock=clock)
+    run_main(flow, epoch_interval=EPOCH)
     records = [r for r in out if isinstance(r, AvailabilityRecord)]
     # The engine's clock passed the deadline with the stock change: the lapse and the change land in one
     # epoch, so they are published as one record, the state after both.

@@ -12,10 +12,10 @@ from prometheus_client import REGISTRY
 
 from atp.domain.ledger import InputLedger
 from atp.log_format import JsonFormatter
-from atp.settings import PROJECT_ROOT, Settings
+from atp.settings import PROJECT_ROOT, settings_from_fields
 from atp.status import latency_rows, quantile
 from connectors.kafka_sink import source_of
-from flows.process import availability_flow as build_flow
+from flows.process import availability_flow
 from tests.debezium_events import ERP_ITEMS, ERP_STOCK, envelope, item_row, mariadb_source, message, stock_bal_row
 
 OBSERVABILITY = PROJECT_ROOT / "infra" / "observability"
@@ -105,7 +105,7 @@ def test_the_dataflow_accounts_every_input_as_used_or_dead_lettered():
         message(ERP_STOCK, stock, 1, 3),  # offset 1 again (a re-read): counted once
     ]
     out: list[object] = []
-    run_main(build_flow(Settings(), TestingSource(inputs), TestingSink(out)))
+    run_main(availability_flow(settings_from_fields(), TestingSource(inputs), TestingSink(out)))
     assert accounted(ERP_STOCK, 3) == (2, 1)
     assert accounted(ERP_ITEMS, 3) == (1, 0)
 

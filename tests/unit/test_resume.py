@@ -16,8 +16,8 @@ from bytewax.recovery import RecoveryConfig
 from bytewax.testing import TestingSink, run_main
 
 from atp.domain.records import AvailabilityRecord
-from atp.settings import Settings
-from flows.process import availability_flow as build_flow
+from atp.settings import settings_from_fields
+from flows.process import availability_flow
 from tests.debezium_events import ERP_STOCK, stock_bal_row
 from tests.paced_source import ResumablePacedSource
 from tests.unit.test_engine_flow import a_shirt_listed_on_shopify, erp, in_a_moment, reservation
@@ -25,8 +25,8 @@ from tests.unit.test_engine_flow import a_shirt_listed_on_shopify, erp, in_a_mom
 
 def _run(schedule: list, recovery: Path, linger_s: float) -> list:
     out: list = []
-    config = Settings(low_stock_threshold=2, store_safety_stock=0, unresolved_wait_s=0)
-    flow = build_flow(config, ResumablePacedSource(schedule, linger_s), TestingSink(out))
+    config = settings_from_fields(low_stock_threshold=2, store_safety_stock=0, unresolved_wait_s=0)
+    flow = availability_flow(config, ResumablePacedSource(schedule, linger_s), TestingSink(out))
     run_main(flow, epoch_interval=dt.timedelta(milliseconds=100), recovery_config=RecoveryConfig(str(recovery)))
     return out
 

@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 from atp.domain.channels import ChannelRecord
 from atp.domain.records import AvailabilityRecord, DeadLetter
-from atp.settings import Settings
-from flows.process import availability_flow as build_flow
+from atp.settings import settings_from_fields
+from flows.process import availability_flow
 from tests.debezium_events import (
     ERP_ITEMS,
     ERP_KITS,
@@ -211,8 +211,8 @@ def test_no_record_shows_part_of_a_source_transaction_whatever_the_delivery(txs,
     batches = delivered(debezium_streams(txs), data)
     schedule += [(0.01 + 0.003 * n, m) for n, batch in enumerate(batches) for m in batch]
     out: list[object] = []
-    config = Settings(dc_safety_stock=0, store_safety_stock=0, low_stock_threshold=2)
-    flow = build_flow(config, PacedSource(schedule, linger_s=0.05), TestingSink(out))
+    config = settings_from_fields(dc_safety_stock=0, store_safety_stock=0, low_stock_threshold=2)
+    flow = availability_flow(config, PacedSource(schedule, linger_s=0.05), TestingSink(out))
     run_main(flow, epoch_interval=dt.timedelta(milliseconds=4))
 
     assert [d for d in out if isinstance(d, DeadLetter)] == []

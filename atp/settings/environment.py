@@ -1,50 +1,45 @@
-"""The one typed settings object of atp-stream.
+"""Where the settings come from: the environment, read once.
 
 Every knob is an environment variable named ``ATP_<FIELD>`` (upper case) and
-is listed in the README. Settings are frozen: build them once with
-:func:`load_settings` and pass them down. A bad value raises
-:class:`atp.errors.ConfigError` with a one-line message naming the variable.
+is listed in the README. :class:`EnvironmentSettings` reads them flat (the
+defaults, descriptions and validation of every variable are here);
+:func:`load_settings` turns them into the frozen parts of
+:class:`atp.settings.parts.Settings`, built once and passed down. A bad value
+raises :class:`atp.errors.ConfigError` with a one-line message naming the variable.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from atp.errors import ConfigError
+from atp.settings.parts import (
+    ChannelSettings,
+    DataflowSettings,
+    EngineSettings,
+    KafkaSaslMechanism,
+    KafkaSecurityProtocol,
+    KafkaSettings,
+    LocalStackSettings,
+    Settings,
+    StoreSettings,
+    WebhookEndpoint,
+    WebhookSettings,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-class WebhookSettings(BaseModel):
-    """One partner endpoint for a channel's availability (an entry of ``ATP_WEBHOOKS``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    url: str = Field(pattern=r"^https?://", description="The partner's inventory-update endpoint.")
-    shape: Literal["shopify", "amazon", "ebay", "magento", "json"] = "json"
-    auth_header: str = Field(default="", description="Header that carries the credential, e.g. Authorization.")
-    secret_file: Path | None = Field(default=None, description="File holding the credential (never in env or logs).")
-    rate_per_s: float = Field(default=5.0, gt=0)
-    burst: int = Field(default=5, ge=1)
-    batch_size: int = Field(default=100, ge=1)
-    timeout_s: float = Field(default=5.0, gt=0)
-    max_attempts: int = Field(default=5, ge=1)
-    backoff_base_s: float = Field(default=0.5, gt=0)
-    backoff_max_s: float = Field(default=30.0, gt=0)
-    options: dict[str, str] = Field(default_factory=dict, description="location_id, seller_id, source_code, ...")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-class Settings(BaseSettings):
-    """Where the services listen, where state lives, and how the engine behaves."""
+class EnvironmentSettings(BaseSettings):
+    """Every setting as the environment spells it: ``ATP_<FIELD>``, flat; :func:`load_settings` makes the parts."""
 
     model_config = SettingsConfigDict(env_prefix="ATP_", frozen=True, extra="ignore")
 
@@ -101,10 +96,10 @@ class Settings(BaseSettings):
         default="",
         description="host:port[,host:port] of the Kafka cluster the clients use. Empty: the local broker.",
     )
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
         default="PLAINTEXT", description="How the clients talk to Kafka."
     )
-    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+    kafka_sasl_mechanism: KafkaSaslMechanism = Field(
         default="PLAIN", description="SASL mechanism (with SASL_PLAINTEXT or SASL_SSL)."
     )
     kafka_sasl_username: str = Field(default="atp", description="SASL user.")
@@ -194,7 +189,7 @@ class Settings(BaseSettings):
         description='Units each channel keeps back: a number of units or a share such as "10%", as JSON.',
     )
 
-    webhooks: dict[str, WebhookSettings] = Field(
+    webhooks: dict[str, WebhookEndpoint] = Field(
         default_factory=dict,
         description="Partner endpoints per channel, as JSON: "
         '{"SHOPIFY": {"url": "https://...", "shape": "shopify", "auth_header": "X-Shopify-Access-Token", '
@@ -233,43 +228,64 @@ class Settings(BaseSettings):
             _check_zone(zone)
         return zones
 
-    @property
-    def bootstrap_servers(self) -> str:
-        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
-
-    @property
-    def connect_url(self) -> str:
-        return f"http://127.0.0.1:{self.connect_port}"
-
-    @property
-    def registry_url(self) -> str:
-        """Confluent-compatible API of the registry."""
-        return f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7"
-
-    @property
-    def store_url(self) -> str:
-        return f"http://127.0.0.1:{self.store_port}"
-
-    @cached_property
-    def logs_dir(self) -> Path:
-        return self.home / "logs"
-
-    @cached_property
-    def data_dir(self) -> Path:
-        return self.home / "data"
-
-    @cached_property
-    def run_dir(self) -> Path:
-        """pid files of the processes atp starts."""
-        return self.home / "run"
-
-    @cached_property
-    def recovery_dir(self) -> Path:
-        return self.home / "recovery"
-
-    @cached_property
-    def chdb_path(self) -> Path:
-        return self.home / "chdb"
+    def parts(self) -> Settings:
+        """The settings, by concern (derived values such as folders and URLs resolved here, once)."""
+        return Settings(
+            kafka=KafkaSettings(
+                bootstrap_servers=self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}",
+                security_protocol=self.kafka_security_protocol,
+                sasl_mechanism=self.kafka_sasl_mechanism,
+                sasl_username=self.kafka_sasl_username,
+                sasl_password=self.kafka_sasl_password,
+                ssl_ca_file=self.kafka_ssl_ca_file,
+                registry_url=f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7",
+                registry_basic_auth=self.registry_basic_auth,
+            ),
+            engine=EngineSettings(
+                low_stock_threshold=self.low_stock_threshold,
+                fulfil_grace_s=self.fulfil_grace_s,
+                dc_safety_stock=self.dc_safety_stock,
+                store_safety_stock=self.store_safety_stock,
+                dynamic_safety_factor=self.dynamic_safety_factor,
+                sales_window_days=self.sales_window_days,
+                unresolved_wait_s=self.unresolved_wait_s,
+                timezone=self.timezone,
+                location_timezones=self.location_timezones,
+                tx_wait_s=self.tx_wait_s,
+                tx_max_changes=self.tx_max_changes,
+            ),
+            channels=ChannelSettings(
+                channels=tuple(self.channels), fulfilment=self.channel_fulfilment, buffers=self.channel_buffers
+            ),
+            webhooks=WebhookSettings(endpoints=self.webhooks),
+            store=StoreSettings(
+                clickhouse_url=self.clickhouse_url, chdb_path=self.home / "chdb", store_port=self.store_port
+            ),
+            dataflow=DataflowSettings(
+                recovery_dir=self.home / "recovery",
+                recovery_partitions=self.recovery_partitions,
+                snapshot_interval_s=self.snapshot_interval_s,
+                flow_metrics_port=self.flow_metrics_port,
+            ),
+            stack=LocalStackSettings(
+                home=self.home,
+                lib_dir=self.lib_dir,
+                kafka_port=self.kafka_port,
+                kafka_controller_port=self.kafka_controller_port,
+                kafka_sasl_port=self.kafka_sasl_port,
+                connect_port=self.connect_port,
+                registry_port=self.registry_port,
+                registry_management_port=self.registry_management_port,
+                postgres_port=self.postgres_port,
+                mariadb_port=self.mariadb_port,
+                pipeline_metrics_port=self.pipeline_metrics_port,
+                erp_admin_password=self.erp_admin_password,
+                erp_cdc_password=self.erp_cdc_password,
+                pos_admin_password=self.pos_admin_password,
+                pos_cdc_password=self.pos_cdc_password,
+                start_timeout_s=self.start_timeout_s,
+            ),
+        )
 
 
 def _check_zone(zone: str) -> None:
@@ -287,29 +303,30 @@ TOOL_VARIABLES = frozenset(
 
 def _unknown_variables() -> list[str]:
     """ATP_* variables in the environment that nothing reads: a misspelling would otherwise pass unnoticed."""
-    known = {f"ATP_{name.upper()}" for name in Settings.model_fields} | TOOL_VARIABLES
+    known = {f"ATP_{name.upper()}" for name in EnvironmentSettings.model_fields} | TOOL_VARIABLES
     return sorted(name for name in os.environ if name.startswith("ATP_") and name not in known)
 
 
 def _check_together(settings: Settings) -> None:
     """Settings that are each valid but do not fit together; raises a one-line ConfigError naming the variable."""
-    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
-        ca_file = settings.kafka_ssl_ca_file
+    kafka = settings.kafka
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        ca_file = kafka.ssl_ca_file
         if ca_file is None:
             raise ConfigError(
-                f"ATP_KAFKA_SSL_CA_FILE: required with ATP_KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol}"
+                f"ATP_KAFKA_SSL_CA_FILE: required with ATP_KAFKA_SECURITY_PROTOCOL={kafka.security_protocol}"
             )
         if not ca_file.is_file():
             raise ConfigError(f"ATP_KAFKA_SSL_CA_FILE: {ca_file} is not a file")
-    if settings.clickhouse_url is not None:
-        problem = _url_problem(settings.clickhouse_url)
+    if settings.store.clickhouse_url is not None:
+        problem = _url_problem(settings.store.clickhouse_url)
         if problem:
             raise ConfigError(f"ATP_CLICKHOUSE_URL: {problem}")
-    configured = set(settings.channels)
+    configured = set(settings.channels.channels)
     for variable, named in (
-        ("ATP_CHANNEL_BUFFERS", settings.channel_buffers),
-        ("ATP_CHANNEL_FULFILMENT", settings.channel_fulfilment),
-        ("ATP_WEBHOOKS", settings.webhooks),
+        ("ATP_CHANNEL_BUFFERS", settings.channels.buffers),
+        ("ATP_CHANNEL_FULFILMENT", settings.channels.fulfilment),
+        ("ATP_WEBHOOKS", settings.webhooks.endpoints),
     ):
         unknown = sorted(set(named) - configured)
         if unknown:
@@ -334,6 +351,14 @@ def _url_problem(url: str) -> str:
     return ""
 
 
+def _invalid(exc: ValidationError) -> ConfigError:
+    """The first problem of a validation, in one line naming the variable."""
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "?"
+    inside = "".join(f"[{part}]" for part in first["loc"][1:])  # e.g. ATP_WEBHOOKS[SHOPIFY][url]
+    return ConfigError(f"ATP_{field.upper()}{inside}: {first['msg']}")
+
+
 def load_settings() -> Settings:
     """Read the environment once; a bad value becomes a one-line ConfigError.
 
@@ -347,14 +372,41 @@ def load_settings() -> Settings:
     if secrets_dir is not None and not Path(secrets_dir).is_dir():
         raise ConfigError(f"ATP_SECRETS_DIR: {secrets_dir} is not a directory")
     try:
-        settings = Settings(_secrets_dir=secrets_dir)  # type: ignore[call-arg]
+        environment = EnvironmentSettings(_secrets_dir=secrets_dir)  # type: ignore[call-arg]
     except SettingsError as exc:  # a value that is not even JSON (e.g. ATP_LOCATION_TIMEZONES='{bad')
         field = str(exc).split('"')[1] if '"' in str(exc) else "?"
         raise ConfigError(f"ATP_{field.upper()}: not valid JSON") from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
-        inside = "".join(f"[{part}]" for part in first["loc"][1:])  # e.g. ATP_WEBHOOKS[SHOPIFY][url]
-        raise ConfigError(f"ATP_{field.upper()}{inside}: {first['msg']}") from exc
+        raise _invalid(exc) from exc
+    settings = environment.parts()
+    _check_together(settings)
+    return settings
+
+
+class _GivenFields(EnvironmentSettings):
+    """The environment reader without the environment: only the values given, the rest defaults."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def settings_from_fields(**fields: Any) -> Settings:
+    """Settings from values given by their flat field names (``kafka_port=...``, ``tx_wait_s=...``), the rest
+    defaults: the environment is not read. The same validation and checks as :func:`load_settings`."""
+    try:
+        environment = _GivenFields(**fields)
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    settings = environment.parts()
     _check_together(settings)
     return settings
