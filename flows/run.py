@@ -12,32 +12,26 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 from bytewax.recovery import RecoveryConfig
 from bytewax.run import cli_main
 
+from atp.arguments import OneLineParser, bounded_number
+
 
 def _seconds(text: str) -> dt.timedelta:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < seconds <= 3600:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most 3600 seconds: {text!r}")
+    seconds = bounded_number(
+        float,
+        "not a number of seconds: {text!r}",
+        "must be above 0 and at most 3600 seconds: {text!r}",
+        above=0.0,
+        at_most=3600.0,
+    )(text)
     return dt.timedelta(seconds=seconds)
 
 
-class _Parser(argparse.ArgumentParser):
-    """A bad argument: one line naming it, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"flows.run: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m flows.run", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m flows.run", description=__doc__.splitlines()[0], program="flows.run")
     parser.add_argument("-r", "--recovery-directory", type=Path, help="Bytewax recovery store (omit: no recovery)")
     parser.add_argument("-s", "--snapshot-interval", type=_seconds, default=dt.timedelta(seconds=0.2))
     parser.add_argument("-b", "--backup-interval", type=_seconds, default=None)
