@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from atp.settings import PROJECT_ROOT
 
+# What a checkout holds that is not the project: environments, service data, caches, build output.
+LOCAL_ONLY = (".git", ".venv", ".atp", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "notebooks")
+
 
 def test_an_installed_copy_runs_atp_help_and_finds_its_schemas_outside_the_checkout(tmp_path: Path):
-    target, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    target, elsewhere, source = tmp_path / "site", tmp_path / "elsewhere", tmp_path / "source"
     elsewhere.mkdir()
+    # pip builds in the source tree, and a build/ left there from an earlier build would be packed again,
+    # modules since deleted included: build from a clean copy of the checkout instead.
+    shutil.copytree(PROJECT_ROOT, source, ignore=shutil.ignore_patterns(*LOCAL_ONLY))
     installed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(PROJECT_ROOT)],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
