@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from atp.domain.channels import ChannelPolicy, ChannelRules
-from atp.domain.sku_state import EngineRules
+from atp.domain.engine_rules import EngineRules
 from atp.settings import Settings
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from quixstreams import State, message_context
 
+from atp.domain.engine_rules import EngineRules
 from atp.domain.events import (
     Event,
     InboundChanged,
@@ -40,7 +41,7 @@ from atp.domain.events import (
 )
 from atp.domain.records import DeadLetter
 from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
-from atp.domain.sku_state import EngineRules, Output, SkuState
+from atp.domain.sku_state import Output, SkuState
 from atp.domain.upc_resolution import UpcState
 from connectors import topics
 from connectors.cdc.decode import decode_change
