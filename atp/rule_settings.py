@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from atp.domain.channels import ChannelPolicy, ChannelRules
-from atp.domain.sku_state import EngineRules
+from atp.domain.engine_rules import EngineRules
 from atp.settings import ChannelSettings, EngineSettings, Settings
 
 if TYPE_CHECKING:

@@ -40,11 +40,11 @@ from bytewax.inputs import Source
 from bytewax.outputs import DynamicSink
 
 from atp.domain.channels import ChannelRecord, ChannelRules
+from atp.domain.engine_rules import EngineRules
 from atp.domain.epoch_batch import EpochOutput
 from atp.domain.events import Event, ReservationReceived
 from atp.domain.inputs import Read
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
-from atp.domain.sku_state import EngineRules
 from flows import routing as to
 from flows.epoch_gate import EpochGate
 from flows.keyed import Clock, wall_clock_ms

@@ -18,6 +18,7 @@ from atp.domain.channels import (
     LocationRestamp,
     LocationSupply,
 )
+from atp.domain.engine_rules import EngineRules
 from atp.domain.events import (
     ItemChanged,
     KitComponentChanged,
@@ -34,7 +35,7 @@ from atp.domain.ledger import DEAD_LETTERED, USED, InputLedger
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
 from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
 from atp.domain.sales import TicketState
-from atp.domain.sku_state import EngineRules, Output, SkuInput, SkuState
+from atp.domain.sku_state import Output, SkuInput, SkuState
 from atp.domain.transactions import Released, TransactionLog, TxInput
 from atp.domain.upc_resolution import UpcInput, UpcState
 from atp.metrics import ACTIVE_HOLDS, INPUT_EVENTS, INPUTS_ACCOUNTED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from atp.domain.engine_rules import EngineRules
 from atp.domain.events import (
     DC,
     InboundChanged,
@@ -14,7 +15,6 @@ from atp.domain.events import (
     SaleRecorded,
     StockLevel,
 )
-from atp.domain.sku_state import EngineRules
 
 NOW = 1_800_000_000_000
 MINUTE = 60_000

@@ -296,8 +296,14 @@ class ChannelRecord:
         }
 
 
-# (sku, available, status, promise_date) as last published
-FeedPublished = tuple[str, int, str, dt.date | None, int]
+class FeedPublished(NamedTuple):
+    """What a listing last published: the item it named, and that item's figures for the channel."""
+
+    sku: str
+    available: int
+    status: str
+    promise_date: dt.date | None
+    buffer: int
 
 
 @pickled_by_position
@@ -336,12 +342,12 @@ class ChannelFeed:
         if self.sku is None:
             return []
         if not self.active:
-            published: FeedPublished = (self.sku, 0, DISCONTINUED, None, 0)  # delisted: stop selling it
+            published = FeedPublished(self.sku, 0, DISCONTINUED, None, 0)  # delisted: stop selling it
         else:
             figures = self.latest.get(self.sku)
             if figures is None:
                 return []  # the item's figures have not arrived yet: publish nothing rather than a guess
-            published = (self.sku, figures.available, figures.status, figures.promise_date, figures.buffer)
+            published = FeedPublished(self.sku, figures.available, figures.status, figures.promise_date, figures.buffer)
         if published == self.published or (self.published is None and not self.active):
             return []
         if not self.epoch_open:
@@ -352,8 +358,16 @@ class ChannelFeed:
             self.epoch_open, self.epoch_base = False, None
             self.version -= 1
             return [Withdrawn(CHANNEL_KIND, f"{self.channel}/{self.channel_sku}")]
-        sku, available, status, promise, buffer = published
         record = ChannelRecord(
-            self.channel, self.channel_sku, sku, available, status, promise, self.version, now_ms, buffer, cause
+            self.channel,
+            self.channel_sku,
+            published.sku,
+            published.available,
+            published.status,
+            published.promise_date,
+            self.version,
+            now_ms,
+            published.buffer,
+            cause,
         )
         return [record]

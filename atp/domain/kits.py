@@ -17,6 +17,7 @@ availability then already accounts for kits held, which is why the kit's
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from atp.domain.compact import pickled_by_position
 from atp.domain.events import KitComponentChanged, Provenance, ReservationReceived, SourcePosition
@@ -54,10 +55,27 @@ class KitTerms:
     cause: str
 
 
-# (available, on_hand, incoming, next_inbound_day) of one component at one location
+# (available, on_hand, incoming, next_inbound_day) of one component at one location. A plain tuple, read by
+# unpacking: a kit keeps one per component and location, and the state is pickled at every epoch it changed in,
+# where a NamedTuple costs several times a tuple's pickling time.
 Supply = tuple[int, int, int, int | None]
-# What a kit location last published: (on_hand, reserved, committed, safety, available, incoming, next_day, status)
-KitPublished = tuple[int, int, int, int, int, int, int | None, str]
+
+# What a component the kit has heard nothing of yet at a location offers.
+NO_SUPPLY: Supply = (0, 0, 0, None)
+
+
+class KitPublished(NamedTuple):
+    """What a kit at a location last published (a kit has no stock of its own, so nothing is unsellable)."""
+
+    on_hand: int
+    reserved: int
+    committed: int
+    safety_stock: int
+    available: int
+    incoming: int
+    next_inbound_day: int | None
+    status: str
+
 
 KitInput = ComponentSupply | KitTerms | KitComponentChanged
 
@@ -114,13 +132,13 @@ class KitState:
             return []
         components = [(sku, per_kit) for sku, (per_kit, _) in sorted(self.bom.items()) if per_kit > 0]
         at_location = self.supply.get(code, {})
-        no_supply: Supply = (0, 0, 0, None)
-        supplies = [(at_location.get(sku, no_supply), per_kit) for sku, per_kit in components]
-        from_components = kits_allowed((s[0], per_kit) for s, per_kit in supplies)
-        with_inbound = kits_allowed((s[0] + s[2], per_kit) for s, per_kit in supplies)
-        on_hand = kits_allowed((s[1], per_kit) for s, per_kit in supplies)
+        supplies = [(at_location.get(sku, NO_SUPPLY), per_kit) for sku, per_kit in components]
+        from_components = kits_allowed((available, per_kit) for (available, _, _, _), per_kit in supplies)
+        with_inbound = kits_allowed((available + due, per_kit) for (available, _, due, _), per_kit in supplies)
+        on_hand = kits_allowed((units, per_kit) for (_, units, _, _), per_kit in supplies)
         incoming = max(0, with_inbound - from_components)
-        inbound_days = [s[3] for s, _ in supplies if s[2] > 0 and s[3] is not None]
+        # A kit can be built once its last component arrives: the latest of the components' next days.
+        inbound_days = [day for (_, _, due, day), _ in supplies if due > 0 and day is not None]
         next_inbound_day = max(inbound_days) if incoming > 0 and inbound_days else None
         planner = dict(terms.planner_safety_stock)
         safety_stock = planner.get(code, planner.get("*", 0))
@@ -128,15 +146,8 @@ class KitState:
         reserved = dict(terms.reserved).get(code, 0)
         committed = dict(terms.committed).get(code, 0)
         status = stock_status(KIT, terms.discontinued, available, incoming, low_stock_threshold)
-        published: KitPublished = (
-            on_hand,
-            reserved,
-            committed,
-            safety_stock,
-            available,
-            incoming,
-            next_inbound_day,
-            status,
+        published = KitPublished(
+            on_hand, reserved, committed, safety_stock, available, incoming, next_inbound_day, status
         )
         previous = self.published.get(code)
         if published == previous:
@@ -171,7 +182,8 @@ class KitState:
         )
         if withdrawn:  # the channel steps still need the state it is back to; the publisher drops both
             return [record, Withdrawn(AVAILABILITY_KIND, record.key)]
-        return [record, *alerts_for(record, base[4] if base else None, low_stock_threshold)]
+        previous_available = base.available if base is not None else None  # alerts compare with the epoch's start
+        return [record, *alerts_for(record, previous_available, low_stock_threshold)]
 
     def seal(self) -> None:
         """The epoch closed: its versions are published; the next change opens a new one."""

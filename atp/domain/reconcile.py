@@ -24,11 +24,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from atp.domain.compact import pickled_by_position
+from atp.domain.engine_rules import EngineRules
 from atp.domain.events import ALL_LOCATIONS
 from atp.domain.kits import component_ids
 from atp.domain.reservations import Phase, Reservation, ReservationEvent
 from atp.domain.rules import KIT, promisable_units, safety_stock_in_force, start_of_day_ms
-from atp.domain.sku_state import EngineRules
 
 FIELDS = ("on_hand", "unsellable", "reserved", "committed", "safety_stock", "available")
 # The fields a repair can set: the ones the ERP and POS tables hold. Reservations come from the

@@ -23,10 +23,11 @@ from typing import Any
 
 from quixstreams import State, message_context
 
+from atp.domain.engine_rules import EngineRules
 from atp.domain.events import Event, KitComponentChanged, ReservationReceived
 from atp.domain.records import DeadLetter
 from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
-from atp.domain.sku_state import EngineRules, Output, SkuState
+from atp.domain.sku_state import Output, SkuState
 from atp.domain.upc_resolution import UpcState
 from connectors.inputs import decode_input
 from flows import routing

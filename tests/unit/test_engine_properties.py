@@ -120,7 +120,7 @@ def engine_available(arrivals: list[Timed], now: int) -> tuple[SkuState, int]:
     state.on_timer(now, RULES)
     if "DC0001" not in state.locations:
         return state, 0
-    return state, state.figures("DC0001", now, RULES)[5]
+    return state, state.figures("DC0001", now, RULES).available
 
 
 def describe(arrivals: list[Timed], now: int) -> str:

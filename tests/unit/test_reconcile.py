@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+from atp.domain.engine_rules import EngineRules
 from atp.domain.events import DC, STORE, Provenance, StockCorrected
 from atp.domain.reconcile import (
     Figures,
@@ -18,7 +19,7 @@ from atp.domain.reconcile import (
 )
 from atp.domain.records import CAUSE_RECONCILE, AvailabilityRecord
 from atp.domain.reservations import ReservationEvent
-from atp.domain.sku_state import EngineRules, SkuState
+from atp.domain.sku_state import SkuState
 from connectors.repairs import RepairMessage, decode_repair, encode_repair
 from tests.engine_inputs import MINUTE, NOW, RULES, item, lot, stock
 
@@ -160,7 +161,7 @@ def test_a_repair_replaces_the_lots_and_a_vanished_lot_cannot_come_back_from_an_
     version = state.locations["DC0001"].version
     state.apply(correction(12, version, lots=(("L2", 1, TODAY),)), NOW, RULES)
     state.apply(lot("L1", 4, TODAY, 100), NOW, RULES)  # re-delivered
-    assert state.figures("DC0001", NOW, RULES)[1] == 1  # only L2's unit is unsellable
+    assert state.figures("DC0001", NOW, RULES).unsellable == 1  # only L2's unit is unsellable
 
 
 def test_the_same_repair_twice_publishes_once():
