@@ -1,0 +1,244 @@
+"""Where each microsecond of an input goes: the dataflow in this process on the bench's workload, sampled by py-spy,
+with every sample put down to one stage of the flow (decode, routing, each stateful step, snapshots, publishing).
+
+    .venv/bin/python -m bench.stages [--changes 50000] [--recovery] [--json out.json]
+
+No Kafka, no Avro: Bytewax's testing source hands the flow the workload's messages (the throughput figure's
+Debezium snapshot and changes, with their transactions) and a counting sink takes its records. So this is the
+engine's own cost per input event; the Kafka source and the Avro sink are measured over Kafka by the long profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from atp.arguments import OneLineParser, bounded_number
+from atp.settings import PROJECT_ROOT
+
+# The stage a sample belongs to is decided by the innermost frame of the stack that names one (so a decoder
+# called from a map is "decode", and the domain rules called from a keyed step count for that step).
+STEP_FILE = "flows/steps.py"
+KEYED_FILE = "flows/keyed.py"
+STAGE_OF_FILE = {
+    "connectors/cdc/": "decode",
+    "connectors/inputs.py": "decode",
+    "connectors/reservations.py": "decode",
+    "connectors/repairs.py": "decode",
+    "atp/privacy.py": "decode",
+    "flows/routing.py": "routing",
+    "flows/epoch_gate.py": "publish",
+    "atp/domain/epoch_batch.py": "publish",
+    "connectors/kafka_sink.py": "publish (encode, produce)",
+    "connectors/avro_contracts.py": "publish (encode, produce)",
+}
+KEYED_STAGES = {
+    "snapshot": "snapshot (pickle)",
+    "_changing": "wake (unpickle)",
+    "state": "wake (unpickle)",
+}
+
+
+# The frame every sample of the flow's run has on its stack.
+RUN_FRAME = "_run_flow ("
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    events: int
+    wall_s: float
+    cpu_s: float
+    samples: int
+    share: dict[str, float]  # stage -> share of all samples
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.wall_s if self.wall_s else 0.0
+
+    def us_per_event(self, stage: str) -> float:
+        """Wall microseconds per input event spent in ``stage`` (its share of the run's wall time)."""
+        return self.share.get(stage, 0.0) * self.wall_s * 1e6 / self.events if self.events else 0.0
+
+    def table(self) -> str:
+        lines = [
+            f"{self.events:,} input events in {self.wall_s:.1f} s ({self.events_per_s:,.0f}/s, "
+            f"{self.wall_s * 1e6 / max(self.events, 1):.1f} us each; CPU {self.cpu_s:.1f} s); "
+            f"{self.samples:,} samples",
+            "",
+            "| stage | share | us/event |",
+            "|---|---|---|",
+        ]
+        for stage, share in sorted(self.share.items(), key=lambda item: -item[1]):
+            lines.append(f"| {stage} | {share:.1%} | {self.us_per_event(stage):.1f} |")
+        return "\n".join(lines)
+
+
+def _step_classes() -> list[tuple[int, int, str]]:
+    """(first line, last line, step) of each step class in flows/steps.py, from its STEP or its name."""
+    tree = ast.parse((PROJECT_ROOT / STEP_FILE).read_text())
+    spans = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            step = node.name
+            for item in node.body:
+                names_step = isinstance(item, ast.Assign) and any(getattr(t, "id", "") == "STEP" for t in item.targets)
+                if names_step and isinstance(item, ast.Assign) and isinstance(item.value, ast.Constant):
+                    step = str(item.value.value)
+            spans.append((node.lineno, node.end_lineno or node.lineno, step))
+    return spans
+
+
+def stage_of(frames: list[str], steps: list[tuple[int, int, str]]) -> str:
+    """The stage of one sampled stack (outermost frame first), as ``py-spy -f raw`` writes frames."""
+    for frame in reversed(frames):
+        name, _, where = frame.partition(" (")
+        where = where.rstrip(")")
+        if STEP_FILE in where:
+            line = int(where.rsplit(":", 1)[1]) if ":" in where else 0
+            for first, last, step in steps:
+                if first <= line <= last:
+                    return f"step {step}"
+        method = name.rsplit(".", 1)[-1]
+        if KEYED_FILE in where and method in KEYED_STAGES:
+            return KEYED_STAGES[method]
+        for path, stage in STAGE_OF_FILE.items():
+            if path in where:
+                return stage
+        if "/atp/domain/" in where:
+            return "domain (outside a step)"
+    return "bytewax (its engine: exchanges, epochs, the testing source) and the interpreter"
+
+
+def breakdown_of(raw: Path, events: int, wall_s: float, cpu_s: float) -> Breakdown:
+    steps = _step_classes()
+    stages: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        if RUN_FRAME not in stack:  # building the workload and the flow: not the flow's cost
+            continue
+        total += count
+        stages[stage_of([f for f in stack.split(";") if f.strip()], steps)] += count
+    share = {stage: n / total for stage, n in stages.items()} if total else {}
+    return Breakdown(events, wall_s, cpu_s, total, share)
+
+
+# -- the in-process run ----------------------------------------------------------------------------------------
+
+
+def _messages(changes: int) -> list[Any]:
+    from bytewax.connectors.kafka import KafkaSourceMessage
+
+    from bench.findings import HOT_SHARE, LIVE_SIZE
+    from bench.throughput import Workload, workload_messages
+    from connectors.cdc.decode import TRANSACTION_TOPICS
+    from connectors.topics import PARTITIONS
+
+    offsets: Counter[tuple[str, int]] = Counter()
+    source = []
+    for message in workload_messages(Workload(LIVE_SIZE, changes, HOT_SHARE)):
+        partitions = 1 if message.topic in TRANSACTION_TOPICS else PARTITIONS
+        partition = zlib.crc32(message.key) % partitions  # one row stays on one partition, as a keyed producer does
+        offset = offsets[(message.topic, partition)]
+        offsets[(message.topic, partition)] += 1
+        source.append(KafkaSourceMessage(message.key, message.value, message.topic, partition=partition, offset=offset))
+    return source
+
+
+class _Count:
+    """A sink that counts records (a list would keep every record alive and grow the heap)."""
+
+    def __init__(self) -> None:
+        self.records = 0
+
+    def __iadd__(self, records: list[object]) -> _Count:  # Bytewax's testing sink adds each batch with +=
+        self.records += len(records)
+        return self
+
+
+def _run_flow(run: Callable[[], None]) -> None:
+    """The flow's run, under a frame of its own: samples outside it are not the flow's (``RUN_FRAME``)."""
+    run()
+
+
+def run_in_process(changes: int, recovery: bool) -> tuple[int, float, float, int]:
+    """(input events, wall s, CPU s, records out) of the flow over the workload, in this process."""
+    import datetime as dt
+
+    from bytewax.recovery import RecoveryConfig
+    from bytewax.testing import TestingSink, TestingSource, run_main
+
+    from atp.settings import settings_from_fields
+    from flows.process import _tune_garbage_collector, availability_flow
+
+    messages = _messages(changes)
+    sink = _Count()
+    flow = availability_flow(settings_from_fields(), TestingSource(messages, batch_size=1000), TestingSink(sink))  # type: ignore[arg-type]
+    _tune_garbage_collector()
+    with tempfile.TemporaryDirectory() as directory:
+        config = None
+        if recovery:
+            subprocess.run([sys.executable, "-m", "bytewax.recovery", directory, "8"], check=True)
+            config = RecoveryConfig(directory)  # type: ignore[no-untyped-call]
+        started, cpu_started = time.perf_counter(), time.process_time()
+        _run_flow(lambda: run_main(flow, epoch_interval=dt.timedelta(seconds=0.2), recovery_config=config))  # type: ignore[no-untyped-call]
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return len(messages), wall, cpu, sink.records
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineParser(prog="python -m bench.stages", description=__doc__.splitlines()[0], program="bench.stages")
+    changes = bounded_number(int, "{text!r} is not a whole number", "{text!r} must be between 1 and 2000000",
+                             at_least=1, at_most=2_000_000)  # fmt: skip
+    parser.add_argument("--changes", type=changes, default=50_000)
+    parser.add_argument("--recovery", action="store_true", help="with a recovery store (as atp run), 8 partitions")
+    parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:  # the sampled process: run and report its figures on stdout's last line
+        events, wall, cpu, records = run_in_process(args.changes, args.recovery)
+        print(f"RESULT {events} {wall} {cpu} {records}", flush=True)
+        return 0
+    from bench.profile import py_spy
+
+    tool = py_spy()
+    if tool is None:
+        print("bench.stages: py-spy is not installed beside this interpreter", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as directory:
+        raw = Path(directory) / "stacks.raw"
+        child = [sys.executable, "-m", "bench.stages", "--child", "--changes", str(args.changes)]
+        child += ["--recovery"] if args.recovery else []
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+        done = subprocess.run(
+            [str(tool), "record", "-r", str(args.rate), "-f", "raw", "-o", str(raw), "--", *child],
+            capture_output=True, text=True, env=env, check=False,
+        )  # fmt: skip
+        result = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+        if done.returncode != 0 or not result:
+            print(f"bench.stages: the sampled run failed: {done.stderr.strip()[-500:]}", file=sys.stderr)
+            return 1
+        figures = result[-1].split()
+        found = breakdown_of(raw, int(figures[1]), float(figures[2]), float(figures[3]))
+        out_records = int(figures[4])
+    print(found.table())
+    print(f"\n{out_records:,} records out; recovery {'on (8 partitions)' if args.recovery else 'off'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
