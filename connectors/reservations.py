@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from atp.domain.events import Event, Provenance, ReservationReceived
 from atp.domain.inputs import Decoded
 from atp.errors import InputError
 from connectors.cdc.decode import dead_letter_for
+from connectors.json_input import parse_json
 
 _NON_EMPTY = Field(min_length=1, max_length=200)
 
@@ -57,10 +57,7 @@ def decode_reservation(topic: str, partition: int, offset: int, value: bytes | N
 def _parse(topic: str, partition: int, offset: int, value: bytes | None) -> ReservationReceived:
     if value is None or not value.strip():
         raise InputError("empty_message", "a reservation message without a value")
-    try:
-        doc = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise InputError("unparsable_json", str(exc)) from exc
+    doc = parse_json(value)
     if not isinstance(doc, dict):
         raise InputError("not_an_object", f"expected a JSON object, got {type(doc).__name__}")
     try:

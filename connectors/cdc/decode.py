@@ -21,6 +21,7 @@ from atp.privacy import mask_personal_data, mask_raw_payload
 from connectors.cdc import erp, pos
 from connectors.cdc.envelope import ChangeEvent, json_object, parse_envelope, read_transaction, transaction_key
 from connectors.cdc.source_block import commit_ts_ms, describe_position, mariadb_position, postgres_position
+from connectors.json_input import parse_json
 
 TableDecoder = Callable[[ChangeEvent, SourcePosition, Provenance], list[Event]]
 PositionReader = Callable[[dict[str, object]], SourcePosition]
@@ -155,10 +156,11 @@ def dead_letter_for(
 
 
 def masked_payload(value: bytes | None) -> str:
+    """The message as a dead letter keeps it: parsed and masked where it is JSON we may parse, else masked as text."""
     if value is None:
         return ""
     try:
-        doc = orjson.loads(value)
-    except orjson.JSONDecodeError:
+        doc = parse_json(value)
+    except InputError:  # not JSON, or nested too deep to parse safely
         return mask_raw_payload(value).decode("utf-8", errors="replace")
     return orjson.dumps(mask_personal_data(doc)).decode()

@@ -66,6 +66,10 @@ def whole_units(row: dict[str, Any], column: str) -> int:
             raise CdcDecodeError("wrong_type", f"column {column} is not finite: {value!r}")
         if exact != exact.to_integral_value():
             raise CdcDecodeError("fractional_quantity", f"column {column} is {value}, not whole units")
+        if exact > MAX_QUANTITY:  # before int(): "1e999999" would take minutes to become an int
+            raise CdcDecodeError("quantity_out_of_range", f"column {column} is {value}")
+        if exact < 0:
+            raise CdcDecodeError("negative_quantity", f"column {column} is {value}")
         units = int(exact)
     else:
         raise CdcDecodeError("wrong_type", f"column {column} should be a number, got {type(value).__name__}")
