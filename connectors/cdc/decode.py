@@ -14,7 +14,7 @@ import orjson
 
 from atp.domain.events import Event, Provenance, SourcePosition
 from atp.domain.inputs import Decoded
-from atp.domain.records import DeadLetter
+from atp.domain.records import DEAD_LETTER_PAYLOAD_LIMIT, DeadLetter, bounded_text
 from atp.domain.transactions import BEGIN, END, TxBoundary
 from atp.errors import CdcDecodeError, InputError
 from atp.privacy import mask_personal_data, mask_raw_payload
@@ -156,11 +156,19 @@ def dead_letter_for(
 
 
 def masked_payload(value: bytes | None) -> str:
-    """The message as a dead letter keeps it: parsed and masked where it is JSON we may parse, else masked as text."""
+    """The message as a dead letter keeps it: parsed and masked where it is JSON we may parse, else masked as text;
+    over ``DEAD_LETTER_PAYLOAD_LIMIT``, its head, with the size and SHA-256 of the whole message."""
     if value is None:
         return ""
+    if len(value) > DEAD_LETTER_PAYLOAD_LIMIT:
+        # Only the head is kept, so only the head is read and masked (with a margin, so that an email address cut
+        # at the limit is still recognised and masked before the cut).
+        head = mask_raw_payload(value[: DEAD_LETTER_PAYLOAD_LIMIT + 1024]).decode("utf-8", errors="replace")
+        return bounded_text(head, DEAD_LETTER_PAYLOAD_LIMIT, original=value)
     try:
         doc = parse_json(value)
     except InputError:  # not JSON, or nested too deep to parse safely
-        return mask_raw_payload(value).decode("utf-8", errors="replace")
-    return orjson.dumps(mask_personal_data(doc)).decode()
+        text = mask_raw_payload(value).decode("utf-8", errors="replace")
+    else:
+        text = orjson.dumps(mask_personal_data(doc)).decode()
+    return bounded_text(text, DEAD_LETTER_PAYLOAD_LIMIT, original=value)

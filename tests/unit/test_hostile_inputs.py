@@ -3,13 +3,19 @@ with a reason, never in an exception (a crash of the dataflow) (connectors/input
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 
+import fastavro
 import orjson
 import pytest
 
+from atp.domain.events import Provenance
+from atp.domain.records import DeadLetter
 from atp.privacy import MASK, mask_personal_data
 from connectors.inputs import decode_input
+from schemas import AVRO_DIR
 from tests.debezium_events import (
     ERP_STOCK,
     POS_STOCK,
@@ -113,3 +119,56 @@ def test_masking_is_bounded_in_depth_and_masks_what_it_does_not_read():
         level = level[0]
     assert level == MASK
     assert "jane@example.com" not in orjson.dumps(masked).decode()
+
+
+# -- bounded dead letters ---------------------------------------------------------------------------------------
+
+
+def dlq_bytes(letter) -> int:
+    """The dead letter's size as `atp.dlq` carries it (Avro body, contract atp.dlq-v1)."""
+    schema = fastavro.parse_schema(orjson.loads((AVRO_DIR / "atp.dlq-v1.avsc").read_text()))
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, schema, letter.to_dict())
+    return len(out.getvalue())
+
+
+def test_a_two_megabyte_invalid_reservation_is_dead_lettered_in_64_kib_with_its_size_and_hash():
+    doc = orjson.loads(reservation_value("HOLD", qty=-1))
+    doc["note"] = "jane@example.com " + "x" * 2_000_000
+    value = orjson.dumps(doc)
+    letter = decode(RESERVATIONS, value).dead_letter
+    assert letter is not None and letter.reason == "invalid_quantity"
+    marker = f" [truncated: {len(value)} bytes, sha256 {hashlib.sha256(value).hexdigest()}]"
+    assert letter.payload.endswith(marker)
+    assert len(letter.payload.encode()) == 64 * 1024
+    assert letter.payload.startswith('{"event_id":"cart-1-HOLD"')
+    assert "cust-4711" not in letter.payload and "jane@example.com" not in letter.payload
+    assert dlq_bytes(letter) < 70_000  # far below Kafka's default 1 MiB message limit
+
+
+def test_two_megabytes_of_garbage_are_dead_lettered_in_64_kib_with_their_size_and_hash():
+    value = b"\xff" + b"loyalty_id=LOY-99 " * 120_000
+    letter = decode(ERP_STOCK, value).dead_letter
+    assert letter is not None and letter.reason == "unparsable_json"
+    assert letter.payload.endswith(f" [truncated: {len(value)} bytes, sha256 {hashlib.sha256(value).hexdigest()}]")
+    assert len(letter.payload.encode()) <= 64 * 1024
+    assert dlq_bytes(letter) < 70_000
+
+
+def test_a_two_megabyte_error_text_is_bounded_to_4_kib_with_its_size_and_hash():
+    status = "B" * 2_000_000
+    letter = decode("erp.transaction", orjson.dumps({"status": status, "id": "0-1-2"})).dead_letter
+    assert letter is not None and letter.reason == "invalid_transaction"
+    error = f"status {status!r} with id '0-1-2'".encode()
+    assert letter.error.startswith("status 'BBBB")
+    assert letter.error.endswith(f" [truncated: {len(error)} bytes, sha256 {hashlib.sha256(error).hexdigest()}]")
+    assert len(letter.error.encode()) == 4 * 1024
+    assert dlq_bytes(letter) < 70_000
+
+
+def test_a_dead_letter_built_after_decoding_is_bounded_too_and_a_short_one_is_kept_whole():
+    origin = Provenance(1, "ref", RESERVATIONS, 1, 2)
+    big = DeadLetter.of_decoded(origin, "unknown_location", "ST9999 is not known", {"location": "Z" * 100_000}, NOW)
+    assert len(big.payload.encode()) == 64 * 1024 and "[truncated: 100015 bytes, sha256 " in big.payload
+    small = DeadLetter.of_decoded(origin, "unknown_location", "ST9999 is not known", {"location": "ST9999"}, NOW)
+    assert (small.payload, small.error) == ('{"location":"ST9999"}', "ST9999 is not known")
