@@ -15,6 +15,7 @@ import orjson
 from atp.domain.events import Event, Provenance, SourcePosition
 from atp.domain.inputs import Decoded
 from atp.domain.records import DEAD_LETTER_PAYLOAD_LIMIT, DeadLetter, bounded_text
+from atp.domain.time_window import IMPLAUSIBLE_TIMESTAMP, event_time_problem
 from atp.domain.transactions import BEGIN, END, TxBoundary
 from atp.errors import CdcDecodeError, InputError
 from atp.privacy import mask_personal_data, mask_raw_payload
@@ -81,7 +82,11 @@ def decode_change(topic: str, partition: int, offset: int, value: bytes | None, 
         ref = f"{topic}[{partition}]@{offset} {describe_position(position)}"
         if transaction is not None:
             ref += f" tx={transaction[0]}"
-        provenance = Provenance(commit_ts_ms(change.source), ref, topic, partition, offset)
+        committed_ms = commit_ts_ms(change.source)
+        problem = event_time_problem(committed_ms, now_ms)
+        if problem is not None:
+            raise CdcDecodeError(IMPLAUSIBLE_TIMESTAMP, f"commit time {committed_ms} {problem}")
+        provenance = Provenance(committed_ms, ref, topic, partition, offset)
         return Decoded(decode_table(change, position, provenance), transaction=transaction)
     except InputError as exc:
         letter = dead_letter_for(topic, partition, offset, value, exc, now_ms)

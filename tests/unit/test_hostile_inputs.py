@@ -3,6 +3,7 @@ with a reason, never in an exception (a crash of the dataflow) (connectors/input
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -11,20 +12,27 @@ import fastavro
 import orjson
 import pytest
 
-from atp.domain.events import Provenance
+from atp.domain.engine_rules import EngineRules
+from atp.domain.events import InboundChanged, LotChanged, Provenance, ReservationReceived
 from atp.domain.records import DeadLetter
+from atp.domain.sku_state import SkuState
 from atp.privacy import MASK, mask_personal_data
 from connectors.inputs import decode_input
 from schemas import AVRO_DIR
 from tests.debezium_events import (
+    ERP_LOTS,
+    ERP_POS,
     ERP_STOCK,
     POS_STOCK,
     RESERVATIONS,
     envelope,
+    lot_row,
     mariadb_source,
+    po_row,
     reservation_value,
     stock_bal_row,
 )
+from tests.engine_inputs import RULES, item, lot, stock
 
 NOW = 1_800_000_000_000
 
@@ -172,3 +180,90 @@ def test_a_dead_letter_built_after_decoding_is_bounded_too_and_a_short_one_is_ke
     assert len(big.payload.encode()) == 64 * 1024 and "[truncated: 100015 bytes, sha256 " in big.payload
     small = DeadLetter.of_decoded(origin, "unknown_location", "ST9999 is not known", {"location": "ST9999"}, NOW)
     assert (small.payload, small.error) == ('{"location":"ST9999"}', "ST9999 is not known")
+
+
+# -- sane timestamps --------------------------------------------------------------------------------------------
+
+DAY = 86_400_000
+
+
+def iso(epoch_ms: int) -> str:
+    return dt.datetime.fromtimestamp(epoch_ms / 1000, dt.UTC).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"occurred_at": "1999-12-31T23:59:59Z"}, "occurred_at is before 2000-01-01"),
+        ({"occurred_at": "1970-01-01T00:00:01Z"}, "occurred_at is before 2000-01-01"),
+        ({"occurred_at": iso(NOW + DAY + 1000)}, "occurred_at is more than a day ahead of the clock"),
+        ({"expires_at": "1999-06-01T00:00:00Z"}, "expires_at is before 2000-01-01"),
+        ({"expires_at": "9999-12-31T23:00:00-12:00"}, "expires_at is after 9999-12-31"),
+    ],
+)
+def test_a_reservation_with_an_implausible_time_is_dead_lettered(fields, error):
+    decoded = decode(RESERVATIONS, reservation_value("HOLD", **fields))
+    assert decoded.events == [] and decoded.dead_letter is not None
+    assert (decoded.dead_letter.reason, decoded.dead_letter.error) == ("implausible_timestamp", error)
+
+
+def test_a_reservation_a_few_hours_ahead_of_the_clock_is_taken():
+    [event] = decode(RESERVATIONS, reservation_value("CONFIRM", occurred_at=iso(NOW + 3_600_000))).events
+    assert isinstance(event, ReservationReceived) and event.occurred_at_ms == NOW + 3_600_000
+
+
+@pytest.mark.parametrize(
+    ("ts_ms", "error"),
+    [
+        (1, "commit time 1 is before 2000-01-01"),
+        (NOW + 2 * DAY, f"commit time {NOW + 2 * DAY} is more than a day ahead of the clock"),
+        (2**63 - 1, f"commit time {2**63 - 1} is more than a day ahead of the clock"),
+    ],
+)
+def test_a_cdc_change_with_an_implausible_commit_time_is_dead_lettered(ts_ms, error):
+    value = envelope("u", None, stock_bal_row("TEE-1", "DC0001", "5.000"), mariadb_source("STOCK_BAL", 9, ts_ms=ts_ms))
+    decoded = decode(ERP_STOCK, value)
+    assert decoded.events == [] and decoded.dead_letter is not None
+    assert (decoded.dead_letter.reason, decoded.dead_letter.error) == ("implausible_timestamp", error)
+
+
+def test_a_lot_expiring_beyond_any_calendar_is_dead_lettered_and_counts_as_expired_so_the_engine_never_raises():
+    value = envelope("c", None, lot_row("TEE-1", "DC0001", "L1", "4.000", 3_000_000), mariadb_source("STOCK_LOT", 9))
+    decoded = decode(ERP_LOTS, value)
+    assert decoded.dead_letter is not None
+    assert (decoded.dead_letter.reason, decoded.dead_letter.error) == (
+        "implausible_timestamp",
+        "column EXPIRY_DT is after 9999-12-31",
+    )
+    [fail_safe] = decoded.events
+    assert isinstance(fail_safe, LotChanged) and (fail_safe.qty, fail_safe.expiry_day) == (4, -25_567)  # 1900-01-01
+    state = SkuState("TEE-1")
+    state.apply(item(), NOW, RULES)
+    state.apply(stock(10, position=1), NOW, RULES)
+    [record] = state.apply(fail_safe, NOW, RULES)
+    assert (record.unsellable, record.available) == (4, 6)
+
+
+def test_a_purchase_order_due_before_1900_is_dead_lettered_and_counts_no_supply():
+    value = envelope(
+        "c", None, po_row("PO1", 1, "TEE-1", "DC0001", "9.000", "0.000", -30_000), mariadb_source("PO_LINE", 9)
+    )
+    decoded = decode(ERP_POS, value)
+    assert decoded.dead_letter is not None
+    assert (decoded.dead_letter.reason, decoded.dead_letter.error) == (
+        "implausible_timestamp",
+        "column DUE_DT is before 1900-01-01",
+    )
+    [fail_safe] = decoded.events
+    assert isinstance(fail_safe, InboundChanged) and (fail_safe.line, fail_safe.open_qty) == ("PO1/1", 0)
+
+
+def test_a_lot_expiring_on_the_last_day_of_the_calendar_behind_utc_arms_a_timer_python_can_represent():
+    rules = EngineRules(default_timezone="Pacific/Pago_Pago")  # UTC-11: 00:00 on 9999-12-31 is in year 10000 in UTC
+    state = SkuState("TEE-1")
+    state.apply(item(), NOW, rules)
+    state.apply(stock(10, position=1), NOW, rules)
+    state.apply(lot("L1", 4, 2_932_896, position=2), NOW, rules)  # 9999-12-31, the ERP's "never"
+    deadline = state.next_deadline_ms(rules)
+    assert deadline == 253_402_214_400_000  # 9999-12-31T00:00:00Z
+    assert dt.datetime.fromtimestamp(deadline / 1000, dt.UTC) == dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
