@@ -20,10 +20,12 @@ Pure: no Kafka, no Bytewax, no clock of its own (callers pass ``now_ms``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from atp.domain.compact import pickled_by_position
+from atp.domain.events import ReservationReceived
+from atp.domain.records import DeadLetter
 
 HOLD = "HOLD"
 CONFIRM = "CONFIRM"
@@ -136,3 +138,42 @@ class Reservation:
             assert self.fulfilled_at_ms is not None
             return self.fulfilled_at_ms + grace_ms
         return None
+
+
+HOLD_TOO_LONG = "hold_too_long"
+
+
+def within_horizon(event: ReservationReceived, now_ms: int, max_hold_ms: int) -> ReservationReceived:
+    """``event``, or, for a HOLD that lapses later than ``max_hold_ms`` from now, the same HOLD lapsing then.
+
+    A cart hold of months (a year 9999 sentinel, seconds read as milliseconds) would lock units away for as
+    long. Capped, not dropped: every rule errs toward promising less, and a dropped HOLD reserves nothing from
+    now on, while a capped one reserves the same units for the whole horizon (longer than any cart). At no
+    moment before the horizon does the capped hold promise more than the hold as sent; after it, the channel
+    has had days to CONFIRM. The caller dead-letters it too (``hold_too_long``), so the channel's bug is seen.
+    """
+    if event.op != HOLD or event.expires_at_ms is None or event.expires_at_ms <= now_ms + max_hold_ms:
+        return event
+    return replace(event, expires_at_ms=now_ms + max_hold_ms)
+
+
+def hold_too_long_letter(event: ReservationReceived, now_ms: int, max_hold_ms: int) -> DeadLetter:
+    error = f"expires_at is more than {max_hold_ms // 1000}s ahead; held until {now_ms + max_hold_ms} ms only"
+    return reservation_dead_letter(event, HOLD_TOO_LONG, error, now_ms)
+
+
+def reservation_dead_letter(reservation: ReservationReceived, reason: str, error: str, now_ms: int) -> DeadLetter:
+    """The dead letter of a decoded reservation event."""
+    # The decoded event, not the raw message: the raw one may carry customer_ref, which never leaves the decoder.
+    payload = {
+        "event_id": reservation.event_id,
+        "reservation_id": reservation.reservation_id,
+        "channel": reservation.channel,
+        "channel_sku": reservation.channel_sku,
+        "location": reservation.location,
+        "op": reservation.op,
+        "qty": reservation.qty,
+        "expires_at_ms": reservation.expires_at_ms,
+        "occurred_at_ms": reservation.occurred_at_ms,
+    }
+    return DeadLetter.of_decoded(reservation.provenance, reason, error, payload, now_ms)

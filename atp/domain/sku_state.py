@@ -55,7 +55,7 @@ from atp.domain.events import (
     StockLevel,
 )
 from atp.domain.kit_terms import changed_kit_terms
-from atp.domain.kits import ComponentSupply, KitTerms
+from atp.domain.kits import ComponentSupply, KitTerms, is_component_share
 from atp.domain.location_figures import location_figures
 from atp.domain.location_state import LocationState
 from atp.domain.published_availability import PublishedAvailability, availability_record, component_supply
@@ -73,7 +73,7 @@ from atp.domain.records import (
     DeadLetter,
     Withdrawn,
 )
-from atp.domain.reservations import Phase
+from atp.domain.reservations import Phase, hold_too_long_letter, within_horizon
 from atp.domain.rules import KIT, STOCKED, alerts_for
 from atp.domain.waiting_stock import Waiting, hold_back, unknown_sku_letters
 
@@ -139,9 +139,12 @@ class SkuState:
         elif isinstance(event, ItemChanged):
             out += self._apply_item(event, now_ms, rules)
         elif isinstance(event, ReservationReceived):
+            held = within_horizon(event, now_ms, rules.max_hold_ms)
             location = self._location(event.location)
-            if location_state.apply_reservation(location, event, now_ms, rules.fulfil_grace_ms):
+            if location_state.apply_reservation(location, held, now_ms, rules.fulfil_grace_ms):
                 out += self._publish(event.location, event.provenance, CAUSE_RESERVATION, now_ms, rules)
+                if held is not event and not is_component_share(event):  # the kit's own event says it once
+                    out.append(hold_too_long_letter(event, now_ms, rules.max_hold_ms))
         elif isinstance(event, LotChanged):
             if location_state.apply_lot(self._location(event.location), event):
                 out += self._publish(event.location, event.provenance, CAUSE_STOCK, now_ms, rules)

@@ -180,6 +180,7 @@ def test_a_hold_on_a_kit_holds_its_components():
 
 
 def test_reservations_naming_unknown_things_or_malformed_are_dead_lettered_and_the_flow_goes_on():
+    in_two_hours = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat()
     schedule = [(0.0, m) for m in a_shirt_listed_on_shopify()]
     schedule += [
         (0.1, reservation("HOLD", channel_sku="NOT-LISTED")),
@@ -188,7 +189,8 @@ def test_reservations_naming_unknown_things_or_malformed_are_dead_lettered_and_t
         (0.1, reservation("HOLD", qty=-2)),
         (0.1, reservation("HOLD", expires_at=None)),
         (0.1, message(RESERVATIONS, b"{not json", next(_offsets))),
-        (0.2, reservation("HOLD", qty=1, reservation_id="cart-ok")),
+        # A cart hold of two hours: one expiring beyond ATP_MAX_HOLD_S (the builder's 2099) is dead-lettered too.
+        (0.2, reservation("HOLD", qty=1, reservation_id="cart-ok", expires_at=in_two_hours)),
     ]
     out = run(schedule, linger_s=1.2)
     letters = sorted(d.reason for d in out if isinstance(d, DeadLetter))

@@ -1,0 +1,63 @@
+"""Reservations that would make the engine promise more than it should: holds beyond the horizon, a FULFILL
+stamped long ago, an event id re-used with other content (atp/domain/reservations.py, atp/domain/sku_state.py)."""
+
+from __future__ import annotations
+
+from atp.domain.records import AvailabilityRecord, DeadLetter
+from atp.domain.reservations import HOLD
+from atp.domain.sku_state import SkuState
+from atp.rule_settings import rules_from
+from atp.settings import settings_from_fields
+from tests.engine_inputs import MINUTE, NOW, RULES, item, reservation, stock
+
+DAY = 24 * 60 * MINUTE
+
+
+def known_sku(on_hand: int) -> SkuState:
+    state = SkuState("TEE-1")
+    state.apply(item(), NOW, RULES)
+    state.apply(stock(on_hand, 100), NOW, RULES)
+    state.seal()
+    return state
+
+
+def records(out: list) -> list[AvailabilityRecord]:
+    return [o for o in out if isinstance(o, AvailabilityRecord)]
+
+
+def letters(out: list) -> list[DeadLetter]:
+    return [o for o in out if isinstance(o, DeadLetter)]
+
+
+# -- the hold horizon (ATP_MAX_HOLD_S) ---------------------------------------------------------------------------
+
+
+def test_the_hold_horizon_is_a_setting_of_seven_days_by_default():
+    assert rules_from(settings_from_fields().engine).max_hold_ms == 7 * DAY
+    assert rules_from(settings_from_fields(max_hold_s=3600).engine).max_hold_ms == 3_600_000
+
+
+def test_a_hold_beyond_the_horizon_holds_its_units_for_the_horizon_and_is_dead_lettered_as_hold_too_long():
+    state = known_sku(10)
+    out = state.apply(reservation(HOLD, qty=3, expires=NOW + 365 * DAY), NOW, RULES)
+    [record] = records(out)
+    assert (record.reserved, record.available) == (3, 7)
+    [letter] = letters(out)
+    assert (letter.reason, letter.error) == (
+        "hold_too_long",
+        f"expires_at is more than 604800s ahead; held until {NOW + 7 * DAY} ms only",
+    )
+    assert (letter.source_topic, letter.offset) == ("orders.reservations", 0)
+    assert f'"expires_at_ms":{NOW + 365 * DAY}' in letter.payload
+    assert state.next_deadline_ms(RULES) == NOW + 7 * DAY
+    state.seal()
+    [lapsed] = records(state.on_timer(NOW + 7 * DAY, RULES))
+    assert (lapsed.reserved, lapsed.available, lapsed.cause) == (0, 10, "expiry")
+
+
+def test_a_hold_within_the_horizon_is_not_dead_lettered_and_a_repeat_of_a_capped_one_says_nothing_again():
+    state = known_sku(10)
+    assert letters(state.apply(reservation(HOLD, expires=NOW + 7 * DAY), NOW, RULES)) == []
+    long_hold = reservation(HOLD, rid="r2", expires=NOW + 30 * DAY)
+    assert len(letters(state.apply(long_hold, NOW, RULES))) == 1
+    assert state.apply(long_hold, NOW + MINUTE, RULES) == []
