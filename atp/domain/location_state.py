@@ -93,7 +93,8 @@ def apply_reservation(location: LocationState, event: ReservationReceived, now_m
     applied = reservation.apply(
         ReservationEvent(
             event.event_id, event.reservation_id, event.op, event.qty, event.expires_at_ms, event.occurred_at_ms
-        )
+        ),
+        now_ms,
     )
     _forget_old_reservations(location, now_ms, grace_ms)
     return applied

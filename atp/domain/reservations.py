@@ -68,13 +68,16 @@ class Reservation:
     qty: int = 0
     ops: set[str] = field(default_factory=set)
     expires_at_ms: int | None = None
-    fulfilled_at_ms: int | None = None
+    fulfilled_at_ms: int | None = None  # the channel's clock: when it says it shipped (the decrement's baseline)
     decrement_seen: bool = False
     seen_event_ids: set[str] = field(default_factory=set)
     last_event_ms: int = 0
+    # The fulfilment grace counts from here: when the flow received the FULFILL (or its occurred_at, if later).
+    grace_from_ms: int | None = None
 
-    def apply(self, event: ReservationEvent) -> bool:
-        """Record ``event``; False when it was already seen (a duplicate changes nothing)."""
+    def apply(self, event: ReservationEvent, received_ms: int) -> bool:
+        """Record ``event``, received at ``received_ms`` by the flow's clock; False when it was already seen
+        (a duplicate changes nothing)."""
         if event.event_id in self.seen_event_ids:
             return False
         self.seen_event_ids.add(event.event_id)
@@ -88,12 +91,18 @@ class Reservation:
         if event.op == FULFILL:
             first = self.fulfilled_at_ms
             self.fulfilled_at_ms = event.occurred_at_ms if first is None else min(first, event.occurred_at_ms)
+            # Not from occurred_at alone: a FULFILL stamped longer than the grace ago (a late channel, a skewed
+            # clock) would free its units at once, before the ERP decrement arrives. From receipt, the decrement
+            # always has the whole grace to arrive. A replay after a restart receives it again later, which only
+            # keeps the units longer.
+            received = max(received_ms, event.occurred_at_ms)
+            self.grace_from_ms = received if self.grace_from_ms is None else min(self.grace_from_ms, received)
         return True
 
     def phase(self, now_ms: int, grace_ms: int) -> Phase:
         if FULFILL in self.ops:
-            assert self.fulfilled_at_ms is not None
-            if self.decrement_seen or now_ms >= self.fulfilled_at_ms + grace_ms:
+            assert self.grace_from_ms is not None
+            if self.decrement_seen or now_ms >= self.grace_from_ms + grace_ms:
                 return Phase.NONE
             return Phase.SHIPPED
         if RELEASE in self.ops:
@@ -125,8 +134,8 @@ class Reservation:
         if HOLD in self.ops and not self.ops & {CONFIRM, RELEASE, FULFILL}:
             hold_lapses = self.expires_at_ms
         grace_ends = None
-        if FULFILL in self.ops and not self.decrement_seen and self.fulfilled_at_ms is not None:
-            grace_ends = self.fulfilled_at_ms + grace_ms
+        if FULFILL in self.ops and not self.decrement_seen and self.grace_from_ms is not None:
+            grace_ends = self.grace_from_ms + grace_ms
         return Deadlines(hold_lapses, grace_ends)
 
     def next_deadline_ms(self, now_ms: int, grace_ms: int) -> int | None:
@@ -135,8 +144,8 @@ class Reservation:
         if phase is Phase.HELD:
             return self.expires_at_ms
         if phase is Phase.SHIPPED:
-            assert self.fulfilled_at_ms is not None
-            return self.fulfilled_at_ms + grace_ms
+            assert self.grace_from_ms is not None
+            return self.grace_from_ms + grace_ms
         return None
 
 

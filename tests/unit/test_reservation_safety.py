@@ -4,7 +4,7 @@ stamped long ago, an event id re-used with other content (atp/domain/reservation
 from __future__ import annotations
 
 from atp.domain.records import AvailabilityRecord, DeadLetter
-from atp.domain.reservations import HOLD
+from atp.domain.reservations import CONFIRM, FULFILL, HOLD
 from atp.domain.sku_state import SkuState
 from atp.rule_settings import rules_from
 from atp.settings import settings_from_fields
@@ -61,3 +61,34 @@ def test_a_hold_within_the_horizon_is_not_dead_lettered_and_a_repeat_of_a_capped
     long_hold = reservation(HOLD, rid="r2", expires=NOW + 30 * DAY)
     assert len(letters(state.apply(long_hold, NOW, RULES))) == 1
     assert state.apply(long_hold, NOW + MINUTE, RULES) == []
+
+
+# -- fulfilment grace from receipt ------------------------------------------------------------------------------
+
+GRACE = RULES.fulfil_grace_ms
+
+
+def test_a_fulfill_older_than_the_grace_period_still_holds_its_units_until_the_grace_from_its_receipt_ends():
+    state = known_sku(10)
+    state.apply(reservation(CONFIRM, qty=3, at=NOW - 2 * 60 * MINUTE), NOW, RULES)
+    state.seal()
+    # Stamped an hour ago by the channel (the grace is 10 minutes), received now: the decrement may be on its way.
+    assert state.apply(reservation(FULFILL, qty=3, at=NOW - 60 * MINUTE), NOW, RULES) == []
+    assert state.figures("DC0001", NOW + GRACE - 1, RULES).committed == 3
+    assert state.next_deadline_ms(RULES) == NOW + GRACE
+    [freed] = records(state.on_timer(NOW + GRACE, RULES))
+    assert (freed.committed, freed.available, freed.cause, freed.cause_ref) == (
+        0,
+        10,
+        "expiry",
+        "timer: fulfil grace r1",
+    )
+
+
+def test_a_late_fulfill_frees_its_units_as_soon_as_the_decrement_is_seen():
+    state = known_sku(10)
+    state.apply(reservation(CONFIRM, qty=3, at=NOW - 2 * 60 * MINUTE), NOW, RULES)
+    state.apply(reservation(FULFILL, qty=3, at=NOW - 60 * MINUTE), NOW, RULES)
+    state.seal()
+    [record] = records(state.apply(stock(7, 101, at=NOW + 1), NOW + 1, RULES))
+    assert (record.on_hand, record.committed, record.available) == (7, 0, 7)
