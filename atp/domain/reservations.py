@@ -70,17 +70,24 @@ class Reservation:
     expires_at_ms: int | None = None
     fulfilled_at_ms: int | None = None  # the channel's clock: when it says it shipped (the decrement's baseline)
     decrement_seen: bool = False
-    seen_event_ids: set[str] = field(default_factory=set)
+    # Per event id, the contents (op, qty) it came with: once is the rule, more than one a conflicting duplicate.
+    seen_event_ids: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     last_event_ms: int = 0
     # The fulfilment grace counts from here: when the flow received the FULFILL (or its occurred_at, if later).
     grace_from_ms: int | None = None
 
     def apply(self, event: ReservationEvent, received_ms: int) -> bool:
-        """Record ``event``, received at ``received_ms`` by the flow's clock; False when it was already seen
-        (a duplicate changes nothing)."""
-        if event.event_id in self.seen_event_ids:
-            return False
-        self.seen_event_ids.add(event.event_id)
+        """Record ``event``, received at ``received_ms`` by the flow's clock; False when it changed nothing (an
+        exact repeat never does). An event id seen before with other content is a conflicting duplicate: only
+        what of it holds back more is kept (see :meth:`conflicts`)."""
+        content = (event.op, event.qty)
+        versions = self.seen_event_ids.get(event.event_id)
+        if versions is not None:
+            if content in versions:
+                return False
+            versions.append(content)
+            return self._hold_back_more(event)
+        self.seen_event_ids[event.event_id] = [content]
         self.ops.add(event.op)
         self.last_event_ms = max(self.last_event_ms, event.occurred_at_ms)
         # Events of one reservation should agree on the quantity; if they do not, hold back the larger.
@@ -98,6 +105,23 @@ class Reservation:
             received = max(received_ms, event.occurred_at_ms)
             self.grace_from_ms = received if self.grace_from_ms is None else min(self.grace_from_ms, received)
         return True
+
+    def conflicts(self, event: ReservationEvent) -> bool:
+        """Whether ``event`` re-uses an event id seen with other content (another op or quantity)."""
+        versions = self.seen_event_ids.get(event.event_id)
+        return versions is not None and (event.op, event.qty) not in versions
+
+    def _hold_back_more(self, event: ReservationEvent) -> bool:
+        """Take from a conflicting duplicate only what promises less: a larger quantity, a HOLD (with a later
+        deadline) or a CONFIRM. Its RELEASE or FULFILL would free units on the word of a message that
+        contradicts another: not taken."""
+        before = (self.qty, len(self.ops), self.expires_at_ms)
+        self.qty = max(self.qty, event.qty)
+        if event.op in (HOLD, CONFIRM):
+            self.ops.add(event.op)
+        if event.op == HOLD and event.expires_at_ms is not None:
+            self.expires_at_ms = max(self.expires_at_ms or event.expires_at_ms, event.expires_at_ms)
+        return (self.qty, len(self.ops), self.expires_at_ms) != before
 
     def phase(self, now_ms: int, grace_ms: int) -> Phase:
         if FULFILL in self.ops:
@@ -150,6 +174,7 @@ class Reservation:
 
 
 HOLD_TOO_LONG = "hold_too_long"
+CONFLICTING_DUPLICATE = "conflicting_duplicate"
 
 
 def within_horizon(event: ReservationReceived, now_ms: int, max_hold_ms: int) -> ReservationReceived:
@@ -186,3 +211,11 @@ def reservation_dead_letter(reservation: ReservationReceived, reason: str, error
         "occurred_at_ms": reservation.occurred_at_ms,
     }
     return DeadLetter.of_decoded(reservation.provenance, reason, error, payload, now_ms)
+
+
+def conflicting_duplicate_letter(event: ReservationReceived, now_ms: int) -> DeadLetter:
+    error = (
+        f"event {event.event_id} was seen before with other content (op, qty or location); "
+        "kept whichever holds back more"
+    )
+    return reservation_dead_letter(event, CONFLICTING_DUPLICATE, error, now_ms)

@@ -92,3 +92,66 @@ def test_a_late_fulfill_frees_its_units_as_soon_as_the_decrement_is_seen():
     state.seal()
     [record] = records(state.apply(stock(7, 101, at=NOW + 1), NOW + 1, RULES))
     assert (record.on_hand, record.committed, record.available) == (7, 0, 7)
+
+
+# -- conflicting duplicates -------------------------------------------------------------------------------------
+
+
+def test_an_exact_repeat_of_an_event_is_a_silent_no_op():
+    state = known_sku(10)
+    hold = reservation(HOLD, qty=2, expires=NOW + 15 * MINUTE)
+    assert len(records(state.apply(hold, NOW, RULES))) == 1
+    state.seal()
+    assert state.apply(hold, NOW + 1, RULES) == []
+
+
+def test_an_event_id_re_used_with_a_larger_quantity_is_dead_lettered_and_the_larger_hold_stays():
+    state = known_sku(10)
+    state.apply(reservation(HOLD, qty=2, expires=NOW + 15 * MINUTE, event_id="e-1"), NOW, RULES)
+    state.seal()
+    out = state.apply(reservation(HOLD, qty=5, expires=NOW + 15 * MINUTE, event_id="e-1"), NOW + 1, RULES)
+    [record] = records(out)
+    assert (record.reserved, record.available) == (5, 5)
+    [letter] = letters(out)
+    assert (letter.reason, letter.error) == (
+        "conflicting_duplicate",
+        "event e-1 was seen before with other content (op, qty or location); kept whichever holds back more",
+    )
+    assert '"qty":5' in letter.payload and "customer" not in letter.payload
+    state.seal()
+    assert state.apply(reservation(HOLD, qty=5, expires=NOW + 15 * MINUTE, event_id="e-1"), NOW + 2, RULES) == []
+
+
+def test_an_event_id_re_used_with_a_smaller_quantity_is_dead_lettered_and_changes_nothing():
+    state = known_sku(10)
+    state.apply(reservation(HOLD, qty=5, expires=NOW + 15 * MINUTE, event_id="e-1"), NOW, RULES)
+    state.seal()
+    out = state.apply(reservation(HOLD, qty=1, expires=NOW + 15 * MINUTE, event_id="e-1"), NOW + 1, RULES)
+    assert records(out) == [] and [letter.reason for letter in letters(out)] == ["conflicting_duplicate"]
+    assert state.figures("DC0001", NOW + 1, RULES).reserved == 5
+
+
+def test_an_event_id_re_used_as_a_release_is_dead_lettered_and_does_not_free_the_hold():
+    state = known_sku(10)
+    state.apply(reservation(HOLD, qty=3, expires=NOW + 15 * MINUTE, event_id="e-1"), NOW, RULES)
+    state.seal()
+    out = state.apply(reservation("RELEASE", qty=3, event_id="e-1"), NOW + 1, RULES)
+    assert records(out) == [] and [letter.reason for letter in letters(out)] == ["conflicting_duplicate"]
+    assert state.figures("DC0001", NOW + 1, RULES).reserved == 3
+
+
+def test_an_event_id_re_used_at_another_location_is_dead_lettered_and_holds_there_too_but_never_releases():
+    state = known_sku(10)
+    state.apply(stock(8, 101, location="DC0002"), NOW, RULES)
+    state.apply(reservation(HOLD, qty=3, expires=NOW + 15 * MINUTE, event_id="e-1"), NOW, RULES)
+    state.seal()
+    moved = reservation(HOLD, qty=3, expires=NOW + 15 * MINUTE, event_id="e-1", location="DC0002")
+    out = state.apply(moved, NOW + 1, RULES)
+    assert [(r.location, r.reserved) for r in records(out)] == [("DC0002", 3)]
+    assert [letter.reason for letter in letters(out)] == ["conflicting_duplicate"]
+    state.seal()
+    assert state.apply(moved, NOW + 2, RULES) == []  # its exact repeat: silent
+    released = reservation("RELEASE", qty=3, event_id="e-1", location="DC0003")
+    out = state.apply(released, NOW + 3, RULES)
+    assert records(out) == [] and [letter.reason for letter in letters(out)] == ["conflicting_duplicate"]
+    assert state.figures("DC0001", NOW + 3, RULES).reserved == 3
