@@ -142,7 +142,7 @@ class EnvironmentSettings(BaseSettings):
     unresolved_wait_s: int = Field(
         default=60,
         ge=0,
-        description="How long an input naming an unknown SKU, channel SKU or location waits before the DLQ.",
+        description="How long an input naming an unknown SKU, channel SKU, location or UPC waits before the DLQ.",
     )
     max_hold_s: int = Field(
         default=7 * 86_400,

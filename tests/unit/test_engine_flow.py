@@ -226,6 +226,21 @@ def shelf(store: str, upc: str, on_hand: int):
     return message(POS_STOCK, envelope("u", None, row, postgres_source("store_stock", 50_000 + offset)), offset)
 
 
+def test_store_stock_for_a_upc_the_erp_never_names_is_dead_lettered_after_the_unresolved_wait():
+    schedule = [
+        (0.0, erp(ERP_ITEMS, item_row("TEE-1", "000000000017"), "ITEM_MASTER")),
+        (0.1, shelf("ST0001", "999999999999", 4)),
+    ]
+    out = run(schedule, linger_s=0.6)
+    [letter] = [d for d in out if isinstance(d, DeadLetter)]
+    assert (letter.source_topic, letter.reason, letter.error) == (
+        POS_STOCK,
+        "unknown_upc",
+        "UPC 999999999999 is not known to the ERP after 0s",
+    )
+    assert not [r for r in out if isinstance(r, AvailabilityRecord) and r.location == "ST0001"]
+
+
 def channel_view(out, channel_sku: str) -> list[tuple[str, int, int]]:
     return [(r.sku, r.available, r.version) for r in out if isinstance(r, ChannelRecord) and r.key == channel_sku]
 
