@@ -27,6 +27,7 @@ def rules_from(engine: EngineSettings) -> EngineRules:
         unresolved_wait_ms=engine.unresolved_wait_s * 1000,
         default_timezone=engine.timezone,
         location_timezones=dict(engine.location_timezones),
+        max_hold_ms=engine.max_hold_s * 1000,
     )
 
 

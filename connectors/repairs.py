@@ -17,6 +17,7 @@ from atp.domain.events import DC, STORE, Provenance, StockCorrected
 from atp.domain.inputs import Decoded
 from atp.errors import InputError
 from connectors.cdc.decode import dead_letter_for
+from connectors.json_input import parse_json
 
 _UNITS = Field(ge=0, le=10**12)
 
@@ -54,11 +55,10 @@ def encode_repair(message: RepairMessage) -> tuple[bytes, bytes]:
 def decode_repair(topic: str, partition: int, offset: int, value: bytes | None, now_ms: int) -> Decoded:
     """The stock correction in one repair message, or why it cannot be used."""
     try:
-        doc = orjson.loads(value or b"")
+        doc = parse_json(value or b"")
         message = RepairMessage.model_validate(doc)
-    except orjson.JSONDecodeError as exc:
-        letter = dead_letter_for(topic, partition, offset, value, InputError("unparsable_json", str(exc)), now_ms)
-        return Decoded([], letter)
+    except InputError as exc:
+        return Decoded([], dead_letter_for(topic, partition, offset, value, exc, now_ms))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "?"

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from atp.domain.events import Event, Provenance, ReservationReceived
 from atp.domain.inputs import Decoded
+from atp.domain.time_window import IMPLAUSIBLE_TIMESTAMP, event_time_problem, moment_ahead_problem
 from atp.errors import InputError
 from connectors.cdc.decode import dead_letter_for
+from connectors.json_input import parse_json
 
 _NON_EMPTY = Field(min_length=1, max_length=200)
 
@@ -48,19 +49,16 @@ _MAX_QTY = 10**9
 def decode_reservation(topic: str, partition: int, offset: int, value: bytes | None, now_ms: int) -> Decoded:
     """The reservation event in one message, or why it cannot be used."""
     try:
-        event: Event = _parse(topic, partition, offset, value)
+        event: Event = _parse(topic, partition, offset, value, now_ms)
         return Decoded([event])
     except InputError as exc:
         return Decoded([], dead_letter_for(topic, partition, offset, value, exc, now_ms))
 
 
-def _parse(topic: str, partition: int, offset: int, value: bytes | None) -> ReservationReceived:
+def _parse(topic: str, partition: int, offset: int, value: bytes | None, now_ms: int) -> ReservationReceived:
     if value is None or not value.strip():
         raise InputError("empty_message", "a reservation message without a value")
-    try:
-        doc = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise InputError("unparsable_json", str(exc)) from exc
+    doc = parse_json(value)
     if not isinstance(doc, dict):
         raise InputError("not_an_object", f"expected a JSON object, got {type(doc).__name__}")
     try:
@@ -78,6 +76,11 @@ def _parse(topic: str, partition: int, offset: int, value: bytes | None) -> Rese
         raise InputError("hold_without_expiry", "a HOLD must say when it lapses (expires_at)")
     occurred_at_ms = _epoch_ms("occurred_at", message.occurred_at)
     expires_at_ms = _epoch_ms("expires_at", message.expires_at) if message.expires_at is not None else None
+    problem = event_time_problem(occurred_at_ms, now_ms)
+    if problem is not None:
+        raise InputError(IMPLAUSIBLE_TIMESTAMP, f"occurred_at {problem}")
+    if message.op == "HOLD" and expires_at_ms is not None and (problem := moment_ahead_problem(expires_at_ms)):
+        raise InputError(IMPLAUSIBLE_TIMESTAMP, f"expires_at {problem}")
     return ReservationReceived(
         channel=message.channel,
         channel_sku=message.channel_sku,

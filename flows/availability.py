@@ -159,8 +159,9 @@ def commit_order(step_id: str, reads: Stream[Read], clock: Clock, wait_ms: int, 
 
 
 @operator
-def store_sales_and_stock(step_id: str, events: Stream[Event], clock: Clock) -> Stream[Any]:
-    """POS sales learn their store from the ticket, then (like store stock) their SKU from the UPC."""
+def store_sales_and_stock(step_id: str, events: Stream[Event], clock: Clock, wait_ms: int) -> Stream[Any]:
+    """POS sales learn their store from the ticket, then (like store stock) their SKU from the UPC (or, after
+    ``wait_ms`` without it, become dead letters)."""
     sales = op.key_rm(
         "unkey_sales",
         op.stateful_batch(
@@ -172,7 +173,10 @@ def store_sales_and_stock(step_id: str, events: Stream[Event], clock: Clock) -> 
         op.flat_map("route_to_upc", events, to.EVENTS_TO_UPCS),
         op.flat_map("route_sales_to_upc", sales, to.SALES_TO_UPCS),
     )
-    return op.key_rm("unkey_resolved", op.stateful_batch("resolve_upc", by_upc, ResolveUpc.builder(clock)))
+    return op.key_rm(
+        "unkey_resolved",
+        op.stateful_batch("resolve_upc", by_upc, lambda resumed: ResolveUpc(resumed, clock, wait_ms)),
+    )
 
 
 @operator
@@ -297,7 +301,7 @@ def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> 
     inputs = decode_inputs("decode_inputs", op.input("cdc_in", flow, io.source), io.decode, io.consumer_error, clock)
     ordered = commit_order("commit_order", inputs.reads, clock, policy.tx_wait_ms, policy.tx_max_changes)
     events = ordered.events
-    from_stores = store_sales_and_stock("store_sales_and_stock", events, clock)
+    from_stores = store_sales_and_stock("store_sales_and_stock", events, clock, policy.rules.unresolved_wait_ms)
     reserved = channel_reservations("channel_reservations", events, clock, policy.rules.unresolved_wait_ms)
     available = sku_availability("sku_availability", events, from_stores, reserved.reservations, clock, policy.rules)
     channel_records = channel_feeds(
@@ -309,6 +313,7 @@ def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> 
         available.kit_records,
         channel_records,
         reserved.rejected,
+        op.filter("unknown_upcs", from_stores, to.is_output),
         inputs.letters,
         ordered.letters,
     )

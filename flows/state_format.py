@@ -21,6 +21,8 @@ from __future__ import annotations
 # 7: the topology's named stages: stateful step ids are scoped by stage (`commit_order.transactions`,
 # `sku_availability.availability`, `decode_inputs.input_ledger`, ...), and SkuState is split by concern with its
 # published figures as named tuples.
+# 8: a FULFILL's grace counts from its receipt (Reservation.grace_from_ms); Reservation.seen_event_ids keeps each
+# event id's contents (conflicting duplicates); UpcState.waiting_since_ms (unknown UPCs are dead-lettered).
 # A changed format is not migrated: `atp run` refuses the old recovery store, and the runbook's replay rebuilds the
 # state from the input topics (README, "Replay").
-STATE_FORMAT = 7
+STATE_FORMAT = 8

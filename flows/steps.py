@@ -73,16 +73,29 @@ class TransactionAssembly(KeyedLogic[TransactionLog, TxInput, Released | DeadLet
         return state.deadline_ms(self.wait_ms)
 
 
-class ResolveUpc(KeyedLogic[UpcState, UpcInput, StockLevel | SaleRecorded]):
-    """Keyed by UPC: joins POS store stock and sales with the item master's UPC -> SKU mapping."""
+class ResolveUpc(KeyedLogic[UpcState, UpcInput, StockLevel | SaleRecorded | DeadLetter]):
+    """Keyed by UPC: joins POS store stock and sales with the item master's UPC -> SKU mapping; what waits in
+    vain for its UPC is dead-lettered after ``wait_ms``."""
 
     STEP = "resolve_upc"
+
+    __slots__ = ("wait_ms",)
+
+    def __init__(self, resumed: Snapshot | None, clock: Clock, wait_ms: int) -> None:
+        super().__init__(resumed, clock)
+        self.wait_ms = wait_ms
 
     def create(self, key: str) -> UpcState:
         return UpcState(key)
 
-    def apply(self, state: UpcState, value: UpcInput, now_ms: int) -> list[StockLevel | SaleRecorded]:
-        return state.apply(value)
+    def apply(self, state: UpcState, value: UpcInput, now_ms: int) -> list[StockLevel | SaleRecorded | DeadLetter]:
+        return list(state.apply(value, now_ms))
+
+    def expire(self, state: UpcState, now_ms: int) -> list[StockLevel | SaleRecorded | DeadLetter]:
+        return list(state.give_up(now_ms, self.wait_ms))
+
+    def deadline_ms(self, state: UpcState) -> int | None:
+        return state.deadline_ms(self.wait_ms)
 
     def keep(self, state: UpcState) -> bool:
         return not state.is_empty

@@ -16,6 +16,7 @@ from atp.domain.engine_rules import EngineRules
 from atp.domain.location_state import LocationState
 from atp.domain.records import CAUSE_EXPIRY, CAUSE_LOT_EXPIRY
 from atp.domain.rules import day_to_date, start_of_day_ms
+from atp.domain.time_window import representable_ms
 
 
 @pickled_by_position
@@ -42,5 +43,5 @@ def location_deadlines(code: str, location: LocationState, rules: EngineRules) -
     for lot_no, lot in location.lots.items():
         if lot.expiry_day is not None:
             ref = f"timer: lot {lot_no} expires {day_to_date(lot.expiry_day)} {zone}"
-            deadlines.append(Due(start_of_day_ms(lot.expiry_day, zone), CAUSE_LOT_EXPIRY, ref))
+            deadlines.append(Due(representable_ms(start_of_day_ms(lot.expiry_day, zone)), CAUSE_LOT_EXPIRY, ref))
     return deadlines

@@ -27,6 +27,7 @@ class EngineRules:
     unresolved_wait_ms: int = 60_000
     default_timezone: str = "UTC"
     location_timezones: Mapping[str, str] = field(default_factory=dict)
+    max_hold_ms: int = 7 * 86_400_000  # the longest a cart hold may last (atp.domain.reservations.within_horizon)
 
     def timezone_of(self, location: str) -> str:
         """The zone a location's days (lot expiry) are counted in."""

@@ -249,6 +249,11 @@ def component_ids(event_id: str, reservation_id: str, kit_sku: str, component: s
     return f"{event_id}>{component}x{per_kit}", f"{reservation_id}>kit {kit_sku}"
 
 
+def is_component_share(reservation: ReservationReceived) -> bool:
+    """Whether ``reservation`` is a kit reservation's share on one component (see :func:`component_ids`)."""
+    return ">kit " in reservation.reservation_id
+
+
 def _for_component(reservation: ReservationReceived, component: str, per_kit: int) -> ReservationReceived:
     event_id, reservation_id = component_ids(
         reservation.event_id, reservation.reservation_id, reservation.sku, component, per_kit

@@ -96,7 +96,10 @@ def refresh_shipments(location: LocationState, now_ms: int, grace_ms: int) -> No
     pending = [
         (r.reservation_id, r.fulfilled_at_ms, r.qty)
         for r in location.reservations.values()
-        if FULFILL in r.ops and r.fulfilled_at_ms is not None and now_ms < r.fulfilled_at_ms + grace_ms
+        if FULFILL in r.ops
+        and r.fulfilled_at_ms is not None
+        and r.grace_from_ms is not None
+        and now_ms < r.grace_from_ms + grace_ms
     ]
     left = shipments.booked_out(location.stock_history, pending) if pending else set()
     for reservation_id, _, _ in pending:

@@ -85,18 +85,27 @@ def apply_stock_level(location: LocationState, level: StockLevel) -> str:
     return CAUSE_SALE if level.location_type == STORE and fell else CAUSE_STOCK
 
 
-def apply_reservation(location: LocationState, event: ReservationReceived, now_ms: int, grace_ms: int) -> bool:
-    """Add a reservation event; False if it changed nothing (a duplicate, or older than what decided)."""
+def apply_reservation(
+    location: LocationState, event: ReservationReceived, now_ms: int, grace_ms: int
+) -> tuple[bool, bool]:
+    """Add a reservation event; returns (whether it changed anything, whether it re-used an event id seen with
+    other content: a conflicting duplicate, of which only what holds back more is kept)."""
     reservation = location.reservations.get(event.reservation_id)
     if reservation is None:
         reservation = location.reservations[event.reservation_id] = Reservation(event.reservation_id)
-    applied = reservation.apply(
-        ReservationEvent(
-            event.event_id, event.reservation_id, event.op, event.qty, event.expires_at_ms, event.occurred_at_ms
-        )
+    received = ReservationEvent(
+        event.event_id, event.reservation_id, event.op, event.qty, event.expires_at_ms, event.occurred_at_ms
     )
+    conflicting = reservation.conflicts(received)
+    applied = reservation.apply(received, now_ms)
     _forget_old_reservations(location, now_ms, grace_ms)
-    return applied
+    return applied, conflicting
+
+
+def seen_event(location: LocationState, event: ReservationReceived) -> bool:
+    """Whether the location has seen ``event``'s id for its reservation."""
+    reservation = location.reservations.get(event.reservation_id)
+    return reservation is not None and event.event_id in reservation.seen_event_ids
 
 
 def apply_lot(location: LocationState, change: LotChanged) -> bool:

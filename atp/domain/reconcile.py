@@ -222,7 +222,9 @@ def _reservation_units(read: SourceRead, now_ms: int, grace_ms: int) -> dict[Key
     book: dict[tuple[str, str, str], Reservation] = {}
     for entry in _exploded(read.reservations, read):
         key = (entry.sku, entry.location, entry.event.reservation_id)
-        book.setdefault(key, Reservation(entry.event.reservation_id)).apply(entry.event)
+        # The log does not say when the pipeline received each event: taken as received when it occurred, so a
+        # FULFILL that reached the pipeline late may show as committed drift until its grace (from receipt) ends.
+        book.setdefault(key, Reservation(entry.event.reservation_id)).apply(entry.event, entry.event.occurred_at_ms)
     units: dict[Key, tuple[int, int, int]] = {}
     for (sku, location, _), reservation in book.items():
         phase = reservation.phase(now_ms, grace_ms)

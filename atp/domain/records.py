@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -130,10 +131,36 @@ class AlertRecord:
         }
 
 
+# A dead letter's payload and error are bounded (UTF-8 bytes). Kafka refuses a message over 1 MiB by default
+# (`message.max.bytes`), so an input near or over that size would make its own dead letter unpublishable, and
+# the sink would fail the epoch over and over. 64 KiB keeps every plausible input whole (a Debezium envelope of
+# our tables is 1-2 KB, a reservation a few hundred bytes) and a dead letter at about 70 KB at most: fifteen of
+# them fit in one default-sized message, and a ClickHouse `atp.dlq` row stays small.
+DEAD_LETTER_PAYLOAD_LIMIT = 64 * 1024
+DEAD_LETTER_ERROR_LIMIT = 4 * 1024
+
+
+def bounded_text(text: str, limit: int, original: bytes | None = None) -> str:
+    """``text``, or, when it (or the ``original`` bytes it was made from) is over ``limit`` bytes, its head and
+    ``[truncated: N bytes, sha256 H]``: the original's size and hash, to find it again at its source."""
+    if len(text) <= limit // 4 and (original is None or len(original) <= limit):
+        return text  # short enough in any encoding: the common case, without encoding
+    encoded = text.encode("utf-8", errors="replace")
+    source = encoded if original is None else original
+    if len(encoded) <= limit and len(source) <= limit:
+        return text
+    marker = f" [truncated: {len(source)} bytes, sha256 {hashlib.sha256(source).hexdigest()}]"
+    return encoded[: limit - len(marker)].decode("utf-8", errors="ignore") + marker
+
+
 @pickled_by_position
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """An input the pipeline could not use, kept whole (personal data masked) with the reason."""
+    """An input the pipeline could not use, kept whole (personal data masked) with the reason.
+
+    Its payload and error are bounded (:data:`DEAD_LETTER_PAYLOAD_LIMIT`, :data:`DEAD_LETTER_ERROR_LIMIT`),
+    whoever builds it: a longer one keeps its head and says how long it was and its SHA-256.
+    """
 
     source_topic: str
     partition: int
@@ -142,6 +169,10 @@ class DeadLetter:
     error: str
     payload: str
     at_ms: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error", bounded_text(self.error, DEAD_LETTER_ERROR_LIMIT))
+        object.__setattr__(self, "payload", bounded_text(self.payload, DEAD_LETTER_PAYLOAD_LIMIT))
 
     @classmethod
     def of_decoded(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from atp.domain.compact import pickled_by_position
 from atp.domain.events import ListingChanged, LocationChanged, ReservationReceived, SourcePosition
 from atp.domain.records import DeadLetter
+from atp.domain.reservations import reservation_dead_letter
 
 UNKNOWN_LOCATION = "unknown_location"
 UNKNOWN_CHANNEL_SKU = "unknown_channel_sku"
@@ -60,7 +61,7 @@ class Reference:
         if self.waiting_since_ms is None or now_ms < self.waiting_since_ms + wait_ms:
             return []
         error = f"{self.name} is not known to the ERP after {wait_ms // 1000}s"
-        letters = [_dead_letter(r, reason, error, now_ms) for r in self.waiting]
+        letters = [reservation_dead_letter(r, reason, error, now_ms) for r in self.waiting]
         self.waiting, self.waiting_since_ms = [], None
         return letters
 
@@ -80,19 +81,3 @@ class Reference:
     @property
     def is_empty(self) -> bool:
         return self.target is None and not self.waiting and not self.position
-
-
-def _dead_letter(reservation: ReservationReceived, reason: str, error: str, now_ms: int) -> DeadLetter:
-    # The decoded event, not the raw message: the raw one may carry customer_ref, which never leaves the decoder.
-    payload = {
-        "event_id": reservation.event_id,
-        "reservation_id": reservation.reservation_id,
-        "channel": reservation.channel,
-        "channel_sku": reservation.channel_sku,
-        "location": reservation.location,
-        "op": reservation.op,
-        "qty": reservation.qty,
-        "expires_at_ms": reservation.expires_at_ms,
-        "occurred_at_ms": reservation.occurred_at_ms,
-    }
-    return DeadLetter.of_decoded(reservation.provenance, reason, error, payload, now_ms)

@@ -55,7 +55,7 @@ from atp.domain.events import (
     StockLevel,
 )
 from atp.domain.kit_terms import changed_kit_terms
-from atp.domain.kits import ComponentSupply, KitTerms
+from atp.domain.kits import ComponentSupply, KitTerms, is_component_share
 from atp.domain.location_figures import location_figures
 from atp.domain.location_state import LocationState
 from atp.domain.published_availability import PublishedAvailability, availability_record, component_supply
@@ -73,7 +73,14 @@ from atp.domain.records import (
     DeadLetter,
     Withdrawn,
 )
-from atp.domain.reservations import Phase
+from atp.domain.reservations import (
+    CONFIRM,
+    HOLD,
+    Phase,
+    conflicting_duplicate_letter,
+    hold_too_long_letter,
+    within_horizon,
+)
 from atp.domain.rules import KIT, STOCKED, alerts_for
 from atp.domain.waiting_stock import Waiting, hold_back, unknown_sku_letters
 
@@ -139,9 +146,7 @@ class SkuState:
         elif isinstance(event, ItemChanged):
             out += self._apply_item(event, now_ms, rules)
         elif isinstance(event, ReservationReceived):
-            location = self._location(event.location)
-            if location_state.apply_reservation(location, event, now_ms, rules.fulfil_grace_ms):
-                out += self._publish(event.location, event.provenance, CAUSE_RESERVATION, now_ms, rules)
+            out += self._apply_reservation(event, now_ms, rules)
         elif isinstance(event, LotChanged):
             if location_state.apply_lot(self._location(event.location), event):
                 out += self._publish(event.location, event.provenance, CAUSE_STOCK, now_ms, rules)
@@ -160,6 +165,35 @@ class SkuState:
         elif isinstance(event, StockCorrected):
             out += self._apply_correction(event, now_ms, rules)
         return out + self._kit_terms(event.provenance, _CAUSE_OF.get(type(event), CAUSE_KIT), rules, now_ms)
+
+    def _apply_reservation(self, event: ReservationReceived, now_ms: int, rules: EngineRules) -> list[Output]:
+        out: list[Output] = []
+        said_once = not is_component_share(event)  # a kit's shares on its components: the kit's own event says it
+        here = self.locations.get(event.location)
+        if (here is None or not location_state.seen_event(here, event)) and self._seen_at_another_location(event):
+            # The same event at another location: a conflicting duplicate. Its HOLD or CONFIRM is kept (units held
+            # at both locations promise less); its RELEASE or FULFILL is not (it would free units on its word).
+            if said_once:
+                out.append(conflicting_duplicate_letter(event, now_ms))
+            if event.op not in (HOLD, CONFIRM):
+                return out
+        held = within_horizon(event, now_ms, rules.max_hold_ms)
+        location = self._location(event.location)
+        applied, conflicting = location_state.apply_reservation(location, held, now_ms, rules.fulfil_grace_ms)
+        if conflicting and said_once:
+            out.append(conflicting_duplicate_letter(event, now_ms))
+        if applied:
+            out += self._publish(event.location, event.provenance, CAUSE_RESERVATION, now_ms, rules)
+            if held is not event and said_once:
+                out.append(hold_too_long_letter(event, now_ms, rules.max_hold_ms))
+        return out
+
+    def _seen_at_another_location(self, event: ReservationReceived) -> bool:
+        return any(
+            location_state.seen_event(location, event)
+            for code, location in self.locations.items()
+            if code != event.location
+        )
 
     def _apply_stock(self, level: StockLevel, now_ms: int, rules: EngineRules) -> list[Output]:
         if not self.item_known:

@@ -142,7 +142,13 @@ class EnvironmentSettings(BaseSettings):
     unresolved_wait_s: int = Field(
         default=60,
         ge=0,
-        description="How long an input naming an unknown SKU, channel SKU or location waits before the DLQ.",
+        description="How long an input naming an unknown SKU, channel SKU, location or UPC waits before the DLQ.",
+    )
+    max_hold_s: int = Field(
+        default=7 * 86_400,
+        ge=1,
+        description="The longest a cart hold may last: a HOLD expiring later is held this long and dead-lettered "
+        "(hold_too_long).",
     )
     timezone: str = Field(
         default="UTC",
@@ -249,6 +255,7 @@ class EnvironmentSettings(BaseSettings):
                 dynamic_safety_factor=self.dynamic_safety_factor,
                 sales_window_days=self.sales_window_days,
                 unresolved_wait_s=self.unresolved_wait_s,
+                max_hold_s=self.max_hold_s,
                 timezone=self.timezone,
                 location_timezones=self.location_timezones,
                 tx_wait_s=self.tx_wait_s,

@@ -65,6 +65,7 @@ class EngineSettings(_Part):
     dynamic_safety_factor: float
     sales_window_days: int
     unresolved_wait_s: int
+    max_hold_s: int
     timezone: str
     location_timezones: dict[str, str]
     tx_wait_s: int

@@ -148,7 +148,7 @@ def _keyed_step(create: Callable[[str], Any], apply: Callable[[Any, Any], list[A
 
 
 def _apply_upc(state: UpcState, value: Any) -> list[Any]:
-    return list(state.apply(value))
+    return list(state.apply(value, wall_clock_ms()))
 
 
 resolve_upc = _keyed_step(UpcState, _apply_upc, lambda s: s.is_empty)

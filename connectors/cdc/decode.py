@@ -14,13 +14,15 @@ import orjson
 
 from atp.domain.events import Event, Provenance, SourcePosition
 from atp.domain.inputs import Decoded
-from atp.domain.records import DeadLetter
+from atp.domain.records import DEAD_LETTER_PAYLOAD_LIMIT, DeadLetter, bounded_text
+from atp.domain.time_window import IMPLAUSIBLE_TIMESTAMP, event_time_problem
 from atp.domain.transactions import BEGIN, END, TxBoundary
 from atp.errors import CdcDecodeError, InputError
 from atp.privacy import mask_personal_data, mask_raw_payload
 from connectors.cdc import erp, pos
 from connectors.cdc.envelope import ChangeEvent, json_object, parse_envelope, read_transaction, transaction_key
 from connectors.cdc.source_block import commit_ts_ms, describe_position, mariadb_position, postgres_position
+from connectors.json_input import parse_json
 
 TableDecoder = Callable[[ChangeEvent, SourcePosition, Provenance], list[Event]]
 PositionReader = Callable[[dict[str, object]], SourcePosition]
@@ -80,7 +82,11 @@ def decode_change(topic: str, partition: int, offset: int, value: bytes | None, 
         ref = f"{topic}[{partition}]@{offset} {describe_position(position)}"
         if transaction is not None:
             ref += f" tx={transaction[0]}"
-        provenance = Provenance(commit_ts_ms(change.source), ref, topic, partition, offset)
+        committed_ms = commit_ts_ms(change.source)
+        problem = event_time_problem(committed_ms, now_ms)
+        if problem is not None:
+            raise CdcDecodeError(IMPLAUSIBLE_TIMESTAMP, f"commit time {committed_ms} {problem}")
+        provenance = Provenance(committed_ms, ref, topic, partition, offset)
         return Decoded(decode_table(change, position, provenance), transaction=transaction)
     except InputError as exc:
         letter = dead_letter_for(topic, partition, offset, value, exc, now_ms)
@@ -155,10 +161,19 @@ def dead_letter_for(
 
 
 def masked_payload(value: bytes | None) -> str:
+    """The message as a dead letter keeps it: parsed and masked where it is JSON we may parse, else masked as text;
+    over ``DEAD_LETTER_PAYLOAD_LIMIT``, its head, with the size and SHA-256 of the whole message."""
     if value is None:
         return ""
+    if len(value) > DEAD_LETTER_PAYLOAD_LIMIT:
+        # Only the head is kept, so only the head is read and masked (with a margin, so that an email address cut
+        # at the limit is still recognised and masked before the cut).
+        head = mask_raw_payload(value[: DEAD_LETTER_PAYLOAD_LIMIT + 1024]).decode("utf-8", errors="replace")
+        return bounded_text(head, DEAD_LETTER_PAYLOAD_LIMIT, original=value)
     try:
-        doc = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return mask_raw_payload(value).decode("utf-8", errors="replace")
-    return orjson.dumps(mask_personal_data(doc)).decode()
+        doc = parse_json(value)
+    except InputError:  # not JSON, or nested too deep to parse safely
+        text = mask_raw_payload(value).decode("utf-8", errors="replace")
+    else:
+        text = orjson.dumps(mask_personal_data(doc)).decode()
+    return bounded_text(text, DEAD_LETTER_PAYLOAD_LIMIT, original=value)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from atp.errors import CdcDecodeError
+from atp.errors import CdcDecodeError, InputError
+from connectors.json_input import parse_json
 
 Row = dict[str, Any]
 
@@ -43,11 +42,12 @@ class ChangeEvent:
 
 
 def json_object(value: bytes, not_an_object: str) -> dict[str, Any]:
-    """``value`` parsed as a JSON object; raises with ``unparsable_json`` or ``not_an_object`` as the reason."""
+    """``value`` parsed as a JSON object; raises with ``unparsable_json``, ``too_deeply_nested`` or
+    ``not_an_object`` as the reason."""
     try:
-        doc = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise CdcDecodeError("unparsable_json", str(exc)) from exc
+        doc = parse_json(value)
+    except InputError as exc:
+        raise CdcDecodeError(exc.reason, exc.detail) from exc
     if not isinstance(doc, dict):
         raise CdcDecodeError(not_an_object, f"expected a JSON object, got {type(doc).__name__}")
     return doc
@@ -63,7 +63,7 @@ def parse_envelope(value: bytes | None) -> ChangeEvent | None:
             "schemas_enabled", "envelope wrapped in schema/payload; set value.converter.schemas.enable=false"
         )
     op = doc.get("op")
-    if op not in _OPS:
+    if not isinstance(op, str) or op not in _OPS:  # a list or an object is no op (nor hashable)
         raise CdcDecodeError("unknown_op", f"op {op!r}")
     source = doc.get("source")
     if not isinstance(source, dict):

@@ -18,13 +18,14 @@ from atp.domain.events import (
     StockLevel,
     UpcReleased,
 )
+from atp.domain.time_window import EARLIEST_DAY
 from atp.errors import CdcDecodeError
 from connectors.cdc.envelope import ChangeEvent
 from connectors.cdc.values import (
     code,
-    epoch_days,
     flag,
     optional_code,
+    plausible_day,
     units_or_fail_safe,
     units_or_zero_the_row,
     whole_number,
@@ -91,7 +92,10 @@ def stock_lot(change: ChangeEvent, position: SourcePosition, provenance: Provena
     # A bad lot quantity is dead-lettered without a fail-safe: the lot's units are inside QTY_OH either way,
     # and guessing a number for them could only be wrong.
     qty = 0 if change.is_delete else whole_units(row, "QTY")
-    return [LotChanged(sku, location, lot, qty, epoch_days(row, "EXPIRY_DT"), position, provenance)]
+    # An expiry no calendar holds (it would overflow the engine's dates) is dead-lettered, and the lot counts as
+    # expired meanwhile: its units unsellable until the ERP says again, which cannot over-promise.
+    expired = LotChanged(sku, location, lot, qty, EARLIEST_DAY, position, provenance)
+    return [LotChanged(sku, location, lot, qty, plausible_day(row, "EXPIRY_DT", expired), position, provenance)]
 
 
 def po_line(change: ChangeEvent, position: SourcePosition, provenance: Provenance) -> list[Event]:
@@ -99,7 +103,8 @@ def po_line(change: ChangeEvent, position: SourcePosition, provenance: Provenanc
     row = change.row
     line = f"{code(row, 'PO_NO')}/{whole_number(row, 'LINE_NO')}"
     sku, location = code(row, "ITEM_NO"), code(row, "LOC_CD")
-    due_day = epoch_days(row, "DUE_DT")
+    # A due date no calendar holds is dead-lettered, and the line counts no open supply meanwhile.
+    due_day = plausible_day(row, "DUE_DT", InboundChanged(sku, location, line, 0, EARLIEST_DAY, position, provenance))
     if due_day is None:
         raise CdcDecodeError("null_column", "column DUE_DT is null")
     events: list[Event] = []

@@ -25,7 +25,8 @@ def mariadb_position(source: dict[str, Any]) -> SourcePosition:
     if not isinstance(file, str) or not isinstance(pos, int) or not isinstance(row, int):
         raise CdcDecodeError("missing_source", f"binlog position missing (file={file!r}, pos={pos!r})")
     _, _, number = file.rpartition(".")
-    if not number.isdigit():
+    # ASCII digits only, and few: int() refuses other Unicode digits and numbers of more than 4300 digits.
+    if not (number.isascii() and number.isdigit()) or len(number) > 18:
         raise CdcDecodeError("missing_source", f"binlog file name {file!r} has no sequence number")
     return (int(number), pos, row)
 

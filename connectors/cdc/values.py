@@ -15,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from atp.domain.time_window import IMPLAUSIBLE_TIMESTAMP, day_problem
 from atp.errors import CdcDecodeError
 
 # Quantities beyond this are not stock counts but corrupt data (and would overflow an Avro long downstream).
@@ -66,6 +67,10 @@ def whole_units(row: dict[str, Any], column: str) -> int:
             raise CdcDecodeError("wrong_type", f"column {column} is not finite: {value!r}")
         if exact != exact.to_integral_value():
             raise CdcDecodeError("fractional_quantity", f"column {column} is {value}, not whole units")
+        if exact > MAX_QUANTITY:  # before int(): "1e999999" would take minutes to become an int
+            raise CdcDecodeError("quantity_out_of_range", f"column {column} is {value}")
+        if exact < 0:
+            raise CdcDecodeError("negative_quantity", f"column {column} is {value}")
         units = int(exact)
     else:
         raise CdcDecodeError("wrong_type", f"column {column} should be a number, got {type(value).__name__}")
@@ -99,6 +104,16 @@ def epoch_days(row: dict[str, Any], column: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise CdcDecodeError("wrong_type", f"column {column} should be days since epoch, got {value!r}")
     return value
+
+
+def plausible_day(row: dict[str, Any], column: str, fail_safe: object) -> int | None:
+    """A DATE column within the dates a lot or a purchase order may carry (:mod:`atp.domain.time_window`); outside
+    them, the row is dead-lettered (``implausible_timestamp``) and ``fail_safe`` applied instead."""
+    day = epoch_days(row, column)
+    problem = None if day is None else day_problem(day)
+    if problem is not None:
+        raise CdcDecodeError(IMPLAUSIBLE_TIMESTAMP, f"column {column} {problem}", fail_safe=(fail_safe,))
+    return day
 
 
 def units_or_zero_the_row(row: dict[str, Any], column: str, zeroed: object) -> int:

@@ -198,7 +198,7 @@ def test_postgres_begin_changes_and_end_name_one_transaction_despite_their_lsn_s
                 "transaction": {"id": "734:26459096", "total_order": 2, "data_collection_order": 2},
             }
         ),
-        0,
+        NOW,  # the flow's clock: a commit time more than a day ahead of it is implausible
     )
     assert begin.boundary is not None and begin.boundary.tx_id == "734"
     assert change.transaction == ("734", 2)

@@ -180,6 +180,7 @@ def test_a_hold_on_a_kit_holds_its_components():
 
 
 def test_reservations_naming_unknown_things_or_malformed_are_dead_lettered_and_the_flow_goes_on():
+    in_two_hours = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat()
     schedule = [(0.0, m) for m in a_shirt_listed_on_shopify()]
     schedule += [
         (0.1, reservation("HOLD", channel_sku="NOT-LISTED")),
@@ -188,7 +189,8 @@ def test_reservations_naming_unknown_things_or_malformed_are_dead_lettered_and_t
         (0.1, reservation("HOLD", qty=-2)),
         (0.1, reservation("HOLD", expires_at=None)),
         (0.1, message(RESERVATIONS, b"{not json", next(_offsets))),
-        (0.2, reservation("HOLD", qty=1, reservation_id="cart-ok")),
+        # A cart hold of two hours: one expiring beyond ATP_MAX_HOLD_S (the builder's 2099) is dead-lettered too.
+        (0.2, reservation("HOLD", qty=1, reservation_id="cart-ok", expires_at=in_two_hours)),
     ]
     out = run(schedule, linger_s=1.2)
     letters = sorted(d.reason for d in out if isinstance(d, DeadLetter))
@@ -222,6 +224,21 @@ def shelf(store: str, upc: str, on_hand: int):
     offset = next(_offsets)
     row = store_stock_row(store, upc, on_hand)
     return message(POS_STOCK, envelope("u", None, row, postgres_source("store_stock", 50_000 + offset)), offset)
+
+
+def test_store_stock_for_a_upc_the_erp_never_names_is_dead_lettered_after_the_unresolved_wait():
+    schedule = [
+        (0.0, erp(ERP_ITEMS, item_row("TEE-1", "000000000017"), "ITEM_MASTER")),
+        (0.1, shelf("ST0001", "999999999999", 4)),
+    ]
+    out = run(schedule, linger_s=0.6)
+    [letter] = [d for d in out if isinstance(d, DeadLetter)]
+    assert (letter.source_topic, letter.reason, letter.error) == (
+        POS_STOCK,
+        "unknown_upc",
+        "UPC 999999999999 is not known to the ERP after 0s",
+    )
+    assert not [r for r in out if isinstance(r, AvailabilityRecord) and r.location == "ST0001"]
 
 
 def channel_view(out, channel_sku: str) -> list[tuple[str, int, int]]:

@@ -18,7 +18,7 @@ def event(n: int, op: str, at: int, qty: int = 2, expires: int | None = None) ->
 def replay(events: list[ReservationEvent]) -> Reservation:
     reservation = Reservation("r1")
     for e in events:
-        reservation.apply(e)
+        reservation.apply(e, e.occurred_at_ms)  # received as it happened
     return reservation
 
 
@@ -41,8 +41,8 @@ def test_a_release_before_its_hold_leaves_nothing_held():
 
 def test_a_duplicate_event_changes_nothing():
     r = Reservation("r1")
-    assert r.apply(event(1, HOLD, T0, expires=T0 + 100))
-    assert not r.apply(event(1, HOLD, T0, expires=T0 + 100))
+    assert r.apply(event(1, HOLD, T0, expires=T0 + 100), T0)
+    assert not r.apply(event(1, HOLD, T0, expires=T0 + 100), T0)
 
 
 def test_a_fulfilled_order_stays_deducted_until_the_decrement_or_the_grace_period():

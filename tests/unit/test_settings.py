@@ -50,6 +50,7 @@ def _changed_values(tmp_path: Path) -> dict[str, object]:
         "dynamic_safety_factor": 1.5,
         "sales_window_days": 7,
         "unresolved_wait_s": 5,
+        "max_hold_s": 3600,
         "timezone": "Europe/Paris",
         "location_timezones": {"DC0001": "America/New_York"},
         "recovery_partitions": 2,

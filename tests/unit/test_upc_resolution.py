@@ -1,4 +1,4 @@
-from atp.domain.events import ItemChanged, Provenance, StoreStockByUpc, UpcReleased
+from atp.domain.events import ItemChanged, Provenance, SaleRecorded, StoreStockByUpc, UpcReleased
 from atp.domain.upc_resolution import UpcState
 
 UPC = "000000000017"
@@ -43,3 +43,42 @@ def test_a_released_upc_no_longer_resolves():
     state.apply_release(UpcReleased(UPC, "TEE-1", (2, 9, 0)))
     assert state.apply_store_stock(shelf("ST0001", 3, 30)) == []
     assert state.sku is None
+
+
+WAIT = 60_000
+NOW = 1_800_000_000_000
+
+
+def sale(store: str, qty: int, lsn: int) -> SaleRecorded:
+    return SaleRecorded(UPC, store, qty, lsn, Provenance(lsn, f"lsn={lsn}", "pos.public.sale_line", 0, lsn))
+
+
+def test_store_stock_and_sales_for_a_upc_the_erp_never_names_wait_the_unresolved_wait_then_are_dead_lettered():
+    state = UpcState(UPC)
+    row = StoreStockByUpc(UPC, "ST0001", 4, (10,), Provenance(10, "lsn=10", "pos.public.store_stock", 1, 77))
+    assert state.apply(row, NOW) == []
+    assert state.apply(sale("ST0001", 2, 11), NOW + 5) == []
+    assert state.deadline_ms(WAIT) == NOW + WAIT
+    assert state.give_up(NOW + WAIT - 1, WAIT) == []
+    stock_letter, sale_letter = state.give_up(NOW + WAIT, WAIT)
+    error = f"UPC {UPC} is not known to the ERP after 60s"
+    assert (stock_letter.source_topic, stock_letter.partition, stock_letter.offset) == ("pos.public.store_stock", 1, 77)
+    assert (stock_letter.reason, stock_letter.error, stock_letter.payload) == (
+        "unknown_upc",
+        error,
+        f'{{"upc":"{UPC}","store":"ST0001","on_hand":4,"cause_ref":"lsn=10"}}',
+    )
+    assert (sale_letter.source_topic, sale_letter.reason, sale_letter.payload) == (
+        "pos.public.sale_line",
+        "unknown_upc",
+        f'{{"upc":"{UPC}","store":"ST0001","qty":2,"cause_ref":"lsn=11"}}',
+    )
+    assert state.is_empty and state.deadline_ms(WAIT) is None
+
+
+def test_a_upc_named_in_time_releases_its_rows_and_stops_the_wait():
+    state = UpcState(UPC)
+    state.apply(shelf("ST0001", 4, 10), NOW)
+    [level] = state.apply(item("TEE-1", 5), NOW + 1)
+    assert (level.sku, level.on_hand) == ("TEE-1", 4)
+    assert state.deadline_ms(WAIT) is None and state.give_up(NOW + WAIT, WAIT) == []
