@@ -12,6 +12,7 @@ from pathlib import Path
 
 from atp.settings import KafkaSettings, LocalStackSettings
 from connectors.connect_client import ConnectClient
+from connectors.secret_files import read_secret
 
 ERP_CONNECTOR = "atp-erp"
 POS_CONNECTOR = "atp-pos"
@@ -73,6 +74,22 @@ def secrets_file(stack: LocalStackSettings) -> Path:
     return stack.home / "secrets" / "connect.properties"
 
 
+# Kafka Connect's REST API asks every caller for HTTP basic auth (infra.connect): this user, and the password
+# generated into connect_password_file at the worker's first start.
+CONNECT_USER = "atp"
+
+
+def connect_password_file(stack: LocalStackSettings) -> Path:
+    """The generated password of Kafka Connect's REST API (0600; made by ``atp up``)."""
+    return stack.home / "secrets" / "connect-rest.password"
+
+
+def connect_client(stack: LocalStackSettings, timeout_s: float = 15.0) -> ConnectClient:
+    """A client of the local Connect worker that sends the stack's REST credential."""
+    password = read_secret(connect_password_file(stack), "kafka connect")
+    return ConnectClient(stack.connect_url, (CONNECT_USER, password), timeout_s=timeout_s)
+
+
 def _secret(stack: LocalStackSettings, key: str) -> str:
     return "${file:" + str(secrets_file(stack)) + ":" + key + "}"
 
@@ -125,7 +142,7 @@ def pos_config(stack: LocalStackSettings) -> dict[str, str]:
 
 def register_cdc(stack: LocalStackSettings, kafka: KafkaSettings, progress: Progress) -> None:
     """Create or update both connectors and wait until they run (idempotent)."""
-    client = ConnectClient(stack.connect_url)
+    client = connect_client(stack)
     for name, config in ((ERP_CONNECTOR, erp_config(stack, kafka)), (POS_CONNECTOR, pos_config(stack))):
         client.put_config(name, config)
         client.wait_running(name)
@@ -134,7 +151,7 @@ def register_cdc(stack: LocalStackSettings, kafka: KafkaSettings, progress: Prog
 
 def connector_states(stack: LocalStackSettings) -> dict[str, str]:
     """Each registered connector's state and its tasks' (e.g. RUNNING, or RUNNING/FAILED)."""
-    client = ConnectClient(stack.connect_url)
+    client = connect_client(stack)
     states = {}
     for name in sorted(client.connectors()):
         status = client.status(name)
