@@ -16,6 +16,16 @@ from atp.errors import ServiceError
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+# The umask of every process the product starts (services, supervisor, dataflow): what they create is theirs alone.
+PRIVATE_UMASK = 0o077
+
+
+def open_private_log(path: Path) -> int:
+    """A descriptor appending to ``path``, created 0600 (an existing looser file is made 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
+    os.fchmod(descriptor, PRIVATE_FILE_MODE)
+    return descriptor
 
 
 def private_dir(path: Path) -> Path:

@@ -17,6 +17,7 @@ import schemas
 from atp.errors import ServiceError
 from atp.settings import LocalStackSettings
 from connectors.cdc_connectors import POS_TABLES, personal_columns  # the publication holds exactly the captured tables
+from connectors.secret_files import open_private_log
 from infra.os_user import as_user, own
 from infra.process import Progress
 from infra.service import Service
@@ -100,8 +101,7 @@ class Postgres(Service):
         sockets = _socket_dir(stack)
         sockets.mkdir(parents=True, exist_ok=True)
         own(sockets, OS_USER)
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.log.touch()
+        os.close(open_private_log(self.log))  # 0600, then the server's own
         own(self.log, OS_USER)
         # pg_ctl returns once the server is up; the server (its own session) outlives us.
         _run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(stack)), "-l", str(self.log), "-w",

@@ -9,6 +9,7 @@ run ``ATP_HOME=.atp/test ... atp down`` first (conftest's ``stack`` fixture then
 from __future__ import annotations
 
 import base64
+import stat
 import time
 import urllib.error
 import urllib.request
@@ -167,3 +168,37 @@ def test_connect_offers_only_the_two_debezium_connectors(stack: Settings) -> Non
 
     # No FileStream connectors (connect-file is not installed) and no MirrorMaker ones (connect-mirror never was).
     assert connect_client(stack.stack).plugins() == set(DEBEZIUM_CLASSES)
+
+
+# -- files: the stack's folders 0700, its secrets, configs and logs 0600 -----------------------------------
+
+
+def test_the_running_stack_keeps_its_files_private(pipeline: Settings) -> None:
+    home = pipeline.stack.home
+    folders = [
+        home / "secrets",
+        pipeline.stack.data_dir / "kafka",
+        pipeline.stack.data_dir / "kafka" / "log",
+        pipeline.stack.data_dir / "connect",
+        pipeline.stack.data_dir / "registry",
+        pipeline.stack.data_dir / "postgres",
+        pipeline.stack.data_dir / "mariadb",
+        pipeline.dataflow.recovery_dir,
+        pipeline.store.chdb_path,
+    ]
+    files = [
+        *(home / "secrets").iterdir(),
+        pipeline.stack.data_dir / "kafka" / "server.properties",
+        pipeline.stack.data_dir / "connect" / "connect-distributed.properties",
+        *(pipeline.stack.logs_dir / f"{name}.log" for name in ("kafka", "connect", "registry", "mariadb", "pipeline")),
+    ]
+    loose = [f"{p} {oct(stat.S_IMODE(p.stat().st_mode))}" for p in folders if stat.S_IMODE(p.stat().st_mode) != 0o700]
+    loose += [f"{p} {oct(stat.S_IMODE(p.stat().st_mode))}" for p in files if stat.S_IMODE(p.stat().st_mode) != 0o600]
+    assert loose == []
+    assert {p.name for p in (home / "secrets").iterdir()} >= {
+        "store.token",
+        "connect.properties",
+        "connect-rest.password",
+        "connect-rest-users.properties",
+        "connect-jaas.conf",
+    }
