@@ -61,6 +61,11 @@ def _common() -> dict[str, str]:
         "poll.interval.ms": "10",
         "topic.creation.default.partitions": "4",
         "topic.creation.default.replication.factor": "1",
+        # Change topics keep every change (no personal data reaches them), so a replay from the start works on
+        # any day; atp.bootstrap creates the ones the dataflow reads with the same (connectors.topics).
+        "topic.creation.default.cleanup.policy": "delete",
+        "topic.creation.default.retention.ms": "-1",
+        "topic.creation.default.retention.bytes": "-1",
         # Each change says which source transaction it belongs to and where in it, and BEGIN/END (with the
         # number of changes per table) go to <prefix>.transaction, so the dataflow applies transactions
         # whole and in commit order (atp.domain.transactions). That topic is created with one partition

@@ -202,3 +202,51 @@ def test_the_running_stack_keeps_its_files_private(pipeline: Settings) -> None:
         "connect-rest-users.properties",
         "connect-jaas.conf",
     }
+
+
+# -- Kafka: the change topics keep every change; reservations (customer_ref) 30 days -----------------------
+
+
+def _topic_config(settings: Settings, topic: str) -> dict[str, str]:
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.admin._config import ConfigResource
+    from confluent_kafka.admin._resource import ResourceType
+
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    entries = admin.describe_configs([resource])[resource].result(timeout=15)
+    return {name: entry.value for name, entry in entries.items()}
+
+
+def test_the_change_topics_keep_every_change_and_reservations_30_days(cdc: Settings) -> None:
+    from connectors import topics
+
+    for topic in ("erp.erp.STOCK_BAL", "pos.public.store_stock", "pos.public.sale_ticket", "erp.transaction"):
+        config = _topic_config(cdc, topic)
+        assert (config["retention.ms"], config["retention.bytes"], config["cleanup.policy"]) == ("-1", "-1", "delete")
+    reservations = _topic_config(cdc, topics.RESERVATIONS)
+    assert reservations["retention.ms"] == str(30 * 24 * 3600 * 1000)
+    assert reservations["segment.ms"] == str(24 * 3600 * 1000)
+    assert reservations["cleanup.policy"] == "delete"
+
+
+def test_a_deletion_request_says_when_kafka_has_dropped_the_customers_reservations(pipeline: Settings) -> None:
+    import datetime as dt
+    import uuid
+
+    from atp.privacy_requests import forget_customer
+    from tests.debezium_events import reservation_value
+    from tests.integration.legacy_writes import send_reservations
+
+    ref = f"cust-forget-{uuid.uuid4().hex[:8]}"
+    rid = f"forget-{uuid.uuid4().hex[:8]}"
+    send_reservations(pipeline, [(rid.encode(), reservation_value("RELEASE", reservation_id=rid, customer_ref=ref))])
+
+    report = forget_customer(pipeline.store, ref, pipeline.kafka)
+
+    assert "kafka:orders.reservations" in report.checked
+    [mentions] = report.kafka
+    assert (mentions.topic, mentions.records) == ("orders.reservations", 1)
+    now = dt.datetime.now(dt.UTC)
+    assert mentions.gone_by is not None
+    assert now + dt.timedelta(days=30) < mentions.gone_by <= now + dt.timedelta(days=31, minutes=5)
