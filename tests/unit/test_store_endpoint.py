@@ -167,3 +167,21 @@ def test_the_product_client_sends_the_token_from_the_secrets_file(endpoint: tupl
         RemoteStore(url, home / "missing.token").command("DROP TABLE atp.privacy_audit")
     with pytest.raises(StoreError, match="only a single SELECT|one SELECT"):
         remote.query("DROP TABLE atp.privacy_audit")
+
+
+def test_every_sql_example_of_the_readme_and_the_why_query_pass_the_read_only_endpoint(
+    endpoint: tuple[str, ChdbStore, Path],
+) -> None:
+    import re
+
+    from atp.analyst import WHY_SQL
+    from atp.settings import PROJECT_ROOT
+
+    url, _, _ = endpoint
+    examples = re.findall(r"```sql\n(.*?)```", (PROJECT_ROOT / "README.md").read_text(), flags=re.S)
+    assert examples
+    for sql in examples:
+        status, body = _post(url + "/query", {"sql": sql})
+        assert status == 200, (sql, body)
+    status, body = _post(url + "/query", {"sql": WHY_SQL, "params": {"sku": "TEE-1", "location": "ST0001"}})
+    assert status == 200, body
