@@ -15,7 +15,6 @@ FileStream connectors (``connect-file``) are not installed, and not on the class
 
 from __future__ import annotations
 
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -109,7 +108,7 @@ def open_without_credentials(stack: LocalStackSettings) -> bool:
     try:
         with urllib.request.urlopen(f"{stack.connect_url}/connectors", timeout=3) as response:
             return bool(response.status == 200)
-    except urllib.error.HTTPError:
+    except OSError:  # 401 (HTTPError), or not answering at all
         return False
 
 
