@@ -114,11 +114,19 @@ def cmd_why(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_forget_customer(settings: Settings, args: argparse.Namespace) -> None:
     from atp.privacy_requests import forget_customer
 
-    report = forget_customer(settings.store, args.subject)
+    report = forget_customer(settings.store, args.subject, settings.kafka)
     say(
         f"checked {', '.join(report.checked)}; removed {report.removed_total} row(s); "
         f"recorded in atp.privacy_audit as subject sha256 {report.subject_sha256[:16]}..."
     )
+    for mentions in report.kafka:
+        if mentions.gone_by is None:
+            say(f"kafka {mentions.topic}: no record mentions it")
+        else:
+            say(
+                f"kafka {mentions.topic}: {mentions.records} record(s) mention it; Kafka cannot delete single "
+                f"records, and the topic's retention removes them by {mentions.gone_by:%Y-%m-%d %H:%M} UTC"
+            )
 
 
 def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> None:

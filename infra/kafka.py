@@ -11,6 +11,7 @@ from confluent_kafka.admin import AdminClient
 
 from atp.errors import ServiceError
 from atp.settings import KafkaSettings, LocalStackSettings
+from connectors.secret_files import PRIVATE_UMASK, private_dir, write_private
 from infra import java, process
 from infra.process import Progress
 from infra.service import KafkaService
@@ -23,10 +24,11 @@ def _config(stack: LocalStackSettings) -> Path:
 
 
 def _write_config(stack: LocalStackSettings, kafka: KafkaSettings) -> Path:
-    logs = stack.data_dir / NAME / "log"
+    logs = private_dir(stack.data_dir / NAME / "log")  # the topics' data: 0700, like the folder above it
     path = _config(stack)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    private_dir(path.parent)
+    write_private(
+        path,
         "\n".join(
             [
                 "process.roles=broker,controller",
@@ -57,9 +59,8 @@ def _write_config(stack: LocalStackSettings, kafka: KafkaSettings) -> Path:
                 "log.retention.hours=168",
                 "",
             ]
-        )
-    )
-    path.chmod(0o600)  # it holds the SASL user's password
+        ),
+    )  # 0600: it holds the SASL user's password
     return path
 
 
@@ -74,6 +75,7 @@ def _format_storage(stack: LocalStackSettings, config: Path) -> None:
          "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)],
         capture_output=True,
         text=True,
+        umask=PRIVATE_UMASK,
     )  # fmt: skip
     if result.returncode != 0:
         raise ServiceError(f"kafka: formatting storage failed: {(result.stdout + result.stderr).strip()[-300:]}")

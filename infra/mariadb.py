@@ -17,6 +17,7 @@ import schemas
 from atp.errors import ServiceError
 from atp.settings import LocalStackSettings
 from connectors.cdc_connectors import ERP_TABLES  # the only ERP tables the CDC user may read
+from connectors.secret_files import PRIVATE_UMASK, private_dir
 from infra import process
 from infra.os_user import own
 from infra.process import Progress
@@ -53,8 +54,9 @@ def _local_admin() -> str:
 def _init_datadir(stack: LocalStackSettings) -> None:
     data = _data(stack)
     if (data / "mysql").is_dir():
+        data.chmod(0o700)  # a data folder made before it was private becomes so
         return
-    data.mkdir(parents=True, exist_ok=True)
+    private_dir(data)  # 0700 (its owner: the server's OS user when we are root)
     argv = [
         _binary("mariadb-install-db"),
         f"--datadir={data}",
@@ -64,7 +66,7 @@ def _init_datadir(stack: LocalStackSettings) -> None:
     if os.geteuid() == 0:
         own(data, OS_USER)
         argv.append(f"--user={OS_USER}")
-    result = subprocess.run(argv, capture_output=True, text=True)
+    result = subprocess.run(argv, capture_output=True, text=True, umask=PRIVATE_UMASK)
     if result.returncode != 0:
         raise ServiceError(f"mariadb: mariadb-install-db failed: {(result.stderr or result.stdout).strip()[-400:]}")
 

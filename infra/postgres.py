@@ -2,7 +2,8 @@
 
 ``wal_level=logical`` for Debezium's pgoutput plugin. Roles:
 - ``pos_admin`` owns database ``pos`` and its tables (the POS application);
-- ``pos_cdc`` has REPLICATION and SELECT on the captured tables only, nothing else.
+- ``pos_cdc`` has REPLICATION and SELECT on the captured tables only, nothing else; on a table with
+  personal columns (``sale_ticket.customer_email``, ``loyalty_id``) only on its other columns.
 The publication ``atp_pos`` is created by the owner, so the CDC user need not own tables.
 """
 
@@ -15,7 +16,8 @@ from pathlib import Path
 import schemas
 from atp.errors import ServiceError
 from atp.settings import LocalStackSettings
-from connectors.cdc_connectors import POS_TABLES  # the publication holds exactly the captured tables
+from connectors.cdc_connectors import POS_TABLES, personal_columns  # the publication holds exactly the captured tables
+from connectors.secret_files import open_private_log
 from infra.os_user import as_user, own
 from infra.process import Progress
 from infra.service import Service
@@ -99,8 +101,7 @@ class Postgres(Service):
         sockets = _socket_dir(stack)
         sockets.mkdir(parents=True, exist_ok=True)
         own(sockets, OS_USER)
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.log.touch()
+        os.close(open_private_log(self.log))  # 0600, then the server's own
         own(self.log, OS_USER)
         # pg_ctl returns once the server is up; the server (its own session) outlives us.
         _run(as_user(OS_USER, [str(BIN / "pg_ctl"), "-D", str(_data(stack)), "-l", str(self.log), "-w",
@@ -146,6 +147,30 @@ def _create_roles(stack: LocalStackSettings) -> None:
         superuser_sql(stack, "CREATE DATABASE pos OWNER pos_admin")
 
 
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def cdc_grants(columns: dict[str, list[str]], role: str = "pos_cdc") -> list[str]:
+    """What ``role`` may read: each captured table whole, or, if it has personal columns, every other column.
+
+    ``columns``: each POS table's columns as they are now (a column added later is granted at the next
+    ``atp up``). Table-wide rights are revoked first, so a stack granted them before loses them.
+    """
+    statements = []
+    for table in POS_TABLES:
+        personal = personal_columns(table)
+        if not personal:
+            statements.append(f"GRANT SELECT ON {_ident(table)} TO {role}")
+            continue
+        captured = [c for c in columns.get(table, []) if c not in personal]
+        if not captured:
+            raise ServiceError(f"postgres: table {table} has no columns to grant (is the POS schema applied?)")
+        statements.append(f"REVOKE ALL ON {_ident(table)} FROM {role}")
+        statements.append(f"GRANT SELECT ({', '.join(_ident(c) for c in captured)}) ON {_ident(table)} TO {role}")
+    return statements
+
+
 def apply_schema(stack: LocalStackSettings) -> None:
     """The POS tables (idempotent), the CDC user's read-only grants, and the publication."""
     from connectors.legacy_db import pos_connection
@@ -159,7 +184,15 @@ def apply_schema(stack: LocalStackSettings) -> None:
         cur.execute(f"{verb} PUBLICATION {PUBLICATION} {'FOR' if verb == 'CREATE' else 'SET'} TABLE {tables}".encode())
         cur.execute(b"REVOKE ALL ON SCHEMA public FROM PUBLIC")
         cur.execute(b"GRANT USAGE ON SCHEMA public TO pos_cdc")
-        cur.execute(f"GRANT SELECT ON {tables} TO pos_cdc".encode())
+        cur.execute(
+            b"SELECT table_name, column_name FROM information_schema.columns "
+            b"WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+        )
+        columns: dict[str, list[str]] = {}
+        for table, column in cur.fetchall():
+            columns.setdefault(table, []).append(column)
+        for statement in cdc_grants(columns):
+            cur.execute(statement.encode())
     superuser_sql(
         stack, "REVOKE CREATE, TEMPORARY ON DATABASE pos FROM PUBLIC; GRANT CONNECT ON DATABASE pos TO pos_cdc"
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from atp.errors import ServiceError
 from atp.settings import LocalStackSettings
+from connectors.secret_files import PRIVATE_UMASK, open_private_log
 
 Progress = Callable[[str], None]
 
@@ -50,9 +51,11 @@ def start_detached(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> int:
+    """Start ``argv`` in its own session, its output appended to its log (0600), with umask 077: every file
+    and folder the service creates is readable by this OS user only."""
     stack.logs_dir.mkdir(parents=True, exist_ok=True)
     stack.run_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_file(stack, name), "ab") as out:
+    with os.fdopen(open_private_log(log_file(stack, name)), "ab") as out:
         process = subprocess.Popen(
             list(argv),
             stdout=out,
@@ -61,6 +64,7 @@ def start_detached(
             start_new_session=True,
             env={**os.environ, **(env or {})},
             cwd=cwd,
+            umask=PRIVATE_UMASK,
         )
     pid_file(stack, name).write_text(str(process.pid))
     return process.pid

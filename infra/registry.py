@@ -15,12 +15,14 @@ created with this mode must keep it: switching it re-maps existing ids.
 from __future__ import annotations
 
 import urllib.request
+from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from atp.errors import ServiceError
-from atp.settings import KafkaSettings
+from atp.settings import KafkaSettings, LocalStackSettings
+from connectors.secret_files import private_dir
 from connectors.topics import create_missing
 from infra import java, process
 from infra.process import Progress
@@ -31,6 +33,11 @@ JOURNAL_TOPIC = "atp.registry-journal"
 SNAPSHOTS_TOPIC = "atp.registry-snapshots"
 # Apicurio refuses compacted journals; keep every message forever.
 _KEEP_FOREVER = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
+
+
+def storage_dir(stack: LocalStackSettings) -> Path:
+    """The registry's snapshot folder (0700)."""
+    return private_dir(stack.data_dir / NAME)
 
 
 def _ensure_journal_topics(kafka: KafkaSettings) -> None:
@@ -59,7 +66,7 @@ class Registry(KafkaService):
     def _launch(self, progress: Progress) -> None:
         stack = self.stack
         _ensure_journal_topics(self.kafka)
-        self.data.mkdir(parents=True, exist_ok=True)
+        storage_dir(stack)
         process.start_detached(
             stack,
             NAME,

@@ -266,7 +266,10 @@ class EnvironmentSettings(BaseSettings):
             ),
             webhooks=WebhookSettings(endpoints=self.webhooks),
             store=StoreSettings(
-                clickhouse_url=self.clickhouse_url, chdb_path=self.home / "chdb", store_port=self.store_port
+                clickhouse_url=self.clickhouse_url,
+                chdb_path=self.home / "chdb",
+                store_port=self.store_port,
+                token_file=self.home / "secrets" / "store.token",
             ),
             dataflow=DataflowSettings(
                 recovery_dir=self.home / "recovery",

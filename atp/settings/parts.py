@@ -92,6 +92,7 @@ class StoreSettings(_Part):
     clickhouse_url: str | None
     chdb_path: Path
     store_port: int
+    token_file: Path  # the bearer token the store endpoint asks of /command (ATP_HOME/secrets/store.token)
 
     @property
     def store_url(self) -> str:

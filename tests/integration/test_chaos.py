@@ -128,10 +128,9 @@ def kill_dataflow_repeatedly(settings: Settings) -> None:
 
 def resnapshot_the_pos(settings: Settings) -> None:
     """Debezium re-reads every POS table (a backfill): every row again, as snapshot reads, then streaming."""
-    from connectors.cdc_connectors import POS_CONNECTOR, pos_config
-    from connectors.connect_client import ConnectClient
+    from connectors.cdc_connectors import POS_CONNECTOR, connect_client, pos_config
 
-    client = ConnectClient(settings.stack.connect_url)
+    client = connect_client(settings.stack)
     client.put_config(POS_CONNECTOR, pos_config(settings.stack) | {"snapshot.mode": "always"})
     client.wait_running(POS_CONNECTOR)
     time.sleep(5)  # the snapshot of a demo POS takes about a second

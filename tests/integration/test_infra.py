@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import stat
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -198,11 +197,10 @@ def test_kafka_clients_set_for_sasl_talk_to_the_sasl_listener_and_a_wrong_passwo
 
 
 def test_connector_configs_name_the_password_file_never_the_password(cdc: Settings) -> None:
-    from connectors.cdc_connectors import secrets_file
+    from connectors.cdc_connectors import connect_client, secrets_file
 
     for name in ("atp-erp", "atp-pos"):
-        with urllib.request.urlopen(f"{cdc.stack.connect_url}/connectors/{name}/config", timeout=5) as response:
-            config = orjson.loads(response.read())
+        config = connect_client(cdc.stack).config(name)
         assert config["database.password"].startswith("${file:" + str(secrets_file(cdc.stack)) + ":")
     assert stat.S_IMODE(secrets_file(cdc.stack).stat().st_mode) == 0o600
 

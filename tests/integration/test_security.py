@@ -1,0 +1,252 @@
+"""Secure by default on the real stack: what a caller without a credential cannot do, what the CDC users
+cannot read, which files are private, and what Kafka keeps how long.
+
+The stack comes from ``conftest.py`` (own home ``.atp/test`` and ports 2xxxx, never a developer's demo
+stack). A stack started by an older version of ``infra`` keeps its old settings until it is restarted:
+run ``ATP_HOME=.atp/test ... atp down`` first (conftest's ``stack`` fixture then starts it afresh).
+"""
+
+from __future__ import annotations
+
+import base64
+import stat
+import time
+import urllib.error
+import urllib.request
+
+import orjson
+import pytest
+from confluent_kafka import Consumer
+
+from atp.settings import Settings
+from connectors.legacy_db import pos_connection
+
+pytestmark = pytest.mark.integration
+
+
+def _run_id() -> int:
+    return time.time_ns() // 1_000_000 % 1_000_000_000
+
+
+def _snapshot_read_of(settings: Settings, ticket_id: int, timeout_s: float = 90) -> dict[str, object]:
+    """The first snapshot read (op ``r``) of POS ticket ``ticket_id`` on ``pos.public.sale_ticket``."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap_servers,
+            "group.id": f"security-test-{_run_id()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe(["pos.public.sale_ticket"])
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error() is not None or not message.value():
+                continue
+            try:
+                event = orjson.loads(message.value() or b"")
+                if event["op"] == "r" and event["after"]["ticket_id"] == ticket_id:
+                    return dict(event)
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue
+    finally:
+        consumer.close()
+    raise AssertionError(f"no snapshot read of ticket {ticket_id} within {timeout_s:.0f}s")
+
+
+# -- the POS CDC user reads the captured columns only ---------------------------------------------------
+
+
+def test_the_pos_cdc_user_cannot_read_the_personal_columns_of_sale_ticket(stack: Settings) -> None:
+    with pos_connection(stack.stack, "cdc", autocommit=True) as pos, pos.cursor() as cur:
+        cur.execute(b"SELECT ticket_id, store_id, opened_at, status FROM sale_ticket LIMIT 1")
+        for statement in (
+            b"SELECT customer_email FROM sale_ticket",
+            b"SELECT loyalty_id FROM sale_ticket",
+            b"SELECT * FROM sale_ticket",
+            b"LOCK TABLE sale_ticket IN ACCESS SHARE MODE",
+        ):
+            with pytest.raises(Exception, match="permission denied"):
+                cur.execute(statement)
+
+
+def test_the_pos_connector_still_snapshots_and_streams_sale_tickets(cdc: Settings) -> None:
+    from tests.integration.test_chaos import resnapshot_the_pos
+
+    ticket_id = 910_000_000_000 + _run_id()
+    with pos_connection(cdc.stack) as pos, pos.cursor() as cur:
+        cur.execute(
+            "INSERT INTO sale_ticket (ticket_id, store_id, opened_at, status, customer_email, loyalty_id) "
+            "VALUES (%s, 'ST9999', now(), 'PAID', 'snapshot.person@example.com', 'LOY-SNAPSHOT')",
+            (ticket_id,),
+        )
+        pos.commit()
+
+    resnapshot_the_pos(cdc)  # snapshot.mode=always: every POS row read again as pos_cdc, then streaming
+    event = _snapshot_read_of(cdc, ticket_id)
+    after = event["after"]
+    assert isinstance(after, dict) and sorted(after) == ["opened_at", "status", "store_id", "ticket_id"]
+    assert "snapshot.person@example.com" not in orjson.dumps(event).decode()
+
+    from connectors.cdc_connectors import POS_CONNECTOR, connect_client
+
+    assert connect_client(cdc.stack).status(POS_CONNECTOR)["connector"]["state"] == "RUNNING"
+    streamed = ticket_id + 1
+    with pos_connection(cdc.stack) as pos, pos.cursor() as cur:
+        cur.execute(
+            "INSERT INTO sale_ticket (ticket_id, store_id, opened_at, status, customer_email) "
+            "VALUES (%s, 'ST9999', now(), 'PAID', 'stream.person@example.com')",
+            (streamed,),
+        )
+        pos.commit()
+    from tests.integration.test_infra import _first_event
+
+    created = _first_event(
+        cdc, "pos.public.sale_ticket", lambda e: e["op"] == "c" and e["after"]["ticket_id"] == streamed
+    )
+    assert "stream.person@example.com" not in orjson.dumps(created).decode()
+
+
+# -- Kafka Connect: a credential for every REST call, and no FileStream connectors ------------------------
+
+
+def _connect_status(settings: Settings, method: str, path: str, body: object = None, auth: str | None = None) -> int:
+    headers = {"Content-Type": "application/json"}
+    if auth is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    data = orjson.dumps(body) if body is not None else None
+    request = urllib.request.Request(settings.stack.connect_url + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def _validate_body(settings: Settings) -> dict[str, str]:
+    """A config whose validation would resolve a ``${file:...}`` reference to the CDC passwords."""
+    from connectors.cdc_connectors import pos_config
+
+    return pos_config(settings.stack) | {"name": "atp-validate-probe"}
+
+
+def test_connect_refuses_every_rest_call_without_the_credential(cdc: Settings) -> None:
+    from connectors.cdc_connectors import CONNECT_USER, connect_password_file
+
+    validate = "/connector-plugins/io.debezium.connector.postgresql.PostgresConnector/config/validate"
+    calls = [
+        ("GET", "/connectors", None),
+        ("GET", "/connectors/atp-pos/config", None),
+        ("GET", "/connector-plugins", None),
+        ("PUT", validate, _validate_body(cdc)),
+        ("PUT", "/connectors/atp-sneaky/config", {"connector.class": "FileStreamSource", "file": "/etc/passwd"}),
+        ("DELETE", "/connectors/atp-pos", None),
+    ]
+    for method, path, body in calls:
+        assert _connect_status(cdc, method, path, body) == 401, (method, path)
+        assert _connect_status(cdc, method, path, body, auth=f"{CONNECT_USER}:wrong") == 401, (method, path)
+
+    password = connect_password_file(cdc.stack).read_text().strip()
+    assert _connect_status(cdc, "GET", "/connectors", auth=f"{CONNECT_USER}:{password}") == 200
+    assert _connect_status(cdc, "PUT", validate, _validate_body(cdc), auth=f"{CONNECT_USER}:{password}") == 200
+
+
+def test_the_product_reaches_connect_with_its_credential(cdc: Settings) -> None:
+    from connectors.cdc_connectors import connector_states
+    from infra.connect import Connect
+
+    states = connector_states(cdc.stack)  # what atp status and the connector watch read
+    assert (states["atp-erp"], states["atp-pos"]) == ("RUNNING", "RUNNING")
+    assert Connect(cdc.stack, cdc.kafka).health()
+
+
+def test_connect_offers_only_the_two_debezium_connectors(stack: Settings) -> None:
+    from connectors.cdc_connectors import connect_client
+    from infra.connect import DEBEZIUM_CLASSES
+
+    # No FileStream connectors (connect-file is not installed) and no MirrorMaker ones (connect-mirror never was).
+    assert connect_client(stack.stack).plugins() == set(DEBEZIUM_CLASSES)
+
+
+# -- files: the stack's folders 0700, its secrets, configs and logs 0600 -----------------------------------
+
+
+def test_the_running_stack_keeps_its_files_private(pipeline: Settings) -> None:
+    home = pipeline.stack.home
+    folders = [
+        home / "secrets",
+        pipeline.stack.data_dir / "kafka",
+        pipeline.stack.data_dir / "kafka" / "log",
+        pipeline.stack.data_dir / "connect",
+        pipeline.stack.data_dir / "registry",
+        pipeline.stack.data_dir / "postgres",
+        pipeline.stack.data_dir / "mariadb",
+        pipeline.dataflow.recovery_dir,
+        pipeline.store.chdb_path,
+    ]
+    files = [
+        *(home / "secrets").iterdir(),
+        pipeline.stack.data_dir / "kafka" / "server.properties",
+        pipeline.stack.data_dir / "connect" / "connect-distributed.properties",
+        *(pipeline.stack.logs_dir / f"{name}.log" for name in ("kafka", "connect", "registry", "mariadb", "pipeline")),
+    ]
+    loose = [f"{p} {oct(stat.S_IMODE(p.stat().st_mode))}" for p in folders if stat.S_IMODE(p.stat().st_mode) != 0o700]
+    loose += [f"{p} {oct(stat.S_IMODE(p.stat().st_mode))}" for p in files if stat.S_IMODE(p.stat().st_mode) != 0o600]
+    assert loose == []
+    assert {p.name for p in (home / "secrets").iterdir()} >= {
+        "store.token",
+        "connect.properties",
+        "connect-rest.password",
+        "connect-rest-users.properties",
+        "connect-jaas.conf",
+    }
+
+
+# -- Kafka: the change topics keep every change; reservations (customer_ref) 30 days -----------------------
+
+
+def _topic_config(settings: Settings, topic: str) -> dict[str, str]:
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.admin._config import ConfigResource
+    from confluent_kafka.admin._resource import ResourceType
+
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    entries = admin.describe_configs([resource])[resource].result(timeout=15)
+    return {name: entry.value for name, entry in entries.items()}
+
+
+def test_the_change_topics_keep_every_change_and_reservations_30_days(cdc: Settings) -> None:
+    from connectors import topics
+
+    for topic in ("erp.erp.STOCK_BAL", "pos.public.store_stock", "pos.public.sale_ticket", "erp.transaction"):
+        config = _topic_config(cdc, topic)
+        assert (config["retention.ms"], config["retention.bytes"], config["cleanup.policy"]) == ("-1", "-1", "delete")
+    reservations = _topic_config(cdc, topics.RESERVATIONS)
+    assert reservations["retention.ms"] == str(30 * 24 * 3600 * 1000)
+    assert reservations["segment.ms"] == str(24 * 3600 * 1000)
+    assert reservations["cleanup.policy"] == "delete"
+
+
+def test_a_deletion_request_says_when_kafka_has_dropped_the_customers_reservations(pipeline: Settings) -> None:
+    import datetime as dt
+    import uuid
+
+    from atp.privacy_requests import forget_customer
+    from tests.debezium_events import reservation_value
+    from tests.integration.legacy_writes import send_reservations
+
+    ref = f"cust-forget-{uuid.uuid4().hex[:8]}"
+    rid = f"forget-{uuid.uuid4().hex[:8]}"
+    send_reservations(pipeline, [(rid.encode(), reservation_value("RELEASE", reservation_id=rid, customer_ref=ref))])
+
+    report = forget_customer(pipeline.store, ref, pipeline.kafka)
+
+    assert "kafka:orders.reservations" in report.checked
+    [mentions] = report.kafka
+    assert (mentions.topic, mentions.records) == ("orders.reservations", 1)
+    now = dt.datetime.now(dt.UTC)
+    assert mentions.gone_by is not None
+    assert now + dt.timedelta(days=30) < mentions.gone_by <= now + dt.timedelta(days=31, minutes=5)
