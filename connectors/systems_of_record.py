@@ -151,7 +151,9 @@ def _read_reservation_log(
                 partition, offset = message.partition() or 0, message.offset() or 0
                 if message.error() is not None or offset >= ends[partition]:
                     continue
-                decoded = decode_reservation(topics.RESERVATIONS, partition, offset, message.value(), 0)
+                # Decoded as of now: plausible event times are judged against a clock (the engine's, at receipt).
+                now_ms = time.time_ns() // 1_000_000
+                decoded = decode_reservation(topics.RESERVATIONS, partition, offset, message.value(), now_ms)
                 for event in decoded.events:
                     if isinstance(event, ReservationReceived):
                         entry = _resolved(event, listings, locations)
