@@ -21,6 +21,7 @@ from __future__ import annotations
 # 7: the topology's named stages: stateful step ids are scoped by stage (`commit_order.transactions`,
 # `sku_availability.availability`, `decode_inputs.input_ledger`, ...), and SkuState is split by concern with its
 # published figures as named tuples.
+# 8: the input ledger remembers the offsets it counted as dead-lettered, and is `account_inputs.input_ledger`.
 # A changed format is not migrated: `atp run` refuses the old recovery store, and the runbook's replay rebuilds the
 # state from the input topics (README, "Replay").
-STATE_FORMAT = 7
+STATE_FORMAT = 8
