@@ -29,8 +29,16 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+# The latest deadline a timer can be armed for (9999-12-31T23:59:59.999Z); a later one is armed for then.
+_LAST_MS = 253_402_300_799_999
+
+
 def _as_datetime(epoch_ms: int | None) -> dt.datetime | None:
-    return None if epoch_ms is None else dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC)
+    if epoch_ms is None:
+        return None
+    # A deadline from a hostile input (a lot expiring in the year 10000, a hold that lapsed before 1970) fires when
+    # a datetime can say (never, in practice) or at once, rather than fail to arm.
+    return dt.datetime.fromtimestamp(min(max(epoch_ms, 0), _LAST_MS) / 1000, tz=dt.UTC)
 
 
 @functools.cache
@@ -122,20 +130,24 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W | DeadLetter, Snapshot],
         return state
 
     def _verdict(self, state: S) -> bool:
-        try:
-            self._deadline = self.deadline_ms(state)
-            keep = self.keep(state)
-        except Exception:  # a rule that cannot say: keep the key, without a timer until its next input
-            logger.exception("%s: the deadline or the keeping of key %r failed", self.step, self._key)
-            self._deadline = None
-            keep = True
-        if keep:
+        """Whether Bytewax keeps the key, and its next deadline (raises if the step's rules do)."""
+        self._deadline = self.deadline_ms(state)
+        if self.keep(state):
             return op.StatefulBatchLogic.RETAIN
         _keys_gauge(self.step).dec()
         if self._armed:
             _timers_gauge(self.step).dec()
             self._armed = False
         return op.StatefulBatchLogic.DISCARD
+
+    def _verdict_without_deadline(self, state: S) -> bool:
+        """A key whose state was already one its rules cannot read: kept, without a timer until its next input."""
+        try:
+            return self._verdict(state)
+        except Exception:
+            logger.exception("%s: the deadline of key %r cannot be computed", self.step, self._key)
+            self._deadline = None
+            return op.StatefulBatchLogic.RETAIN
 
     @classmethod
     def builder(cls, clock: Clock) -> Callable[[Snapshot | None], KeyedLogic[S, V, W]]:
@@ -179,6 +191,7 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W | DeadLetter, Snapshot],
             return letters, self._abandon()
         applied = self._applied
         assert applied is not None
+        start = len(applied)
         out: list[W | DeadLetter] = []
         for _, item in values:
             now = clock()
@@ -189,7 +202,38 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W | DeadLetter, Snapshot],
                 state = self._recover()
                 continue
             applied.append((item, now))
-        return out, self._verdict(state)
+        try:
+            return out, self._verdict(state)
+        except Exception:  # one of the batch's inputs left a state whose deadline the rules cannot compute
+            return self._without_culprits(start, [o for o in out if isinstance(o, DeadLetter)])
+
+    def _without_culprits(self, start: int, letters: list[W | DeadLetter]) -> tuple[list[W | DeadLetter], bool]:
+        """The batch again from the state before it, each input followed by the deadline: an input after which
+        the deadline raises is dead-lettered like one that raised itself. (Only on that failure: it costs the
+        batch twice, and a deadline per input.)"""
+        applied = self._applied
+        assert applied is not None
+        batch = applied[start:]
+        del applied[start:]
+        state = self._recover()
+        try:
+            self.deadline_ms(state)
+            blame = True
+        except Exception:  # the state was unreadable before this batch already: no input of it is to blame
+            blame = False
+        out = letters
+        for item, now in batch:
+            try:
+                produced = self.apply(state, item, now)
+                if blame:
+                    self.deadline_ms(state)
+            except Exception as error:
+                out.append(self._engine_error(item, error, now))
+                state = self._recover()
+                continue
+            out += produced
+            applied.append((item, now))
+        return out, self._verdict_without_deadline(state)
 
     def on_notify(self) -> tuple[Iterable[W | DeadLetter], bool]:
         state = self.state
@@ -199,14 +243,15 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W | DeadLetter, Snapshot],
         now = self.clock()
         try:
             out: list[W | DeadLetter] = [*self.expire(state, now)]
+            verdict = self._verdict(state)
         except Exception as error:
             letter = self._engine_error(_TIMER, error, now)
             state = self._recover()
-            verdict = self._verdict(state)
+            verdict = self._verdict_without_deadline(state)
             self._deadline = None  # the deadline would fire again at once: it waits for the key's next input
             return [letter], verdict
         self._applied.append((_TIMER, now))
-        return out, self._verdict(state)
+        return out, verdict
 
     def _recover(self) -> S:
         """The state as before the input that failed: its snapshot's bytes, and what it applied since, again."""

@@ -23,7 +23,7 @@ from atp.domain.sku_state import SkuState
 from atp.domain.transactions import INCOMPLETE_TRANSACTION, OVERSIZED_TRANSACTION
 from atp.settings import settings_from_fields
 from flows import steps
-from flows.keyed import ENGINE_ERROR, ERROR_CHARS
+from flows.keyed import ENGINE_ERROR, ERROR_CHARS, KeyedLogic
 from flows.process import availability_flow
 from tests.debezium_events import (
     ERP_ITEMS,
@@ -319,3 +319,54 @@ def test_the_ledger_remembers_a_bounded_number_of_dead_lettered_offsets():
         ledger.record(offset, dead_lettered=True)
     assert len(ledger.letters) == REMEMBERED_LETTERS and min(ledger.letters) == 50
     assert ledger.counted == REMEMBERED_LETTERS + 50
+
+
+def test_an_input_that_leaves_a_deadline_the_rules_cannot_compute_is_dead_lettered_like_one_that_raised(monkeypatch):
+    original = steps.Availability.deadline_ms
+
+    def deadline_ms(self, state):  # type: ignore[no-untyped-def]
+        if any(location.on_hand == 99 for location in state.locations.values()):
+            raise OverflowError("date value out of range")
+        return original(self, state)
+
+    monkeypatch.setattr(steps.Availability, "deadline_ms", deadline_ms)
+    _, first, later = poisoned_stock(32)
+    out: list = []
+    run_main(availability_flow(settings(), TestingSource([*first, *later]), TestingSink(out)))
+
+    [letter] = letters(out)
+    assert (letter.reason, letter.source_topic, letter.offset) == (ENGINE_ERROR, ERP_STOCK, 2)
+    assert "OverflowError" in letter.error
+    bad, tee = last(out, "BAD-1@DC0001"), last(out, "TEE-1@DC0001")
+    assert (bad.on_hand, bad.safety_stock, bad.available) == (10, 1, 9)
+    assert (tee.on_hand, tee.available) == (7, 7)
+    assert accounted(ERP_STOCK, 32) == (3, 1)
+
+
+class FarOff(KeyedLogic[dict, int, int]):
+    """A step whose deadline is whatever its input says."""
+
+    STEP = "far_off"
+
+    def create(self, key: str) -> dict:
+        return {}
+
+    def apply(self, state: dict, value: int, now_ms: int) -> list[int]:
+        state["deadline"] = value
+        return []
+
+    def deadline_ms(self, state: dict) -> int | None:
+        return state["deadline"]
+
+
+@pytest.mark.parametrize(
+    ("deadline", "armed_for"),
+    [
+        (10**18, dt.datetime(9999, 12, 31, 23, 59, 59, 998993, tzinfo=dt.UTC)),
+        (-(10**15), dt.datetime(1970, 1, 1, tzinfo=dt.UTC)),
+    ],
+)
+def test_a_deadline_beyond_what_a_datetime_says_is_armed_for_the_nearest_it_can(deadline, armed_for):
+    logic = FarOff(None, lambda: 0)
+    logic.on_batch([("k", deadline)])
+    assert logic.notify_at() == armed_for
