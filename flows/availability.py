@@ -2,13 +2,18 @@
 alerts and dead letters out. It reads as its stages (Bytewax ``@operator`` composition):
 
     messages ─► decode_inputs ─► commit_order ─► events ─┬─► store_sales_and_stock ─┐
-       (dead letters, input ledger)  (source transactions  ├─► channel_reservations ─┤
+       (dead letters)                (source transactions  ├─► channel_reservations ─┤
                                       whole, in commit      └──────────────────────┴─► sku_availability
                                       order)                                            (availability, kits)
                                                                                               │
                                                             channel_feeds ◄───────────────────┤
                                                                   │                           │
                           publish: each key's last record of an epoch, at its close ◄─────────┘
+                          account_inputs: the input ledger (each input used or dead-lettered, once)
+
+Every stateful step may dead-letter an input (its rules, or ``engine_error`` when applying it raised,
+``flows.keyed``): each step's dead letters are split from what it passes on, and all of them go to
+``publish`` and, naming their input, to the ledger, which then counts that input as dead-lettered.
 
 Keys (``flows.routing`` is the table): ``transactions`` by source database (``erp``, ``pos``),
 ``resolve_upc`` by UPC, ``join_tickets`` by ticket, ``check_location`` by location,
@@ -102,19 +107,43 @@ class Ordered:
 
 
 @dataclass(frozen=True)
+class FromStores:
+    resolved: Stream[Any]  # store stock and sales with their SKU
+    letters: Stream[DeadLetter]
+
+
+@dataclass(frozen=True)
 class Reserved:
     reservations: Stream[ReservationReceived]
-    rejected: Stream[Any]  # dead letters of reservations that name no known location or listing
+    letters: Stream[DeadLetter]  # reservations that name no known location or listing, and inputs a step failed on
 
 
 @dataclass(frozen=True)
 class Available:
     records: Stream[Any]  # availability records, alerts, withdrawals, and what the channels and kits take
     kit_records: Stream[Any]
+    letters: Stream[DeadLetter]
+
+
+@dataclass(frozen=True)
+class Fed:
+    channel_records: Stream[Any]  # channel records and withdrawals
+    letters: Stream[DeadLetter]
 
 
 def _is_consumer_error(item: object) -> bool:
     return isinstance(item, KafkaError)
+
+
+def _letters_apart(step_id: str, outputs: Stream[Any]) -> tuple[Stream[Any], Stream[DeadLetter]]:
+    """A step's outputs without its dead letters (the routes drop what they do not name), and its dead letters."""
+    split = op.branch(step_id, outputs, to.is_dead_letter)
+    return split.falses, split.trues
+
+
+def _letters_of(step_id: str, outputs: Stream[Any]) -> Stream[DeadLetter]:
+    """A step's dead letters, where what it passes on goes to routes (which drop what they do not name)."""
+    return op.filter(step_id, outputs, to.is_dead_letter)
 
 
 @operator
@@ -125,14 +154,12 @@ def decode_inputs(
     consumer_error: Callable[[ConsumerError, int], DeadLetter],
     clock: Clock,
 ) -> Inputs:
-    """Each message decoded once; what cannot be used is a dead letter, and the ledger counts both."""
+    """Each message decoded once; what cannot be used is a dead letter (the ledger counts both: account_inputs)."""
     split = op.branch("consumer_errors_or_not", messages, _is_consumer_error)
     errors = op.map("consumer_errors", split.trues, lambda error: consumer_error(error, clock()))
     reads = op.map(
         "decode", split.falses, lambda m: decode(m.topic or "", m.partition or 0, m.offset or 0, m.value, clock())
     )
-    # Every input is either used or dead-lettered: the ledger counts which, once per offset (metrics, chaos test).
-    op.stateful_batch("input_ledger", op.map("route_to_ledger", reads, to.to_ledger), InputLedgerLogic.builder(clock))
     letters = op.merge("letters", errors, op.filter_map("dead_letters", reads, lambda r: r.decoded.dead_letter))
     return Inputs(reads, letters)
 
@@ -159,7 +186,7 @@ def commit_order(step_id: str, reads: Stream[Read], clock: Clock, wait_ms: int, 
 
 
 @operator
-def store_sales_and_stock(step_id: str, events: Stream[Event], clock: Clock, wait_ms: int) -> Stream[Any]:
+def store_sales_and_stock(step_id: str, events: Stream[Event], clock: Clock, wait_ms: int) -> FromStores:
     """POS sales learn their store from the ticket, then (like store stock) their SKU from the UPC (or, after
     ``wait_ms`` without it, become dead letters)."""
     sales = op.key_rm(
@@ -173,10 +200,10 @@ def store_sales_and_stock(step_id: str, events: Stream[Event], clock: Clock, wai
         op.flat_map("route_to_upc", events, to.EVENTS_TO_UPCS),
         op.flat_map("route_sales_to_upc", sales, to.SALES_TO_UPCS),
     )
-    return op.key_rm(
-        "unkey_resolved",
-        op.stateful_batch("resolve_upc", by_upc, lambda resumed: ResolveUpc(resumed, clock, wait_ms)),
-    )
+    resolved_or_not = op.stateful_batch("resolve_upc", by_upc, lambda resumed: ResolveUpc(resumed, clock, wait_ms))
+    resolved, upc_letters = _letters_apart("upc_letters", op.key_rm("unkey_resolved", resolved_or_not))
+    letters = op.merge("letters", _letters_of("ticket_letters", sales), upc_letters)
+    return FromStores(resolved, letters)
 
 
 @operator
@@ -206,15 +233,17 @@ def channel_reservations(step_id: str, events: Stream[Event], clock: Clock, wait
         op.flat_map("route_kit_bom", events, to.EVENTS_TO_BOMS),
         op.flat_map("route_listed", listed, to.LISTED_TO_BOMS),
     )
-    reservations = op.key_rm(
-        "unkey_exploded", op.stateful_batch("explode_kits", bom_inputs, ExplodeKits.builder(clock))
+    reservations, kit_letters = _letters_apart(
+        "kit_letters",
+        op.key_rm("unkey_exploded", op.stateful_batch("explode_kits", bom_inputs, ExplodeKits.builder(clock))),
     )
-    rejected = op.merge(
-        "rejected",
-        op.filter("location_rejects", located, to.is_output),
-        op.filter("listing_rejects", listed, to.is_output),
+    letters = op.merge(
+        "letters",
+        _letters_of("location_rejects", located),
+        _letters_of("listing_rejects", listed),
+        kit_letters,
     )
-    return Reserved(reservations, rejected)
+    return Reserved(reservations, letters)
 
 
 @operator
@@ -233,8 +262,12 @@ def sku_availability(
         op.flat_map("route_store_stock", from_stores, to.RESOLVED_TO_SKUS),
         op.flat_map("route_reservations", reservations, to.RESOLVED_TO_SKUS),
     )
-    records = op.key_rm(
-        "unkey_records", op.stateful_batch("availability", by_sku, lambda resumed: Availability(resumed, clock, rules))
+    records, sku_letters = _letters_apart(
+        "sku_letters",
+        op.key_rm(
+            "unkey_records",
+            op.stateful_batch("availability", by_sku, lambda resumed: Availability(resumed, clock, rules)),
+        ),
     )
     kit_inputs = op.merge(
         "kit_inputs",
@@ -242,10 +275,11 @@ def sku_availability(
         op.flat_map("route_bom_to_kit", events, to.EVENTS_TO_KITS),
     )
     threshold = rules.low_stock_threshold
-    kit_records = op.key_rm(
-        "unkey_kits", op.stateful_batch("kits", kit_inputs, lambda resumed: Kits(resumed, clock, threshold))
+    kit_records, kit_letters = _letters_apart(
+        "kit_letters",
+        op.key_rm("unkey_kits", op.stateful_batch("kits", kit_inputs, lambda resumed: Kits(resumed, clock, threshold))),
     )
-    return Available(records, kit_records)
+    return Available(records, kit_records, op.merge("letters", sku_letters, kit_letters))
 
 
 @operator
@@ -257,7 +291,7 @@ def channel_feeds(
     clock: Clock,
     channel_rules: ChannelRules,
     channels: frozenset[str],
-) -> Stream[Any]:
+) -> Fed:
     """Availability stamped per location, summed per SKU over where each channel may fulfil from,
     versioned per listing."""
     by_location = op.merge(
@@ -284,9 +318,32 @@ def channel_feeds(
         op.flat_map("route_figures_to_listing", figures, to_feed),
         op.flat_map("route_listings_to_feed", events, to_feed),
     )
-    return op.key_rm(
-        "unkey_channel_records", op.stateful_batch("channel_feed", feed_inputs, ChannelFeedLogic.builder(clock))
+    channel_records, feed_letters = _letters_apart(
+        "feed_letters",
+        op.key_rm(
+            "unkey_channel_records", op.stateful_batch("channel_feed", feed_inputs, ChannelFeedLogic.builder(clock))
+        ),
     )
+    letters = op.merge(
+        "letters",
+        _letters_of("location_letters", stamped),
+        _letters_of("sum_letters", figures),
+        feed_letters,
+    )
+    return Fed(channel_records, letters)
+
+
+@operator
+def account_inputs(step_id: str, reads: Stream[Read], late_letters: Stream[DeadLetter], clock: Clock) -> Stream[Any]:
+    """Every input is either used or dead-lettered: the ledger counts which, once per offset (metrics, chaos test).
+    An input a step dead-lettered after it was decoded (``late_letters``) moves from used to dead-lettered."""
+    counted = op.merge(
+        "ledger_inputs",
+        op.map("route_to_ledger", reads, to.to_ledger),
+        op.flat_map("route_late_letters", late_letters, to.late_letter_to_ledger),
+    )
+    ledger = op.key_rm("unkey_ledger", op.stateful_batch("input_ledger", counted, InputLedgerLogic.builder(clock)))
+    return op.filter("ledger_letters", ledger, to.is_dead_letter)
 
 
 @operator
@@ -303,19 +360,25 @@ def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> 
     events = ordered.events
     from_stores = store_sales_and_stock("store_sales_and_stock", events, clock, policy.rules.unresolved_wait_ms)
     reserved = channel_reservations("channel_reservations", events, clock, policy.rules.unresolved_wait_ms)
-    available = sku_availability("sku_availability", events, from_stores, reserved.reservations, clock, policy.rules)
-    channel_records = channel_feeds(
+    available = sku_availability(
+        "sku_availability", events, from_stores.resolved, reserved.reservations, clock, policy.rules
+    )
+    fed = channel_feeds(
         "channel_feeds", available.records, available.kit_records, events, clock, policy.channel_rules, policy.channels
     )
+    # Every dead letter a step made: published, and counted by the ledger against the input it names.
+    engine_letters = op.merge(
+        "engine_letters", ordered.letters, from_stores.letters, reserved.letters, available.letters, fed.letters
+    )
+    ledger_letters = account_inputs("account_inputs", inputs.reads, engine_letters, clock)
     outgoing: Stream[EpochOutput] = op.merge(
         "outgoing",
         op.filter("engine_out", available.records, to.is_output),
         available.kit_records,
-        channel_records,
-        reserved.rejected,
-        op.filter("unknown_upcs", from_stores, to.is_output),
+        fed.channel_records,
+        engine_letters,
         inputs.letters,
-        ordered.letters,
+        ledger_letters,
     )
     publish("publish", outgoing, io.sink)
     return flow

@@ -35,9 +35,16 @@ from atp.domain.events import (
 )
 from atp.domain.inputs import Read
 from atp.domain.kits import ComponentSupply, KitTerms
+from atp.domain.ledger import DEAD_LETTERED, DEAD_LETTERED_LATER, USED
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
 from atp.domain.rules import KIT
-from atp.domain.transactions import Released, TxChange, TxInput
+from atp.domain.transactions import (
+    INCOMPLETE_TRANSACTION,
+    OVERSIZED_TRANSACTION,
+    Released,
+    TxChange,
+    TxInput,
+)
 
 KeyOf = Callable[[Any], str | None]
 Keyed = tuple[str, tuple[str, Any]]
@@ -185,9 +192,23 @@ def released_letter(value: Released | DeadLetter) -> DeadLetter | None:
     return value if isinstance(value, DeadLetter) else None
 
 
-def to_ledger(read: Read) -> tuple[str, tuple[str, tuple[int, bool]]]:
+def to_ledger(read: Read) -> tuple[str, tuple[str, tuple[int, str]]]:
     """Each partition's ledger counts the offset once, as used or as dead-lettered."""
-    return keyed(f"{read.topic}#{read.partition}", (read.offset, read.decoded.dead_letter is not None))
+    outcome = USED if read.decoded.dead_letter is None else DEAD_LETTERED
+    return keyed(f"{read.topic}#{read.partition}", (read.offset, outcome))
+
+
+# Dead letters about an input that was used: a transaction applied as it stood, or not held whole.
+_REPORTS_ON_USED_INPUTS = frozenset({INCOMPLETE_TRANSACTION, OVERSIZED_TRANSACTION})
+
+
+def late_letter_to_ledger(letter: DeadLetter) -> list[tuple[str, tuple[str, tuple[int, str]]]]:
+    """A step's dead letter that names its input: that input's ledger moves it from used to dead-lettered."""
+    if letter.offset < 0 or letter.partition < 0 or not letter.source_topic:
+        return []
+    if letter.reason in _REPORTS_ON_USED_INPUTS:
+        return []
+    return [keyed(f"{letter.source_topic}#{letter.partition}", (letter.offset, DEAD_LETTERED_LATER))]
 
 
 # -- outputs ----------------------------------------------------------------------------------------
@@ -195,6 +216,10 @@ def to_ledger(read: Read) -> tuple[str, tuple[str, tuple[int, bool]]]:
 
 def is_output(value: object) -> bool:
     return isinstance(value, AvailabilityRecord | AlertRecord | DeadLetter | Withdrawn)
+
+
+def is_dead_letter(value: object) -> bool:
+    return isinstance(value, DeadLetter)
 
 
 def for_publisher(output: EpochOutput) -> tuple[str, EpochOutput]:

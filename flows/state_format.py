@@ -23,6 +23,7 @@ from __future__ import annotations
 # published figures as named tuples.
 # 8: a FULFILL's grace counts from its receipt (Reservation.grace_from_ms); Reservation.seen_event_ids keeps each
 # event id's contents (conflicting duplicates); UpcState.waiting_since_ms (unknown UPCs are dead-lettered).
+# Also in 8: the input ledger remembers the offsets it counted as dead-lettered, and is `account_inputs.input_ledger`.
 # A changed format is not migrated: `atp run` refuses the old recovery store, and the runbook's replay rebuilds the
 # state from the input topics (README, "Replay").
 STATE_FORMAT = 8

@@ -24,6 +24,7 @@ from atp.domain.events import (
     KitComponentChanged,
     ListingChanged,
     LocationChanged,
+    Provenance,
     ReservationReceived,
     SaleLineChanged,
     SaleRecorded,
@@ -31,7 +32,7 @@ from atp.domain.events import (
     StockLevel,
 )
 from atp.domain.kits import KitBom, KitInput, KitState
-from atp.domain.ledger import DEAD_LETTERED, USED, InputLedger
+from atp.domain.ledger import DEAD_LETTERED, DEAD_LETTERED_LATER, USED, InputLedger
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
 from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
 from atp.domain.sales import TicketState
@@ -286,30 +287,44 @@ class ChannelFeedLogic(KeyedLogic[ChannelFeed, ChannelFigures | ListingChanged, 
 LEDGER_POSITIONS: dict[tuple[str, int], int] = {}
 
 
-class InputLedgerLogic(KeyedLogic[InputLedger, tuple[int, bool], None]):
-    """Keyed by topic partition: how each input ended (used or dead-lettered), counted once per offset."""
+class InputLedgerLogic(KeyedLogic[InputLedger, tuple[int, str], None]):
+    """Keyed by topic partition: how each input ended (used or dead-lettered), counted once per offset.
+
+    Its inputs are ``(offset, outcome)``: USED or DEAD_LETTERED as the input was decoded, and
+    DEAD_LETTERED_LATER when a step dead-lettered an input it had been counted as used.
+    """
 
     STEP = "input_ledger"
 
-    __slots__ = ("_gauges",)
+    __slots__ = ("_gauges", "_reported")
 
     def __init__(self, resumed: Snapshot | None, clock: Clock) -> None:
         super().__init__(resumed, clock)
         self._gauges: tuple[Any, Any, Any] | None = None
+        self._reported = 0  # inputs this process counted into INPUT_EVENTS, as the ledger's count
         if self.state is not None:  # resumed from a snapshot: what it had counted, nothing read yet
-            self._export(self.state, read=False)
+            self._reported = self.state.counted
+            self._export(self.state)
 
     def create(self, key: str) -> InputLedger:
         topic, _, partition = key.rpartition("#")
         return InputLedger(topic, int(partition))
 
-    def apply(self, state: InputLedger, value: tuple[int, bool], now_ms: int) -> list[None]:
-        offset, dead_lettered = value
-        if state.record(offset, dead_lettered):
-            self._export(state, read=True)
+    def apply(self, state: InputLedger, value: tuple[int, str], now_ms: int) -> list[None]:
+        offset, outcome = value
+        if outcome == DEAD_LETTERED_LATER:
+            changed = state.correct(offset)
+        else:
+            changed = state.record(offset, outcome == DEAD_LETTERED)
+        if changed:
+            self._export(state)
         return []
 
-    def _export(self, state: InputLedger, read: bool) -> None:
+    def origin(self, value: Any) -> Provenance | None:
+        topic, _, partition = self._key.rpartition("#")
+        return Provenance(0, "", topic, int(partition), value[0])
+
+    def _export(self, state: InputLedger) -> None:
         if self._gauges is None:
             partition = str(state.partition)
             self._gauges = (
@@ -318,8 +333,10 @@ class InputLedgerLogic(KeyedLogic[InputLedger, tuple[int, bool], None]):
                 INPUTS_ACCOUNTED.labels(state.topic, partition, DEAD_LETTERED),
             )
         inputs, used, dead = self._gauges
-        if read:
-            inputs.inc()
+        counted = state.counted
+        if counted > self._reported:  # an input applied again after a failed one is not read again
+            inputs.inc(counted - self._reported)
+            self._reported = counted
         used.set(state.used)
         dead.set(state.dead_lettered)
         LEDGER_POSITIONS[(state.topic, state.partition)] = state.next_offset

@@ -6,6 +6,7 @@ builders keep unit tests readable: ``stock_bal_update("TEE-1", "DC0001", qty_oh=
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import orjson
@@ -135,17 +136,22 @@ def safety_row(sku: str, loc: str, units: int) -> dict[str, Any]:
     return {"ITEM_NO": sku, "LOC_CD": loc, "SS_QTY": units}
 
 
+A_DAY_FROM_NOW = "a day from now"
+
+
 def reservation_value(
     op: str,
     reservation_id: str = "cart-1",
     qty: Any = 2,
     channel_sku: str = "SH-TEE-1",
     location: str = "DC0001",
-    expires_at: str | None = "2099-01-01T00:00:00Z",
+    expires_at: str | None = A_DAY_FROM_NOW,
     occurred_at: str = "2026-11-22T10:00:00Z",
     event_id: str | None = None,
     customer_ref: str | None = "cust-4711",
 ) -> bytes:
+    if expires_at == A_DAY_FROM_NOW:  # within the engine's longest hold (ATP_MAX_HOLD_S), and not lapsing in a test
+        expires_at = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     doc = {
         "event_id": event_id or f"{reservation_id}-{op}",
         "reservation_id": reservation_id,

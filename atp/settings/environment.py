@@ -307,7 +307,15 @@ def _check_zone(zone: str) -> None:
 
 # ATP_* variables that are not settings of the pipeline: knobs of the test suite's long profiles and of the bench.
 TOOL_VARIABLES = frozenset(
-    {"ATP_SECRETS_DIR", "ATP_CHAOS_ROUNDS", "ATP_FUZZ_EXAMPLES", "ATP_TX_EXAMPLES", "ATP_BENCH_HOME", "ATP_BENCH_CODE"}
+    {
+        "ATP_SECRETS_DIR",
+        "ATP_CHAOS_ROUNDS",
+        "ATP_FUZZ_EXAMPLES",
+        "ATP_FLOW_FUZZ_INPUTS",
+        "ATP_TX_EXAMPLES",
+        "ATP_BENCH_HOME",
+        "ATP_BENCH_CODE",
+    }
 )
 
 
