@@ -6,7 +6,9 @@ import datetime as dt
 import functools
 import logging
 import pickle
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -74,10 +76,11 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W | DeadLetter, Snapshot],
     the keys-in-state and timers-pending gauges.
 
     A key's state rests pickled between epochs. It is unpickled when an input or its deadline
-    wakes the key, and pickled once at the epoch's snapshot, after which only the bytes are kept.
-    Most keys are cold most of the time, so the process holds their pickles (a few hundred bytes)
-    rather than their object graphs, and a resumed key is not unpickled until it is used
-    (bench/results.md: memory per key and resume time). A hot key pays one unpickle per epoch.
+    wakes the key, and pickled once at the epoch's snapshot. Most keys are cold most of the time,
+    so the process holds their pickles (a few hundred bytes) rather than their object graphs, and a
+    resumed key is not unpickled until it is used (bench/results.md: memory per key and resume
+    time). The keys snapshotted most recently (``AWAKE_KEYS`` per worker) also keep their object,
+    so a hot key is not unpickled again at each epoch.
 
     A guard around each input: if applying one input (or a timer) to a key raises, that input is
     dead-lettered (``engine_error``, naming the step, the exception and the input's origin) and the
@@ -322,6 +325,29 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W | DeadLetter, Snapshot],
                 seal()
             self._rested = pickle.dumps(self._live, protocol=pickle.HIGHEST_PROTOCOL)
             self._applied = None
-        self._live = None
+        _stay_awake(self)
         assert self._rested is not None
         return self._deadline, self.gauge_share, self._rested
+
+
+# Keys whose state stays unpickled after their epoch's snapshot, per worker thread (a key belongs to one worker),
+# the most recently snapshotted last. A key woken again within the next epochs (a hot SKU, its channel sums and
+# listings) skips its unpickle, which was a fifth of the flow's time with every key resting pickled
+# (bench/results.md, the stage breakdown). Beyond AWAKE_KEYS, the least recently snapshotted rests as its pickle
+# only, so memory stays bounded whatever the number of keys: the cold ones cost their bytes, as before.
+AWAKE_KEYS = 2048
+_awake = threading.local()
+
+
+def _stay_awake(logic: KeyedLogic[Any, Any, Any]) -> None:
+    awake: OrderedDict[KeyedLogic[Any, Any, Any], None] | None = getattr(_awake, "keys", None)
+    if awake is None:
+        awake = _awake.keys = OrderedDict()
+    awake[logic] = None
+    awake.move_to_end(logic)
+    while len(awake) > AWAKE_KEYS:
+        oldest, _ = awake.popitem(last=False)
+        # Changed since its snapshot (woken again in this epoch, before its own snapshot): its bytes do not say what
+        # it is yet; its snapshot, at this epoch's close, puts it back at the end.
+        if oldest._applied is None:
+            oldest._live = None
