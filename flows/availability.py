@@ -141,9 +141,14 @@ def _letters_apart(step_id: str, outputs: Stream[Any]) -> tuple[Stream[Any], Str
     return split.falses, split.trues
 
 
+def _only_letters(outputs: list[Any]) -> list[DeadLetter]:
+    return [item for item in outputs if isinstance(item, DeadLetter)]
+
+
 def _letters_of(step_id: str, outputs: Stream[Any]) -> Stream[DeadLetter]:
-    """A step's dead letters, where what it passes on goes to routes (which drop what they do not name)."""
-    return op.filter(step_id, outputs, to.is_dead_letter)
+    """A step's dead letters, where what it passes on goes to routes (which drop what they do not name).
+    One call per batch (``op.filter`` makes one, and a list, per item)."""
+    return op.flat_map_batch(step_id, outputs, _only_letters)
 
 
 @operator
@@ -343,7 +348,7 @@ def account_inputs(step_id: str, reads: Stream[Read], late_letters: Stream[DeadL
         op.flat_map("route_late_letters", late_letters, to.late_letter_to_ledger),
     )
     ledger = op.key_rm("unkey_ledger", op.stateful_batch("input_ledger", counted, InputLedgerLogic.builder(clock)))
-    return op.filter("ledger_letters", ledger, to.is_dead_letter)
+    return _letters_of("ledger_letters", ledger)
 
 
 @operator
