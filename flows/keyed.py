@@ -335,7 +335,7 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W | DeadLetter, Snapshot],
 # listings) skips its unpickle, which was a fifth of the flow's time with every key resting pickled
 # (bench/results.md, the stage breakdown). Beyond AWAKE_KEYS, the least recently snapshotted rests as its pickle
 # only, so memory stays bounded whatever the number of keys: the cold ones cost their bytes, as before.
-AWAKE_KEYS = 2048
+AWAKE_KEYS = 20_000
 _awake = threading.local()
 
 
