@@ -10,11 +10,10 @@ from bench import latency, peer, report, snapshot_cost, throughput
 from bench.machine import Machine
 from bench.memory import MemoryResult, ResumeResult
 from bench.profile import Profile
+from bench.stages import Breakdown
 from bench.stats import median
 from bench.throughput import ThroughputRun, Workload
 
-LIVE_SIZE = DemoSize(items=2000, dcs=2, stores=20, seed=42)  # what the bench's ERP and POS are seeded with
-HOT_SHARE = 0.05
 TARGET_P99_MS = 100.0
 TARGET_EVENTS_PER_WORKER = 50_000.0
 TARGET_BYTES_PER_KEY = 300.0
@@ -38,6 +37,7 @@ class Findings:
     snapshot_costs: list[snapshot_cost.SnapshotCost] = field(default_factory=list)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     peer: peer.PeerFindings | None = None
+    inprocess: Breakdown | None = None  # the flow in process, its time by stage (bench.stages)
 
 
 def _median_rate(runs: list[throughput.ThroughputRun]) -> float:

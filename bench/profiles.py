@@ -16,9 +16,10 @@ from atp.settings import Settings
 from bench import latency, memory, peer, snapshot_cost, throughput
 from bench.dataflow import FlowRun, fresh_recovery, throughput_of
 from bench.env import BENCH_HOME, RUNS_DIR, bench_settings
-from bench.findings import HOT_SHARE, LIVE_SIZE, Findings, summary_table
+from bench.findings import Findings, summary_table
 from bench.machine import this_machine
 from bench.profile import record, summarise
+from bench.throughput import HOT_SHARE, LIVE_SIZE
 from bench.topics import INPUT_TOPICS, messages_in, watermarks
 
 
@@ -100,6 +101,15 @@ def measure_memory(settings: Settings, findings: Findings, items: int) -> None:
         say(f"  the flow died while loading: {m.died}")
     if findings.resume:
         say(f"  resume after SIGKILL: {findings.resume.seconds_to_fresh_output:.1f} s to a fresh record")
+
+
+def measure_stages(findings: Findings, changes: int = 20_000) -> None:
+    """The flow in process with recovery on the throughput workload, its samples put down to stages."""
+    from bench import stages
+
+    findings.inprocess = stages.measure(changes, recovery=True)
+    if findings.inprocess is None:
+        findings.missing.append("h (stage breakdown): py-spy missing or the run failed")
 
 
 def measure_peer(findings: Findings) -> None:
@@ -197,9 +207,12 @@ def long(rate: float, seconds: int, repeats: int, memory_items: int, out: Path, 
         stack_down()
     attempt(findings, "f (Quix Streams peer)", lambda: measure_peer(findings))
     findings.load_after = this_machine().load_average
+    attempt(findings, "h (stage breakdown, in process)", lambda: measure_stages(findings))
     from bench.results import write_results
+    from bench.results_json import write_results_json
 
     write_results(findings, out)
+    write_results_json(findings, out.with_suffix(".json"))
     say(summary_table(findings))
     say(f"results written to {out}")
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from bench import report
 from bench.findings import (
-    HOT_SHARE,
-    LIVE_SIZE,
     TARGET_BYTES_PER_KEY,
     TARGET_EVENTS_PER_WORKER,
     TARGET_P99_MS,
@@ -19,6 +17,7 @@ from bench.findings import (
 )
 from bench.latency import LatencyRun
 from bench.stats import LatencySummary, median
+from bench.throughput import HOT_SHARE, LIVE_SIZE
 
 
 def _throughput_section(findings: Findings) -> list[str]:
@@ -342,6 +341,21 @@ def _known_gaps(findings: Findings) -> list[str]:
     return gaps
 
 
+def _stages_section(findings: Findings) -> list[str]:
+    if findings.inprocess is None:
+        return []
+    return [
+        "## h. Where an input event's time goes, by stage (in process, recovery on)",
+        "",
+        "`python -m bench.stages --recovery`: the flow in one process over Bytewax's testing source of the "
+        "throughput workload (no Kafka, no Avro), sampled by py-spy; each sample is put down to the innermost "
+        "frame that names a stage. Time per input event = the stage's share of samples x wall time / events.",
+        "",
+        findings.inprocess.table(),
+        "",
+    ]
+
+
 def write_results(findings: Findings, out: Path) -> None:
     machine = findings.machine
     one, five, fifteen = findings.load_after
@@ -371,6 +385,7 @@ def write_results(findings: Findings, out: Path) -> None:
         *_throughput_section(findings),
         *_memory_section(findings),
         *_profile_section(findings),
+        *_stages_section(findings),
         *_peer_section(findings),
         "## Missing",
         "",

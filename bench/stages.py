@@ -143,8 +143,7 @@ def breakdown_of(raw: Path, events: int, wall_s: float, cpu_s: float) -> Breakdo
 def _messages(changes: int) -> list[Any]:
     from bytewax.connectors.kafka import KafkaSourceMessage
 
-    from bench.findings import HOT_SHARE, LIVE_SIZE
-    from bench.throughput import Workload, workload_messages
+    from bench.throughput import HOT_SHARE, LIVE_SIZE, Workload, workload_messages
     from connectors.cdc.decode import TRANSACTION_TOPICS
     from connectors.topics import PARTITIONS
 
@@ -200,6 +199,32 @@ def run_in_process(changes: int, recovery: bool) -> tuple[int, float, float, int
     return len(messages), wall, cpu, sink.records
 
 
+def measure(changes: int, recovery: bool, rate: int = 250) -> Breakdown | None:
+    """The flow in a child process under py-spy, its samples put down to stages; None (and why, on stderr) if
+    py-spy is missing or the run failed."""
+    from bench.profile import py_spy
+
+    tool = py_spy()
+    if tool is None:
+        print("bench.stages: py-spy is not installed beside this interpreter", file=sys.stderr)
+        return None
+    with tempfile.TemporaryDirectory() as directory:
+        raw = Path(directory) / "stacks.raw"
+        child = [sys.executable, "-m", "bench.stages", "--child", "--changes", str(changes)]
+        child += ["--recovery"] if recovery else []
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+        done = subprocess.run(
+            [str(tool), "record", "-r", str(rate), "-f", "raw", "-o", str(raw), "--", *child],
+            capture_output=True, text=True, env=env, check=False,
+        )  # fmt: skip
+        result = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+        if done.returncode != 0 or not result:
+            print(f"bench.stages: the sampled run failed: {done.stderr.strip()[-500:]}", file=sys.stderr)
+            return None
+        figures = result[-1].split()
+        return breakdown_of(raw, int(figures[1]), float(figures[2]), float(figures[3]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m bench.stages", description=__doc__.splitlines()[0], program="bench.stages")
     changes = bounded_number(int, "{text!r} is not a whole number", "{text!r} must be between 1 and 2000000",
@@ -213,30 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         events, wall, cpu, records = run_in_process(args.changes, args.recovery)
         print(f"RESULT {events} {wall} {cpu} {records}", flush=True)
         return 0
-    from bench.profile import py_spy
-
-    tool = py_spy()
-    if tool is None:
-        print("bench.stages: py-spy is not installed beside this interpreter", file=sys.stderr)
+    found = measure(args.changes, args.recovery, args.rate)
+    if found is None:
         return 1
-    with tempfile.TemporaryDirectory() as directory:
-        raw = Path(directory) / "stacks.raw"
-        child = [sys.executable, "-m", "bench.stages", "--child", "--changes", str(args.changes)]
-        child += ["--recovery"] if args.recovery else []
-        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-        done = subprocess.run(
-            [str(tool), "record", "-r", str(args.rate), "-f", "raw", "-o", str(raw), "--", *child],
-            capture_output=True, text=True, env=env, check=False,
-        )  # fmt: skip
-        result = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-        if done.returncode != 0 or not result:
-            print(f"bench.stages: the sampled run failed: {done.stderr.strip()[-500:]}", file=sys.stderr)
-            return 1
-        figures = result[-1].split()
-        found = breakdown_of(raw, int(figures[1]), float(figures[2]), float(figures[3]))
-        out_records = int(figures[4])
     print(found.table())
-    print(f"\n{out_records:,} records out; recovery {'on (8 partitions)' if args.recovery else 'off'}")
+    print(f"\nrecovery {'on (8 partitions)' if args.recovery else 'off'}")
     return 0
 
 

@@ -12,6 +12,9 @@ from bench.topics import INPUT_TOPICS, Watermarks, empty_topics, messages_in, pr
 from bench.traffic import assortment, trading
 from connectors import topics
 
+LIVE_SIZE = DemoSize(items=2000, dcs=2, stores=20, seed=42)  # what the bench's ERP and POS are seeded with
+HOT_SHARE = 0.05  # the share of SKUs most changes fall on
+
 
 @dataclass(frozen=True)
 class Workload:

@@ -6,6 +6,8 @@ from bench.findings import Findings, summary_table
 from bench.machine import Machine
 from bench.peer import LiveLatency, PeerFindings
 from bench.results import write_results
+from bench.results_json import summary_figures
+from bench.stages import Breakdown
 
 
 def _findings(ours: float, peer: float, mismatched: int = 0) -> Findings:
@@ -43,3 +45,18 @@ def test_the_results_file_has_a_section_with_the_peer_beside_ours(tmp_path):
     assert "## f. Quix Streams peer" in text
     assert "Ours over Kafka / the peer: **2.50x**" in text
     assert "not measured by `python -m bench long`" not in text
+
+
+def test_the_summary_figures_name_every_figure_and_leave_unmeasured_ones_null():
+    findings = _findings(ours=5_000, peer=2_000)
+    shares = {"decode": 0.25, "routing": 0.75}
+    findings.inprocess = Breakdown(events=1_000, wall_s=0.5, cpu_s=0.4, samples=100, share=shares)
+    figures = summary_figures(findings, commit="abc123")
+    assert figures["commit"] == "abc123"
+    assert figures["peer_ratio"] == 2.5
+    assert figures["throughput_eps_inprocess"] == 2_000
+    assert figures["stages_us_per_event_inprocess"] == {"decode": 125.0, "routing": 375.0}
+    assert figures["throughput_eps_1proc"] is None and figures["rss_bytes_per_key"] is None
+    for rate in ("200", "1000"):
+        for figure in ("availability_p50_ms", "availability_p99_ms", "channel_p50_ms", "channel_p99_ms"):
+            assert f"{figure}_at_{rate}" in figures
