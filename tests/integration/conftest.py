@@ -70,6 +70,11 @@ def _fresh_home(settings: Settings) -> None:
 
     if settings.stack.home.exists():
         services.down(settings.stack, settings.kafka)
+        # The last run's service and pipeline logs outlive its home, for a failure to be read after the next run.
+        kept = settings.stack.home.with_name(settings.stack.home.name + "-last-logs")
+        shutil.rmtree(kept, ignore_errors=True)
+        if settings.stack.logs_dir.is_dir():
+            shutil.copytree(settings.stack.logs_dir, kept)
         shutil.rmtree(settings.stack.home)
 
 
