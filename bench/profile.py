@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,16 +75,20 @@ def _ours(frame: str) -> bool:
     return any(f"({pkg}/" in frame for pkg in ("atp", "connectors", "flows"))
 
 
+def stacks(raw: Path) -> Iterator[tuple[list[str], int]]:
+    """Each sampled stack of a ``py-spy record -f raw`` file (outermost frame first) and its sample count."""
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack and count_text.isdigit():
+            yield [frame for frame in stack.split(";") if frame.strip()], int(count_text)
+
+
 def summarise(raw: Path, top: int = 12) -> Profile:
     own: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
     total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = [_short(f) for f in stack.split(";") if f.strip()]
+    for stack, count in stacks(raw):
+        frames = [_short(f) for f in stack]
         if not frames:
             continue
         total += count

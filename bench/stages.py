@@ -26,6 +26,7 @@ from typing import Any
 
 from atp.arguments import OneLineParser, bounded_number
 from atp.settings import PROJECT_ROOT
+from bench.profile import stacks
 
 # The stage a sample belongs to is decided by the innermost frame of the stack that names one (so a decoder
 # called from a map is "decode", and the domain rules called from a keyed step count for that step).
@@ -124,15 +125,11 @@ def breakdown_of(raw: Path, events: int, wall_s: float, cpu_s: float) -> Breakdo
     steps = _step_classes()
     stages: Counter[str] = Counter()
     total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        if RUN_FRAME not in stack:  # building the workload and the flow: not the flow's cost
+    for frames, count in stacks(raw):
+        if not any(RUN_FRAME in frame for frame in frames):  # building the workload and the flow: not its cost
             continue
         total += count
-        stages[stage_of([f for f in stack.split(";") if f.strip()], steps)] += count
+        stages[stage_of(frames, steps)] += count
     share = {stage: n / total for stage, n in stages.items()} if total else {}
     return Breakdown(events, wall_s, cpu_s, total, share)
 

@@ -147,12 +147,12 @@ def _read_reservation_log(
         while not _at_end(consumer, parts, ends):
             if time.monotonic() > deadline:
                 raise ServiceError(f"reconcile: could not read {topics.RESERVATIONS} to its end within 120 s")
+            # Decoded as of now: plausible event times are judged against a clock (the engine's, at receipt).
+            now_ms = time.time_ns() // 1_000_000
             for message in consumer.consume(1000, 0.5):
                 partition, offset = message.partition() or 0, message.offset() or 0
                 if message.error() is not None or offset >= ends[partition]:
                     continue
-                # Decoded as of now: plausible event times are judged against a clock (the engine's, at receipt).
-                now_ms = time.time_ns() // 1_000_000
                 decoded = decode_reservation(topics.RESERVATIONS, partition, offset, message.value(), now_ms)
                 for event in decoded.events:
                     if isinstance(event, ReservationReceived):
