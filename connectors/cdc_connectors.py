@@ -12,6 +12,7 @@ from pathlib import Path
 
 from atp.settings import KafkaSettings, LocalStackSettings
 from connectors.connect_client import ConnectClient
+from connectors.kafka_config import java_client_properties
 from connectors.secret_files import read_secret
 
 ERP_CONNECTOR = "atp-erp"
@@ -99,6 +100,18 @@ def _secret(stack: LocalStackSettings, key: str) -> str:
     return "${file:" + str(secrets_file(stack)) + ":" + key + "}"
 
 
+def _schema_history_security(stack: LocalStackSettings, kafka: KafkaSettings) -> dict[str, str]:
+    """The security of the MariaDB connector's schema-history producer and consumer: the same as every client's,
+    the SASL password a ``${file:...}`` reference, so Connect's config topic never holds it."""
+    security = java_client_properties(kafka, password=_secret(stack, "kafka_sasl_password"))
+    del security["bootstrap.servers"]
+    return {
+        f"schema.history.internal.{client}.{key}": value
+        for client in ("producer", "consumer")
+        for key, value in security.items()
+    }
+
+
 def erp_config(stack: LocalStackSettings, kafka: KafkaSettings) -> dict[str, str]:
     return {
         **_common(),
@@ -112,6 +125,7 @@ def erp_config(stack: LocalStackSettings, kafka: KafkaSettings) -> dict[str, str
         "database.include.list": "erp",
         "table.include.list": ",".join(f"erp.{t}" for t in ERP_TABLES),
         "schema.history.internal.kafka.bootstrap.servers": kafka.bootstrap_servers,
+        **_schema_history_security(stack, kafka),
         "schema.history.internal.kafka.topic": "atp.schema-history.erp",
         "include.schema.changes": "false",
         # After MariaDB restarts, the binlog client retries at this interval (default 60 s: the chaos test

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from atp.settings import KafkaSettings, LocalStackSettings
 from connectors.cdc_connectors import CONNECT_USER, connect_client, connect_password_file, secrets_file
+from connectors.kafka_config import java_client_properties, sasl_password
 from connectors.secret_files import ensure_secret, private_dir, write_private
 from infra import java, process
 from infra.process import Progress
@@ -32,15 +33,20 @@ DEBEZIUM_CLASSES = (
 )
 
 
+_CLIENTS = ("", "producer.", "consumer.", "admin.")
 REST_EXTENSION = "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
 LOGIN_MODULE = "org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule"
 
 
-def write_secrets(stack: LocalStackSettings) -> Path:
+def write_secrets(stack: LocalStackSettings, kafka: KafkaSettings) -> Path:
+    """The passwords connector configs reference (``${file:...}``): the CDC users' and the Kafka SASL user's."""
+    secrets = {
+        "erp_cdc_password": stack.erp_cdc_password.get_secret_value(),
+        "pos_cdc_password": stack.pos_cdc_password.get_secret_value(),
+        "kafka_sasl_password": sasl_password(kafka) if kafka.security_protocol.startswith("SASL") else "",
+    }
     return write_private(
-        secrets_file(stack),
-        f"erp_cdc_password={stack.erp_cdc_password.get_secret_value()}\n"
-        f"pos_cdc_password={stack.pos_cdc_password.get_secret_value()}\n",
+        secrets_file(stack), "".join(f"{key}={java.properties_value(value)}\n" for key, value in secrets.items())
     )
 
 
@@ -66,7 +72,13 @@ def _write_config(stack: LocalStackSettings, kafka: KafkaSettings) -> Path:
         path,
         "\n".join(
             [
-                f"bootstrap.servers={kafka.bootstrap_servers}",
+                # The worker and the producers, consumers and admin client it makes for connectors (Debezium's
+                # change topics, topic creation) all talk to Kafka with atp's security settings.
+                *(
+                    f"{prefix}{key}={java.properties_value(value)}"
+                    for prefix in _CLIENTS
+                    for key, value in java_client_properties(kafka).items()
+                ),
                 "group.id=atp-connect",
                 "key.converter=org.apache.kafka.connect.json.JsonConverter",
                 "value.converter=org.apache.kafka.connect.json.JsonConverter",
@@ -126,7 +138,7 @@ class Connect(KafkaService):
         return all(c in plugins for c in DEBEZIUM_CLASSES)
 
     def start(self, progress: Progress) -> None:
-        write_secrets(self.stack)  # every start: a changed password reaches the connectors on restart
+        write_secrets(self.stack, self.kafka)  # every start: a changed password reaches the connectors on restart
         write_rest_credentials(self.stack)
         if self.running() and process.port_open(self.port) and open_without_credentials(self.stack):
             progress(f"  {NAME} answers without a credential (started before REST auth): restarting it")

@@ -91,3 +91,9 @@ def install(stack: LocalStackSettings, progress: Callable[[str], None]) -> None:
         tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
         raise ServiceError("maven could not fetch the service jars: " + " | ".join(tail))
     progress(f"  jars installed in {stack.lib_dir}")
+
+
+def properties_value(value: str) -> str:
+    """``value`` escaped for a Java properties file (Kafka's and Connect's configs, FileConfigProvider, Quarkus)."""
+    escaped = value.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace(":", "\\:")
+    return "\\" + escaped if escaped.startswith((" ", "#", "!")) else escaped

@@ -11,22 +11,43 @@ from confluent_kafka.admin import AdminClient
 
 from atp.errors import ServiceError
 from atp.settings import KafkaSettings, LocalStackSettings
-from connectors.secret_files import PRIVATE_UMASK, private_dir, write_private
+from connectors.kafka_config import client_config, jaas_quote, sasl_password
+from connectors.secret_files import PRIVATE_UMASK, ensure_secret, private_dir, write_private
 from infra import java, process
 from infra.process import Progress
 from infra.service import KafkaService
+from infra.tls import ensure_certificates, tls_files
 
 NAME = "kafka"
+PLAIN_LOGIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule"
 
 
 def _config(stack: LocalStackSettings) -> Path:
     return stack.data_dir / NAME / "server.properties"
 
 
+def _listeners(stack: LocalStackSettings) -> dict[str, tuple[str, int]]:
+    """Listener name -> (security protocol, port). PLAINTEXT only when the clients are set to use it."""
+    listeners = {
+        "CONTROLLER": ("SASL_PLAINTEXT", stack.kafka_controller_port),
+        "SASL_PLAINTEXT": ("SASL_PLAINTEXT", stack.kafka_sasl_port),
+        "SASL_SSL": ("SASL_SSL", stack.kafka_ssl_port),
+    }
+    if stack.kafka_plaintext_listener:
+        listeners["PLAINTEXT"] = ("PLAINTEXT", stack.kafka_port)
+    return listeners
+
+
 def _write_config(stack: LocalStackSettings, kafka: KafkaSettings) -> Path:
     logs = private_dir(stack.data_dir / NAME / "log")  # the topics' data: 0700, like the folder above it
     path = _config(stack)
     private_dir(path.parent)
+    tls = tls_files(stack)
+    listeners = _listeners(stack)
+    # One SASL/PLAIN user: atp's clients log in as it, and so does the broker to its own controller and
+    # inter-broker listeners (the username/password options; user_<name> is the account the listener accepts).
+    user, password = kafka.sasl_username, jaas_quote(sasl_password(kafka))
+    jaas = f"{PLAIN_LOGIN_MODULE} required username={jaas_quote(user)} password={password} user_{user}={password};"
     write_private(
         path,
         "\n".join(
@@ -34,19 +55,27 @@ def _write_config(stack: LocalStackSettings, kafka: KafkaSettings) -> Path:
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@127.0.0.1:{stack.kafka_controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{stack.kafka_port},CONTROLLER://127.0.0.1:{stack.kafka_controller_port},"
-                f"SASL_PLAINTEXT://127.0.0.1:{stack.kafka_sasl_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{stack.kafka_port},"
-                f"SASL_PLAINTEXT://127.0.0.1:{stack.kafka_sasl_port}",
+                "listeners=" + ",".join(f"{name}://127.0.0.1:{port}" for name, (_, port) in listeners.items()),
+                "advertised.listeners="
+                + ",".join(
+                    f"{name}://127.0.0.1:{port}" for name, (_, port) in listeners.items() if name != "CONTROLLER"
+                ),
                 "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
-                # A SASL/PLAIN listener with one user, so clients' SASL settings can be tried against the real
-                # broker (tests/integration/test_least_privilege.py). Production clusters bring their own.
+                "inter.broker.listener.name=SASL_PLAINTEXT",
+                "listener.security.protocol.map="
+                + ",".join(f"{name}:{protocol}" for name, (protocol, _) in listeners.items()),
                 "sasl.enabled.mechanisms=PLAIN",
-                "listener.name.sasl_plaintext.plain.sasl.jaas.config="
-                "org.apache.kafka.common.security.plain.PlainLoginModule required "
-                f'user_{kafka.sasl_username}="{kafka.sasl_password.get_secret_value()}";',
+                "sasl.mechanism.inter.broker.protocol=PLAIN",
+                "sasl.mechanism.controller.protocol=PLAIN",
+                *(
+                    f"listener.name.{name.lower()}.plain.sasl.jaas.config={jaas}"
+                    for name, (proto, _) in listeners.items()
+                    if proto.startswith("SASL")
+                ),
+                # Kafka's PEM key store (KIP-651): the broker's unencrypted PKCS#8 key, certificate and CA in one
+                # 0600 file (infra/tls.py); clients verify it against the CA.
+                "listener.name.sasl_ssl.ssl.keystore.type=PEM",
+                f"listener.name.sasl_ssl.ssl.keystore.location={tls.broker_key_store}",
                 f"log.dirs={logs}",
                 "num.partitions=4",
                 "auto.create.topics.enable=true",
@@ -88,17 +117,20 @@ class Kafka(KafkaService):
 
     @property
     def port(self) -> int:
-        return self.stack.kafka_port
+        return self.stack.kafka_ssl_port  # always open; PLAINTEXT only when chosen
 
     def _probe(self) -> bool:
         admin = AdminClient(
-            {"bootstrap.servers": self.kafka.bootstrap_servers, "socket.timeout.ms": 2000, "log_level": 0}
+            client_config(self.kafka) | {"socket.timeout.ms": 2000, "log_level": 0}
         )  # a probe: not-yet-up is expected, so no librdkafka noise on stderr
         metadata = admin.list_topics(timeout=2)
         return len(metadata.brokers) > 0
 
     def _launch(self, progress: Progress) -> None:
         stack = self.stack
+        if self.kafka.sasl_password_file is not None:
+            ensure_secret(self.kafka.sasl_password_file)  # the local SASL user's password, made on the first start
+        ensure_certificates(stack)
         config = _write_config(stack, self.kafka)
         _format_storage(stack, config)
         process.start_detached(

@@ -22,7 +22,8 @@ from confluent_kafka.cimpl import NewTopic
 
 from atp.errors import ServiceError
 from atp.settings import KafkaSettings, LocalStackSettings
-from connectors.secret_files import private_dir
+from connectors.kafka_config import client_config, java_client_properties
+from connectors.secret_files import private_dir, write_private
 from connectors.topics import create_missing
 from infra import java, process
 from infra.process import Progress
@@ -42,7 +43,7 @@ def storage_dir(stack: LocalStackSettings) -> Path:
 
 def _ensure_journal_topics(kafka: KafkaSettings) -> None:
     create_missing(
-        AdminClient({"bootstrap.servers": kafka.bootstrap_servers}),
+        AdminClient(client_config(kafka)),
         [
             NewTopic(topic, num_partitions=1, replication_factor=1, config=_KEEP_FOREVER)
             for topic in (JOURNAL_TOPIC, SNAPSHOTS_TOPIC)
@@ -50,6 +51,21 @@ def _ensure_journal_topics(kafka: KafkaSettings) -> None:
         lambda topic, exc: ServiceError(f"registry: could not create its journal topic {topic}: {exc}"),
         operation_timeout=10,
     )
+
+
+def _write_storage_config(data: Path, kafka: KafkaSettings) -> Path:
+    """The KafkaSQL storage's clients (producer, consumer, admin) with atp's Kafka security, in the
+    ``config/application.properties`` Quarkus reads from the working directory (0600; the SASL password
+    is in it, so it is never on a command line)."""
+    security = java_client_properties(kafka)
+    lines = [f"apicurio.kafkasql.bootstrap.servers={java.properties_value(kafka.bootstrap_servers)}"]
+    lines += [
+        f"apicurio.kafkasql.{client}.{key}={java.properties_value(value)}"
+        for client in ("producer", "consumer", "admin")
+        for key, value in security.items()
+        if key != "bootstrap.servers"
+    ]
+    return write_private(private_dir(data / "config") / "application.properties", "\n".join(lines) + "\n")
 
 
 class Registry(KafkaService):
@@ -67,6 +83,7 @@ class Registry(KafkaService):
         stack = self.stack
         _ensure_journal_topics(self.kafka)
         storage_dir(stack)
+        _write_storage_config(self.data, self.kafka)
         process.start_detached(
             stack,
             NAME,
@@ -74,7 +91,6 @@ class Registry(KafkaService):
              "-Dquarkus.http.host=127.0.0.1", f"-Dquarkus.http.port={stack.registry_port}",
              "-Dquarkus.management.host=127.0.0.1", f"-Dquarkus.management.port={stack.registry_management_port}",
              "-Dapicurio.storage.kind=kafkasql",
-             f"-Dapicurio.kafkasql.bootstrap.servers={self.kafka.bootstrap_servers}",
              f"-Dapicurio.kafkasql.topic={JOURNAL_TOPIC}",
              f"-Dapicurio.kafkasql.snapshots.topic={SNAPSHOTS_TOPIC}",
              f"-Dapicurio.storage.snapshot.location={self.data}",

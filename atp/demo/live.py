@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from atp.errors import AtpError
+from atp.settings import KafkaSettings
 
 # pymysql ships no type information: its connection is Any to mypy.
 ErpConnection = Any
@@ -164,7 +165,7 @@ def ship_from_dc(erp: ErpConnection, item_no: str, loc_cd: str, qty: int) -> int
 
 
 def hold_in_cart(
-    bootstrap_servers: str, channel: str, channel_sku: str, location: str, qty: int, expires_in_s: float
+    kafka: KafkaSettings, channel: str, channel_sku: str, location: str, qty: int, expires_in_s: float
 ) -> tuple[int, int]:
     """A shopper puts ``qty`` units in a cart: a HOLD that lapses after ``expires_in_s`` unless confirmed.
 
@@ -175,6 +176,7 @@ def hold_in_cart(
     import orjson
     from confluent_kafka import Producer
 
+    from connectors.kafka_config import client_config
     from connectors.topics import RESERVATIONS
 
     now = dt.datetime.now(dt.UTC)
@@ -192,7 +194,7 @@ def hold_in_cart(
         "occurred_at": now.isoformat(timespec="milliseconds"),
         "customer_ref": None,
     }
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True})
+    producer = Producer(client_config(kafka) | {"enable.idempotence": True})
     producer.produce(RESERVATIONS, key=cart.encode(), value=orjson.dumps(event))
     if producer.flush(30) != 0:
         raise LiveChangeError("Kafka did not acknowledge the cart hold")

@@ -125,7 +125,7 @@ def show_hold_expiring(
     deadline: list[int] = []
 
     def hold() -> int:
-        sent, expires = live.hold_in_cart(settings.kafka.bootstrap_servers, channel, channel_sku, dc, 3, HOLD_SECONDS)
+        sent, expires = live.hold_in_cart(settings.kafka, channel, channel_sku, dc, 3, HOLD_SECONDS)
         deadline.append(expires)
         return sent
 

@@ -10,15 +10,7 @@ from atp.settings.parts import Settings
 
 def check_together(settings: Settings) -> None:
     """Settings that are each valid but do not fit together; raises a one-line ConfigError naming the variable."""
-    kafka = settings.kafka
-    if kafka.security_protocol in ("SSL", "SASL_SSL"):
-        ca_file = kafka.ssl_ca_file
-        if ca_file is None:
-            raise ConfigError(
-                f"ATP_KAFKA_SSL_CA_FILE: required with ATP_KAFKA_SECURITY_PROTOCOL={kafka.security_protocol}"
-            )
-        if not ca_file.is_file():
-            raise ConfigError(f"ATP_KAFKA_SSL_CA_FILE: {ca_file} is not a file")
+    _check_kafka(settings)
     if settings.store.clickhouse_url is not None:
         problem = url_problem(settings.store.clickhouse_url)
         if problem:
@@ -32,6 +24,32 @@ def check_together(settings: Settings) -> None:
         unknown = sorted(set(named) - configured)
         if unknown:
             raise ConfigError(f"{variable}: {', '.join(unknown)} not in ATP_CHANNELS ({', '.join(sorted(configured))})")
+
+
+def _check_kafka(settings: Settings) -> None:
+    kafka, stack = settings.kafka, settings.stack
+    local_ca = stack.tls_dir / "ca.pem"  # made by `atp up`, so it may not exist yet
+    local = kafka.bootstrap_servers in {
+        f"127.0.0.1:{port}" for port in (stack.kafka_port, stack.kafka_sasl_port, stack.kafka_ssl_port)
+    }
+    if kafka.security_protocol == "SSL" and local:
+        raise ConfigError(
+            "ATP_KAFKA_SECURITY_PROTOCOL: the local broker offers SASL_SSL, SASL_PLAINTEXT or PLAINTEXT, not SSL alone"
+        )
+    no_password = not kafka.sasl_password.get_secret_value() and kafka.sasl_password_file is None
+    if kafka.security_protocol.startswith("SASL") and no_password:
+        raise ConfigError(
+            f"ATP_KAFKA_SASL_PASSWORD: required with ATP_KAFKA_SECURITY_PROTOCOL={kafka.security_protocol} "
+            "and a cluster other than the local broker"
+        )
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        ca_file = kafka.ssl_ca_file
+        if ca_file is None:
+            raise ConfigError(
+                f"ATP_KAFKA_SSL_CA_FILE: required with ATP_KAFKA_SECURITY_PROTOCOL={kafka.security_protocol}"
+            )
+        if ca_file != local_ca and not ca_file.is_file():
+            raise ConfigError(f"ATP_KAFKA_SSL_CA_FILE: {ca_file} is not a file")
 
 
 def url_problem(url: str) -> str:

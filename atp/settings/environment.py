@@ -64,7 +64,18 @@ class EnvironmentSettings(BaseSettings):
     )
     postgres_port: int = Field(default=15432, ge=1, le=65535, description="POS PostgreSQL port.")
     mariadb_port: int = Field(default=13306, ge=1, le=65535, description="ERP MariaDB port.")
-    kafka_sasl_port: int = Field(default=19094, ge=1, le=65535, description="The local broker's SASL/PLAIN listener.")
+    kafka_sasl_port: int = Field(
+        default=19094,
+        ge=1,
+        le=65535,
+        description="The local broker's SASL_PLAINTEXT listener (also inter-broker).",
+    )
+    kafka_ssl_port: int = Field(
+        default=19095,
+        ge=1,
+        le=65535,
+        description="The local broker's SASL_SSL listener (certificates: ATP_HOME/secrets/tls).",
+    )
     store_port: int = Field(
         default=18124, ge=1, le=65535, description="Query endpoint of the process that owns the chdb store."
     )
@@ -97,17 +108,22 @@ class EnvironmentSettings(BaseSettings):
         description="host:port[,host:port] of the Kafka cluster the clients use. Empty: the local broker.",
     )
     kafka_security_protocol: KafkaSecurityProtocol = Field(
-        default="PLAINTEXT", description="How the clients talk to Kafka."
+        default="SASL_SSL",
+        description="How the clients talk to Kafka. The local broker offers SASL_SSL, SASL_PLAINTEXT, and PLAINTEXT "
+        "only when this is PLAINTEXT.",
     )
     kafka_sasl_mechanism: KafkaSaslMechanism = Field(
         default="PLAIN", description="SASL mechanism (with SASL_PLAINTEXT or SASL_SSL)."
     )
     kafka_sasl_username: str = Field(default="atp", description="SASL user.")
     kafka_sasl_password: SecretStr = Field(
-        default=SecretStr("atp-kafka-pw"), description="SASL password (also the local broker's for that user)."
+        default=SecretStr(""),
+        description="SASL password. Empty: the local broker's, generated into ATP_HOME/secrets/kafka.password.",
     )
     kafka_ssl_ca_file: Path | None = Field(
-        default=None, description="CA bundle that signs the brokers' certificates (with SSL or SASL_SSL)."
+        default=None,
+        description="CA bundle that signs the brokers' certificates (with SSL or SASL_SSL). Unset: the local "
+        "broker's CA, ATP_HOME/secrets/tls/ca.pem.",
     )
     registry_basic_auth: SecretStr = Field(
         default=SecretStr(""), description="user:password for a schema registry that asks for basic auth."
@@ -234,16 +250,34 @@ class EnvironmentSettings(BaseSettings):
             _check_zone(zone)
         return zones
 
+    def _local_kafka_port(self) -> int:
+        """The local broker's listener for the configured protocol (SSL alone has none: it is refused in checks)."""
+        return {"PLAINTEXT": self.kafka_port, "SASL_PLAINTEXT": self.kafka_sasl_port}.get(
+            self.kafka_security_protocol, self.kafka_ssl_port
+        )
+
+    def _local_secret(self, given: SecretStr, name: str) -> Path | None:
+        """For the local broker and no password given: the file the stack generates it into."""
+        if self.kafka_bootstrap or given.get_secret_value():
+            return None
+        return self.home / "secrets" / name
+
+    def _local_ca_file(self) -> Path | None:
+        if self.kafka_bootstrap or not self.kafka_security_protocol.endswith("SSL"):
+            return None
+        return self.home / "secrets" / "tls" / "ca.pem"
+
     def parts(self) -> Settings:
         """The settings, by concern (derived values such as folders and URLs resolved here, once)."""
         return Settings(
             kafka=KafkaSettings(
-                bootstrap_servers=self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}",
+                bootstrap_servers=self.kafka_bootstrap or f"127.0.0.1:{self._local_kafka_port()}",
                 security_protocol=self.kafka_security_protocol,
                 sasl_mechanism=self.kafka_sasl_mechanism,
                 sasl_username=self.kafka_sasl_username,
                 sasl_password=self.kafka_sasl_password,
-                ssl_ca_file=self.kafka_ssl_ca_file,
+                sasl_password_file=self._local_secret(self.kafka_sasl_password, "kafka.password"),
+                ssl_ca_file=self.kafka_ssl_ca_file or self._local_ca_file(),
                 registry_url=f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7",
                 registry_basic_auth=self.registry_basic_auth,
             ),
@@ -283,6 +317,8 @@ class EnvironmentSettings(BaseSettings):
                 kafka_port=self.kafka_port,
                 kafka_controller_port=self.kafka_controller_port,
                 kafka_sasl_port=self.kafka_sasl_port,
+                kafka_ssl_port=self.kafka_ssl_port,
+                kafka_plaintext_listener=self.kafka_security_protocol == "PLAINTEXT",
                 connect_port=self.connect_port,
                 registry_port=self.registry_port,
                 registry_management_port=self.registry_management_port,

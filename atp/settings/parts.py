@@ -50,6 +50,7 @@ class KafkaSettings(_Part):
     sasl_mechanism: KafkaSaslMechanism
     sasl_username: str
     sasl_password: SecretStr
+    sasl_password_file: Path | None  # the local broker's generated password, when no password is given
     ssl_ca_file: Path | None
     registry_url: str  # the Confluent-compatible API of the schema registry
     registry_basic_auth: SecretStr
@@ -116,6 +117,8 @@ class LocalStackSettings(_Part):
     kafka_port: int
     kafka_controller_port: int
     kafka_sasl_port: int
+    kafka_ssl_port: int
+    kafka_plaintext_listener: bool  # an unauthenticated listener, opened only when the clients are set to PLAINTEXT
     connect_port: int
     registry_port: int
     registry_management_port: int
@@ -135,6 +138,11 @@ class LocalStackSettings(_Part):
     @property
     def data_dir(self) -> Path:
         return self.home / "data"
+
+    @property
+    def tls_dir(self) -> Path:
+        """The local CA and the broker's certificate (infra/tls.py)."""
+        return self.home / "secrets" / "tls"
 
     @property
     def run_dir(self) -> Path:

@@ -16,6 +16,9 @@ QUIX_ENVIRONMENT = {
     "ATP_KAFKA_PORT": "49092",
     "ATP_KAFKA_CONTROLLER_PORT": "49093",
     "ATP_KAFKA_SASL_PORT": "49094",
+    "ATP_KAFKA_SSL_PORT": "49095",
+    # The peer's clients (Quix Streams and ours, side by side) talk plain Kafka on this broker.
+    "ATP_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
     "ATP_REGISTRY_PORT": "49081",
     "ATP_REGISTRY_MANAGEMENT_PORT": "49091",
     "ATP_FLOW_METRICS_PORT": "0",

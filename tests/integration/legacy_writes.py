@@ -10,6 +10,7 @@ from confluent_kafka import Producer
 
 from atp.settings import Settings
 from connectors import topics
+from connectors.kafka_config import client_config
 from connectors.legacy_db import erp_connection, pos_connection
 from tests.debezium_events import reservation_value
 
@@ -104,7 +105,7 @@ def reservation_event(
 
 
 def send_reservations(settings: Settings, events: list[tuple[bytes, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers, "enable.idempotence": True})
+    producer = Producer(client_config(settings.kafka) | {"enable.idempotence": True})
     for key, value in events:
         producer.produce(topics.RESERVATIONS, key=key, value=value)
         producer.poll(0)

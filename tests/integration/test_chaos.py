@@ -31,6 +31,7 @@ from atp.pipeline import flow_pid_file
 from atp.reconcile import reconcile
 from atp.settings import Settings
 from connectors import topics
+from connectors.kafka_config import client_config
 from connectors.legacy_db import pos_connection
 from connectors.output_watch import TopicWatcher
 from infra.stack import service_objects
@@ -62,7 +63,7 @@ class Generator(threading.Thread):
         self.rng = random.Random(2026)
         self.applied = self.refused = 0
         self.open_holds: list[tuple[str, str, int]] = []
-        self.producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers, "enable.idempotence": True})
+        self.producer = Producer(client_config(settings.kafka) | {"enable.idempotence": True})
 
     def run(self) -> None:
         while not self.stop.is_set():

@@ -14,6 +14,7 @@ from atp import analyst
 from atp.pipeline import flow_pid_file
 from atp.settings import Settings
 from connectors import topics
+from connectors.kafka_config import client_config
 from connectors.legacy_db import pos_connection
 from connectors.output_watch import TopicWatcher
 from tests.integration.legacy_writes import DC, a_store, new_item, put_on_shelf, set_dc_stock
@@ -67,7 +68,7 @@ def test_an_undecodable_cdc_message_is_dead_lettered_and_the_flow_keeps_going(
 ):
     dlq = TopicWatcher(pipeline.kafka, topics.DLQ)
     try:
-        producer = Producer({"bootstrap.servers": pipeline.kafka.bootstrap_servers})
+        producer = Producer(client_config(pipeline.kafka))
         producer.produce("erp.erp.STOCK_BAL", key=b"{}", value=b'{"op": "u", "truncated')
         assert producer.flush(10) == 0
         letter, _ = dlq.wait_for(
@@ -112,7 +113,7 @@ def test_a_killed_dataflow_resumes_without_losing_or_changing_any_output(
 
 def test_a_record_the_loader_cannot_decode_is_kept_in_the_store_dead_letters(pipeline: Settings):
     marker = uuid.uuid4().hex
-    producer = Producer({"bootstrap.servers": pipeline.kafka.bootstrap_servers})
+    producer = Producer(client_config(pipeline.kafka))
     producer.produce(topics.AVAILABILITY, key=b"bogus", value=f"not avro {marker}".encode())
     assert producer.flush(10) == 0
     deadline = time.monotonic() + 30

@@ -24,6 +24,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from atp.errors import ServiceError
 from atp.settings import Settings
+from connectors.kafka_config import client_config
 from connectors.legacy_db import erp_connection, pos_connection
 from infra import process
 
@@ -40,7 +41,7 @@ def _first_event(
     """The first Debezium JSON value on ``topic`` that ``wanted`` accepts (read from the beginning)."""
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
+            **client_config(settings.kafka),
             "group.id": f"infra-test-{_run_id()}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -184,8 +185,6 @@ def test_kafka_clients_set_for_sasl_talk_to_the_sasl_listener_and_a_wrong_passwo
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
     from pydantic import SecretStr
-
-    from connectors.kafka_config import client_config
 
     sasl = stack.kafka.model_copy(
         update={"bootstrap_servers": f"127.0.0.1:{stack.stack.kafka_sasl_port}", "security_protocol": "SASL_PLAINTEXT"}

@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, TopicPartition
 from atp import analyst
 from atp.settings import Settings
 from connectors import topics
+from connectors.kafka_config import client_config
 from connectors.legacy_db import pos_connection
 from tests.integration.legacy_writes import new_item, set_dc_stock
 
@@ -29,7 +30,7 @@ STORE_TABLES = (
 
 
 def whole_topic(settings: Settings, topic: str) -> list[bytes]:
-    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap_servers, "group.id": "atp-privacy-scan"})
+    consumer = Consumer(client_config(settings.kafka) | {"group.id": "atp-privacy-scan"})
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         ends = {}

@@ -9,16 +9,20 @@ run ``ATP_HOME=.atp/test ... atp down`` first (conftest's ``stack`` fixture then
 from __future__ import annotations
 
 import base64
+import socket
 import stat
+import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import orjson
 import pytest
 from confluent_kafka import Consumer
 
 from atp.settings import Settings
+from connectors.kafka_config import client_config
 from connectors.legacy_db import pos_connection
 
 pytestmark = pytest.mark.integration
@@ -31,8 +35,8 @@ def _run_id() -> int:
 def _snapshot_read_of(settings: Settings, ticket_id: int, timeout_s: float = 90) -> dict[str, object]:
     """The first snapshot read (op ``r``) of POS ticket ``ticket_id`` on ``pos.public.sale_ticket``."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
+        client_config(settings.kafka)
+        | {
             "group.id": f"security-test-{_run_id()}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -206,6 +210,87 @@ def test_the_running_stack_keeps_its_files_private(pipeline: Settings) -> None:
     }
 
 
+# -- Kafka: TLS and SASL on every connection, Connect's and the registry's storage included -------------
+
+
+def test_the_local_broker_offers_no_unauthenticated_listener(stack: Settings) -> None:
+    assert stack.kafka.security_protocol == "SASL_SSL" and not stack.stack.kafka_plaintext_listener
+    assert stack.kafka.bootstrap_servers == f"127.0.0.1:{stack.stack.kafka_ssl_port}"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", stack.stack.kafka_port), timeout=2).close()
+
+
+def test_a_record_round_trips_over_sasl_ssl(stack: Settings) -> None:
+    from confluent_kafka import Producer
+
+    topic, value = f"security.tls.{_run_id()}", f"over tls {_run_id()}".encode()
+    producer = Producer(client_config(stack.kafka) | {"enable.idempotence": True})
+    producer.produce(topic, key=b"tls", value=value)
+    assert producer.flush(30) == 0
+    consumer = Consumer(client_config(stack.kafka) | {"group.id": topic, "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None and message.value() == value:
+                return
+    finally:
+        consumer.close()
+    raise AssertionError(f"the record sent to {topic} over SASL_SSL did not come back within 60s")
+
+
+def test_a_client_that_does_not_trust_the_ca_or_has_a_wrong_password_is_refused(
+    stack: Settings, tmp_path: Path
+) -> None:
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+    from pydantic import SecretStr
+
+    other_ca = tmp_path / "other-ca.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "other.key"),
+         "-out", str(other_ca), "-subj", "/CN=not the atp CA", "-days", "1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    untrusting = stack.kafka.model_copy(update={"ssl_ca_file": other_ca})
+    wrong_password = stack.kafka.model_copy(update={"sasl_password": SecretStr("not-the-password")})
+    for kafka in (untrusting, wrong_password):
+        with pytest.raises(KafkaException):
+            AdminClient(client_config(kafka) | {"log_level": 0}).list_topics(timeout=8)
+    assert "atp.availability" in AdminClient(client_config(stack.kafka)).list_topics(timeout=10).topics
+
+
+def test_connect_and_the_registry_storage_talk_to_kafka_over_sasl_ssl(cdc: Settings) -> None:
+    from connectors.cdc_connectors import ERP_CONNECTOR, POS_CONNECTOR, connect_client
+    from infra import registry
+
+    tls_listener = f"127.0.0.1:{cdc.stack.kafka_ssl_port}"
+    worker = (cdc.stack.data_dir / "connect" / "connect-distributed.properties").read_text().splitlines()
+    for prefix in ("", "producer.", "consumer.", "admin."):
+        assert f"{prefix}bootstrap.servers={tls_listener.replace(':', chr(92) + ':')}" in worker, prefix
+        assert f"{prefix}security.protocol=SASL_SSL" in worker, prefix
+    storage = (registry.storage_dir(cdc.stack) / "config" / "application.properties").read_text().splitlines()
+    for client in ("producer", "consumer", "admin"):
+        assert f"apicurio.kafkasql.{client}.security.protocol=SASL_SSL" in storage, client
+    # The broker has no other listener they could use: a running connector and a schema the registry stores
+    # and reads back (KafkaSQL acknowledges a write once its journal consumer has read it) went over TLS.
+    client = connect_client(cdc.stack)
+    assert {client.status(name)["connector"]["state"] for name in (ERP_CONNECTOR, POS_CONNECTOR)} == {"RUNNING"}
+    subject = f"security-tls-{_run_id()}"
+    schema = orjson.dumps({"type": "record", "name": "Probe", "fields": [{"name": "n", "type": "int"}]}).decode()
+    request = urllib.request.Request(
+        f"{cdc.kafka.registry_url}/subjects/{subject}/versions",
+        data=orjson.dumps({"schema": schema}),
+        method="POST",
+        headers={"Content-Type": "application/vnd.schemaregistry.v1+json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        schema_id = orjson.loads(response.read())["id"]
+    with urllib.request.urlopen(f"{cdc.kafka.registry_url}/schemas/ids/{schema_id}", timeout=30) as response:
+        assert "Probe" in orjson.loads(response.read())["schema"]
+
+
 # -- Kafka: the change topics keep every change; reservations (customer_ref) 30 days -----------------------
 
 
@@ -215,7 +300,7 @@ def _topic_config(settings: Settings, topic: str) -> dict[str, str]:
     from confluent_kafka.admin._resource import ResourceType
 
     resource = ConfigResource(ResourceType.TOPIC, topic)
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    admin = AdminClient(client_config(settings.kafka))
     entries = admin.describe_configs([resource])[resource].result(timeout=15)
     return {name: entry.value for name, entry in entries.items()}
 

@@ -106,7 +106,17 @@ def test_reconcile_settle_must_be_a_number_of_seconds(capsys):
     ("variables", "named", "says"),
     [
         ({"ATP_KAFKA_PROT": "19092"}, "ATP_KAFKA_PROT", "not a setting of atp-stream"),
-        ({"ATP_KAFKA_SECURITY_PROTOCOL": "SSL"}, "ATP_KAFKA_SSL_CA_FILE", "required with"),
+        (
+            {"ATP_KAFKA_SECURITY_PROTOCOL": "SSL", "ATP_KAFKA_BOOTSTRAP": "kafka.internal:9093"},
+            "ATP_KAFKA_SSL_CA_FILE",
+            "required with",
+        ),
+        ({"ATP_KAFKA_SECURITY_PROTOCOL": "SSL"}, "ATP_KAFKA_SECURITY_PROTOCOL", "not SSL alone"),
+        (
+            {"ATP_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "ATP_KAFKA_BOOTSTRAP": "kafka.internal:9093"},
+            "ATP_KAFKA_SASL_PASSWORD",
+            "required with",
+        ),
         (
             {"ATP_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "ATP_KAFKA_SSL_CA_FILE": "/nonexistent/ca.pem"},
             "ATP_KAFKA_SSL_CA_FILE",

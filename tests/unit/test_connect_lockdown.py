@@ -16,6 +16,7 @@ import pytest
 from atp.errors import ServiceError
 from atp.settings import LocalStackSettings, settings_from_fields
 from connectors.cdc_connectors import CONNECT_USER, connect_client, connect_password_file, connector_states
+from connectors.secret_files import ensure_secret
 from infra import connect, java
 
 POM = java.INFRA_DIR / "pom.xml"
@@ -65,6 +66,8 @@ def test_the_worker_is_configured_for_basic_auth_with_private_files(stack: Local
     assert connect_password_file(stack).read_text().strip() == password  # generated once, kept
 
     kafka = settings_from_fields(home=stack.home).kafka
+    assert kafka.sasl_password_file is not None
+    ensure_secret(kafka.sasl_password_file)
     config = connect._write_config(stack, kafka)
     lines = config.read_text().splitlines()
     assert f"rest.extension.classes={connect.REST_EXTENSION}" in lines

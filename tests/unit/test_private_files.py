@@ -64,14 +64,19 @@ def test_a_started_process_creates_private_files_and_its_log_is_private(settings
 
 def test_kafka_connect_and_the_registry_keep_their_folders_and_configs_private(settings: Settings) -> None:
     stack = settings.stack
+    assert settings.kafka.sasl_password_file is not None
+    ensure_secret(settings.kafka.sasl_password_file)  # what the broker's first start makes
     config = kafka._write_config(stack, settings.kafka)
     assert _mode(config) == 0o600  # it holds the SASL password
     assert _mode(config.parent) == _mode(stack.data_dir / "kafka" / "log") == 0o700
     connect_config = connect._write_config(stack, settings.kafka)
     assert (_mode(connect_config), _mode(connect_config.parent)) == (0o600, 0o700)
-    connect.write_secrets(stack)
+    connect.write_secrets(stack, settings.kafka)
     assert _mode(stack.home / "secrets" / "connect.properties") == 0o600
+    assert _mode(stack.home / "secrets" / "kafka.password") == 0o600
     assert _mode(registry.storage_dir(stack)) == 0o700
+    storage_config = registry._write_storage_config(registry.storage_dir(stack), settings.kafka)
+    assert (_mode(storage_config), _mode(storage_config.parent)) == (0o600, 0o700)  # it holds the SASL password
 
 
 def test_the_recovery_store_is_private(settings: Settings) -> None:

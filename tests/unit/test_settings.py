@@ -27,6 +27,7 @@ def _changed_values(tmp_path: Path) -> dict[str, object]:
         "postgres_port": 25432,
         "mariadb_port": 23306,
         "kafka_sasl_port": 29094,
+        "kafka_ssl_port": 29095,
         "store_port": 28124,
         "flow_metrics_port": 28100,
         "pipeline_metrics_port": 28099,
@@ -67,20 +68,28 @@ def _changed_values(tmp_path: Path) -> dict[str, object]:
 def test_every_variable_reaches_a_part(tmp_path: Path) -> None:
     changed = _changed_values(tmp_path)
     assert set(changed) == set(EnvironmentSettings.model_fields)
-    defaults = settings_from_fields().model_dump()
+    # Another cluster needs its own credentials and CA under the default SASL_SSL: try its address in plain.
+    alone: dict[str, dict[str, object]] = {"kafka_bootstrap": {"kafka_security_protocol": "PLAINTEXT"}}
     for name, value in changed.items():
-        assert settings_from_fields(**{name: value}).model_dump() != defaults, f"ATP_{name.upper()} reaches no part"
+        defaults = settings_from_fields(**alone.get(name, {})).model_dump()
+        changed_one = settings_from_fields(**alone.get(name, {}), **{name: value}).model_dump()
+        assert changed_one != defaults, f"ATP_{name.upper()} reaches no part"
 
 
 def test_derived_values_come_from_the_variables_they_always_did(tmp_path: Path) -> None:
-    settings = settings_from_fields(home=tmp_path, kafka_port=29092, registry_port=28081, store_port=28124)
-    assert settings.kafka.bootstrap_servers == "127.0.0.1:29092"
+    settings = settings_from_fields(home=tmp_path, kafka_ssl_port=29095, registry_port=28081, store_port=28124)
+    assert settings.kafka.bootstrap_servers == "127.0.0.1:29095"
     assert settings.kafka.registry_url == "http://127.0.0.1:28081/apis/ccompat/v7"
     assert settings.store.store_url == "http://127.0.0.1:28124"
     assert settings.store.chdb_path == tmp_path / "chdb"
     assert settings.dataflow.recovery_dir == tmp_path / "recovery"
     assert (settings.stack.logs_dir, settings.stack.run_dir) == (tmp_path / "logs", tmp_path / "run")
-    assert settings_from_fields(kafka_bootstrap="k1:9092,k2:9092").kafka.bootstrap_servers == "k1:9092,k2:9092"
+    assert (
+        settings_from_fields(
+            kafka_bootstrap="k1:9092,k2:9092", kafka_security_protocol="PLAINTEXT"
+        ).kafka.bootstrap_servers
+        == "k1:9092,k2:9092"
+    )
 
 
 def test_settings_from_fields_read_no_environment_and_are_checked_like_the_environment(
@@ -112,3 +121,28 @@ def test_the_readme_lists_every_variable_and_no_other() -> None:
     settings = {f"ATP_{name.upper()}" for name in EnvironmentSettings.model_fields}
     assert listed - settings <= TOOL_VARIABLES
     assert settings <= listed
+
+
+def test_the_local_broker_is_reached_over_sasl_ssl_with_its_own_ca_and_generated_password(tmp_path: Path) -> None:
+    kafka = settings_from_fields(home=tmp_path, kafka_ssl_port=29095).kafka
+    assert (kafka.bootstrap_servers, kafka.security_protocol) == ("127.0.0.1:29095", "SASL_SSL")
+    assert kafka.ssl_ca_file == tmp_path / "secrets" / "tls" / "ca.pem"
+    assert kafka.sasl_password_file == tmp_path / "secrets" / "kafka.password"
+
+
+def test_each_protocol_reaches_the_local_listener_that_speaks_it(tmp_path: Path) -> None:
+    ports = {"kafka_port": 29092, "kafka_sasl_port": 29094, "kafka_ssl_port": 29095}
+    for protocol, port in (("PLAINTEXT", 29092), ("SASL_PLAINTEXT", 29094), ("SASL_SSL", 29095)):
+        settings = settings_from_fields(home=tmp_path, kafka_security_protocol=protocol, **ports)
+        assert settings.kafka.bootstrap_servers == f"127.0.0.1:{port}"
+        assert settings.stack.kafka_plaintext_listener == (protocol == "PLAINTEXT")
+
+
+def test_another_cluster_gets_no_local_password_file_or_ca(tmp_path: Path) -> None:
+    ca_file = tmp_path / "their-ca.pem"
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\n")
+    kafka = settings_from_fields(
+        home=tmp_path, kafka_bootstrap="kafka.internal:9093", kafka_sasl_password=SecretStr("p"),
+        kafka_ssl_ca_file=ca_file,
+    ).kafka  # fmt: skip
+    assert kafka.sasl_password_file is None and kafka.ssl_ca_file == ca_file
