@@ -81,6 +81,13 @@ WEBHOOK_RETRIES = Counter(
     "Partner requests retried, per channel and reason (throttled, server_error, unreachable).",
     ["channel", "reason"],
 )
+WEBHOOK_REJECTIONS = Counter(
+    "atp_webhook_rejections",
+    "Channel updates a partner's answer did not accept, per channel and reason class: refused (for good, "
+    "dead-lettered), throttled, server_error, unreachable, unreadable (retried), not_applied (sent again "
+    "without an update the partner refused in the same request).",
+    ["channel", "reason"],
+)
 CONNECTOR_RUNNING = Gauge(
     "atp_connector_running", "1 while a Debezium connector and all its tasks are RUNNING, else 0.", ["connector"]
 )

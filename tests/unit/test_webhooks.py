@@ -8,7 +8,8 @@ import threading
 import time
 
 from connectors.partner_payloads import ChannelUpdate
-from connectors.webhook_delivery import PartnerFeed, TokenBucket, WebhookConfig, backoff_s, retry_after_s
+from connectors.partner_responses import retry_after_s
+from connectors.webhook_delivery import PartnerFeed, TokenBucket, WebhookConfig, backoff_s
 from tests.partner_server import Partner, Reply, partner_server
 
 
