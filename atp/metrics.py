@@ -78,7 +78,7 @@ WEBHOOK_DELIVERIES = Counter(
 )
 WEBHOOK_RETRIES = Counter(
     "atp_webhook_retries",
-    "Partner requests retried, per channel and reason (throttled, server_error, unreachable).",
+    "Partner requests retried, per channel and reason (throttled, server_error, unreachable, unreadable).",
     ["channel", "reason"],
 )
 WEBHOOK_REJECTIONS = Counter(

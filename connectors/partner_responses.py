@@ -191,12 +191,11 @@ def _shopify_user_error(error: Any, sent: int) -> tuple[int | None, Outcome]:
 def _shopify_throttle_wait_s(extensions: Any) -> float | None:
     """Until the leaky bucket holds the query's cost again: (requested - available) / restore rate."""
     cost = extensions.get("cost") if isinstance(extensions, dict) else None
-    bucket = cost.get("throttleStatus") if isinstance(cost, dict) else None
-    if not isinstance(bucket, dict):
+    if not isinstance(cost, dict) or not isinstance(cost.get("throttleStatus"), dict):
         return None
     try:
-        missing = float(cost["requestedQueryCost"]) - float(bucket["currentlyAvailable"])  # type: ignore[index]
-        rate = float(bucket["restoreRate"])
+        missing = float(cost["requestedQueryCost"]) - float(cost["throttleStatus"]["currentlyAvailable"])
+        rate = float(cost["throttleStatus"]["restoreRate"])
     except (KeyError, TypeError, ValueError):
         return None
     return min(SHOPIFY_MAX_THROTTLE_WAIT_S, max(0.0, missing / rate)) if rate > 0 else None

@@ -204,7 +204,9 @@ class PartnerFeed:
         (one attempt of the budget), at once when it applied nothing because it refused another update (the
         request is smaller each time, so this ends). The whole batch is settled once, at the end.
         """
-        outstanding, delivered, refused = list(batch), [], []
+        outstanding = list(batch)
+        delivered: list[ChannelUpdate] = []
+        refused: list[tuple[ChannelUpdate, str]] = []
         failures, last_error = 0, ""
         while outstanding:
             wait = self.bucket.wait_s()
