@@ -79,7 +79,8 @@ def unreachable(error: str, sent: Sequence[ChannelUpdate]) -> Reading:
 
 
 def by_status(status: int, headers: Mapping[str, str], body: bytes, sent: Sequence[ChannelUpdate]) -> Reading | None:
-    """A non-2xx answer is about the whole request: 429, 408 and 5xx are retried, other 4xx refuse every update.
+    """A non-2xx answer is about the whole request: a 4xx other than 408 and 429 refuses every update, any other
+    status (429, 408, 5xx, a redirect not followed) is retried.
 
     ``None`` for a 2xx: the platform's reader decides from the body."""
     if 200 <= status < 300:
@@ -88,9 +89,9 @@ def by_status(status: int, headers: Mapping[str, str], body: bytes, sent: Sequen
     reason = f"HTTP {status}" + (f": {said}" if said else "")
     if status == 429:
         return every(Outcome(RETRY, THROTTLED, reason), sent, _retry_after_s(headers))
-    if status == 408 or status >= 500:
-        return every(Outcome(RETRY, UNREACHABLE if status == 408 else SERVER_ERROR, reason), sent)
-    return every(Outcome(REJECTED, REFUSED, reason), sent)
+    if 400 <= status < 500 and status != 408:
+        return every(Outcome(REJECTED, REFUSED, reason), sent)
+    return every(Outcome(RETRY, UNREACHABLE if status == 408 else SERVER_ERROR, reason), sent)
 
 
 def status_only(status: int, headers: Mapping[str, str], body: bytes, sent: Sequence[ChannelUpdate]) -> Reading:
