@@ -78,7 +78,14 @@ WEBHOOK_DELIVERIES = Counter(
 )
 WEBHOOK_RETRIES = Counter(
     "atp_webhook_retries",
-    "Partner requests retried, per channel and reason (throttled, server_error, unreachable).",
+    "Partner requests retried, per channel and reason (throttled, server_error, unreachable, unreadable).",
+    ["channel", "reason"],
+)
+WEBHOOK_REJECTIONS = Counter(
+    "atp_webhook_rejections",
+    "Channel updates a partner's answer did not accept, per channel and reason class: refused (for good, "
+    "dead-lettered), throttled, server_error, unreachable, unreadable (retried), not_applied (sent again "
+    "without an update the partner refused in the same request).",
     ["channel", "reason"],
 )
 CONNECTOR_RUNNING = Gauge(

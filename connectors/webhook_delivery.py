@@ -8,20 +8,26 @@ topics (never by the dataflow itself, so a slow partner slows nobody else):
   sent, and an update older than one already delivered is dropped;
 - **throttling**: a token bucket per endpoint (``rate_per_s``, ``burst``), and
   batches of up to ``batch_size`` updates per request (capped by the platform);
-- **retries**: 429 waits for ``Retry-After`` (or backs off); 5xx, timeouts and
-  refused connections back off exponentially with full jitter; other 4xx are the
+- **reading the answer**: a 2xx is not taken on trust; the platform's reader
+  (:mod:`connectors.partner_responses`) says per update whether the partner took
+  it, wants it again, or refused it (Shopify's ``userErrors``, eBay's per-SKU
+  ``statusCode``); only the updates not yet settled are sent again;
+- **retries**: 429 and throttling wait for ``Retry-After`` or the partner's own
+  hint (or back off); 5xx, timeouts and refused connections back off
+  exponentially with full jitter; other 4xx and per-item refusals are the
   partner refusing the data and are not retried;
 - **idempotency**: every request carries an ``Idempotency-Key`` derived from
   its content, so a retried request is recognisably the same request;
-- **nothing lost**: after the last attempt an update is handed to ``dead_letter``
-  with the reason; every offered update ends delivered, superseded or
-  dead-lettered, and ``settled`` is told so (the consumer commits offsets then).
+- **nothing lost**: an update the partner refused, or still failing after the
+  last attempt, is handed to ``dead_letter`` with the partner's reason; every
+  offered update ends delivered, superseded or dead-lettered, and ``settled`` is
+  told so once per batch (the consumer commits offsets then).
 """
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
+import http.client
 import logging
 import random
 import threading
@@ -33,8 +39,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from atp.metrics import WEBHOOK_DELIVERIES, WEBHOOK_RETRIES
+from atp.metrics import WEBHOOK_DELIVERIES, WEBHOOK_REJECTIONS, WEBHOOK_RETRIES
+from connectors import partner_responses
 from connectors.partner_payloads import MAX_BATCH, SHAPES, ChannelUpdate
+from connectors.partner_responses import DELIVERED, MAX_RESPONSE_BYTES, REJECTED, Reading
 
 log = logging.getLogger("atp.webhooks")
 
@@ -83,31 +91,11 @@ def backoff_s(attempt: int, base_s: float, max_s: float, rng: random.Random) -> 
     return rng.uniform(0, min(max_s, base_s * 2 ** (attempt - 1)))
 
 
-def retry_after_s(value: str | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
-
-
-def retry_reason(status: int) -> str:
-    """Why a request is tried again: the partner throttled us, failed, or could not be reached."""
-    if status == 429:
-        return "throttled"
-    return "unreachable" if status in (0, 408) else "server_error"
-
-
 @dataclass(frozen=True, slots=True)
 class Response:
-    status: int  # 0: no HTTP response (timeout, refused connection)
-    retry_after: str | None = None
+    status: int  # 0: no HTTP response (timeout, refused connection, an answer cut off)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""  # at most MAX_RESPONSE_BYTES + 1: enough for the reader to see it was too long
     error: str = ""
 
 
@@ -115,11 +103,19 @@ def http_post(url: str, body: bytes, headers: Mapping[str, str], timeout_s: floa
     request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as reply:  # noqa: S310 - the URL is configuration
-            return Response(reply.status)
+            return Response(reply.status, dict(reply.headers), reply.read(MAX_RESPONSE_BYTES + 1))
     except urllib.error.HTTPError as exc:
-        return Response(exc.code, exc.headers.get("Retry-After"), f"HTTP {exc.code}")
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        return Response(0, None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}")
+        return Response(exc.code, dict(exc.headers or {}), _read_refusal(exc), f"HTTP {exc.code}")
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
+        return Response(0, error=f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}")
+
+
+def _read_refusal(exc: urllib.error.HTTPError) -> bytes:
+    """The body of a non-2xx answer, for the partner's reason; none if it cannot be read."""
+    try:
+        return exc.read(MAX_RESPONSE_BYTES + 1)
+    except (http.client.HTTPException, TimeoutError, OSError):
+        return b""
 
 
 @dataclass
@@ -147,6 +143,7 @@ class PartnerFeed:
         self.rng = rng or random.Random()
         self.bucket = TokenBucket(config.rate_per_s, config.burst)
         self.shape = SHAPES[config.shape]
+        self.read = partner_responses.READERS[config.shape]
         self.stats = FeedStats()
         self._pending: dict[str, ChannelUpdate] = {}
         self._covers: dict[str, list[ChannelUpdate]] = {}  # superseded updates settled with the one that replaced them
@@ -200,59 +197,89 @@ class PartnerFeed:
             return [self._pending.pop(k) for k in keys]
 
     def deliver(self, batch: list[ChannelUpdate], stop: threading.Event) -> None:
-        body = orjson.dumps(self.shape(batch, self.config.options))
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": hashlib.sha256(self.config.url.encode() + body).hexdigest()[:32],
-        }
-        if self.config.auth_header:
-            headers[self.config.auth_header] = self.config.auth_value
-        last_error, attempt = "", 0
-        for attempt in range(1, max(1, self.config.max_attempts) + 1):
+        """Send ``batch`` until the partner has taken or refused every update, or the retry budget is spent.
+
+        After each answer, the updates the partner took are done, the ones it refused for good are done (to be
+        dead-lettered), and only the rest is sent again: after a backoff when the partner failed or throttled
+        (one attempt of the budget), at once when it applied nothing because it refused another update (the
+        request is smaller each time, so this ends). The whole batch is settled once, at the end.
+        """
+        outstanding = list(batch)
+        delivered: list[ChannelUpdate] = []
+        refused: list[tuple[ChannelUpdate, str]] = []
+        failures, last_error = 0, ""
+        while outstanding:
             wait = self.bucket.wait_s()
             if wait and stop.wait(wait):
                 break
-            self.stats.requests += 1
-            reply = self.post(self.config.url, body, headers, self.config.timeout_s)
-            if 200 <= reply.status < 300:
-                self._settle(batch, delivered=True)
-                return
-            last_error = reply.error or f"HTTP {reply.status}"
-            if 400 <= reply.status < 500 and reply.status not in (408, 429):
-                self._settle(batch, delivered=False, reason=f"rejected by partner: {last_error}")
-                return
-            if attempt == self.config.max_attempts:
+            reading = self._send(outstanding)
+            again: list[ChannelUpdate] = []
+            for update, outcome in zip(outstanding, reading.outcomes, strict=True):
+                if outcome.kind == DELIVERED:
+                    delivered.append(update)
+                    continue
+                WEBHOOK_REJECTIONS.labels(self.config.channel, outcome.reason_class).inc()
+                if outcome.kind == REJECTED:
+                    refused.append((update, f"rejected by partner: {outcome.reason}"))
+                else:
+                    again.append(update)
+            transient = [o for o in reading.outcomes if o.transient]
+            outstanding = again
+            if not transient:
+                continue  # nothing failed: what is left was not applied because of an update now refused
+            failures += 1
+            last_error = transient[0].reason
+            if failures >= max(1, self.config.max_attempts):
                 break
-            delay = backoff_s(attempt, self.config.backoff_base_s, self.config.backoff_max_s, self.rng)
-            if reply.status == 429:
-                delay = retry_after_s(reply.retry_after) or delay
-            WEBHOOK_RETRIES.labels(self.config.channel, retry_reason(reply.status)).inc()
+            backoff = backoff_s(failures, self.config.backoff_base_s, self.config.backoff_max_s, self.rng)
+            delay = reading.wait_s or backoff
+            WEBHOOK_RETRIES.labels(self.config.channel, transient[0].reason_class).inc()
             log.warning(
                 "%s: %s; retry %d in %.1fs",
                 self.config.channel,
                 last_error,
-                attempt,
+                failures,
                 delay,
                 extra={"channel": self.config.channel},
             )
             if stop.wait(delay):
                 break
-        self._settle(batch, delivered=False, reason=f"gave up after {attempt} attempt(s): {last_error}")
+        given_up = f"gave up after {failures} attempt(s): {last_error}" if failures else "stopped before it was sent"
+        self._settle(delivered, refused + [(update, given_up) for update in outstanding])
 
-    def _settle(self, batch: list[ChannelUpdate], delivered: bool, reason: str = "") -> None:
+    def _send(self, updates: list[ChannelUpdate]) -> Reading:
+        """One request for ``updates``, and what the partner's answer says of each."""
+        body = orjson.dumps(self.shape(updates, self.config.options))
+        headers = {
+            "Content-Type": "application/json",
+            # Derived from the content: a request sent again is recognisably the same request.
+            "Idempotency-Key": hashlib.sha256(self.config.url.encode() + body).hexdigest()[:32],
+        }
+        if self.config.auth_header:
+            headers[self.config.auth_header] = self.config.auth_value
+        self.stats.requests += 1
+        reply = self.post(self.config.url, body, headers, self.config.timeout_s)
+        if reply.status == 0:
+            return partner_responses.unreachable(reply.error, updates)
+        return self.read(reply.status, reply.headers, reply.body, updates)
+
+    def _settle(self, delivered: list[ChannelUpdate], dead: list[tuple[ChannelUpdate, str]]) -> None:
+        """Record a batch's end: dead letters are handed over first, then ``settled`` hears of every update
+        (and of the superseded ones each covers) at once, so offsets move only when the whole batch is done."""
         done: list[ChannelUpdate] = []
         with self._changed:
-            for update in batch:
-                if delivered:
-                    self.stats.delivered += 1
-                    known = self._delivered_version.get(update.channel_sku, 0)
-                    self._delivered_version[update.channel_sku] = max(known, update.version)
-                else:
-                    self.stats.dead_lettered += 1
+            for update in delivered:
+                known = self._delivered_version.get(update.channel_sku, 0)
+                self._delivered_version[update.channel_sku] = max(known, update.version)
+            self.stats.delivered += len(delivered)
+            self.stats.dead_lettered += len(dead)
+            for update in [*delivered, *(update for update, _ in dead)]:
                 covered = self._covers.pop(update.channel_sku, []) if update.channel_sku not in self._pending else []
                 done += [update, *covered]
-        WEBHOOK_DELIVERIES.labels(self.config.channel, "delivered" if delivered else "dead_lettered").inc(len(batch))
-        if not delivered:
-            for update in batch:
-                self.dead_letter(update, reason)
+        if delivered:
+            WEBHOOK_DELIVERIES.labels(self.config.channel, "delivered").inc(len(delivered))
+        if dead:
+            WEBHOOK_DELIVERIES.labels(self.config.channel, "dead_lettered").inc(len(dead))
+        for update, reason in dead:
+            self.dead_letter(update, reason)
         self.settled(done)

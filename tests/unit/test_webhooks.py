@@ -1,4 +1,5 @@
-"""Partner webhooks against real local HTTP servers: coalescing, throttling, 429, 5xx, timeouts, a dead partner."""
+"""Partner webhooks against real local HTTP servers: coalescing, throttling, 429, 5xx, timeouts, a dead partner,
+and answers read per update (Shopify's userErrors and throttling in a 200, eBay's per-SKU statuses in a 207)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import socket
 import threading
 import time
 
+import orjson
+
 from connectors.partner_payloads import ChannelUpdate
-from connectors.webhook_delivery import PartnerFeed, TokenBucket, WebhookConfig, backoff_s, retry_after_s
+from connectors.partner_responses import retry_after_s
+from connectors.webhook_delivery import PartnerFeed, TokenBucket, WebhookConfig, backoff_s
 from tests.partner_server import Partner, Reply, partner_server
 
 
@@ -20,7 +24,7 @@ def update(sku: int, version: int, available: int | None = None) -> ChannelUpdat
 def feed_for(url: str, **overrides) -> tuple[PartnerFeed, list[tuple[ChannelUpdate, str]], list[ChannelUpdate]]:
     fast = {"rate_per_s": 1000, "burst": 100, "timeout_s": 0.5, "max_attempts": 4, "backoff_base_s": 0.05,
             "backoff_max_s": 0.2}  # fmt: skip
-    config = WebhookConfig("SHOPIFY", url, shape="json", **(fast | overrides))
+    config = WebhookConfig("SHOPIFY", url, **({"shape": "json"} | fast | overrides))
     letters: list[tuple[ChannelUpdate, str]] = []
     settled: list[ChannelUpdate] = []
     return (
@@ -80,6 +84,83 @@ def test_a_partner_refusing_the_data_is_not_retried():
         feed.offer(update(1, 1))
         feed.drain()
     assert feed.stats.requests == 1 and letters[0][1] == "rejected by partner: HTTP 422"
+
+
+NOT_FOUND = "The specified inventory item could not be found."
+
+
+def test_a_shopify_200_with_a_user_error_dead_letters_that_sku_with_its_message_and_delivers_the_others():
+    partner = Partner(refuse={"gid://shopify/InventoryItem/sku-2": NOT_FOUND})
+    batches: list[list[ChannelUpdate]] = []
+    with partner_server(partner) as url:
+        feed, letters, _ = feed_for(url, shape="shopify", options={"location_id": "7001"})
+        feed.settled = batches.append
+        for sku in (1, 2, 3):
+            feed.offer(update(sku, sku))
+        feed.drain()
+    assert letters == [(update(2, 2), f"rejected by partner: INVALID_INVENTORY_ITEM: {NOT_FOUND}")]
+    assert (feed.stats.delivered, feed.stats.dead_lettered) == (2, 1)
+    # Nothing was applied by the first request; the second carries the other two, and the partner takes them.
+    sent = [[q["inventoryItemId"] for q in body["variables"]["input"]["quantities"]] for _, body in partner.requests]
+    assert sent == [[f"gid://shopify/InventoryItem/sku-{n}" for n in (1, 2, 3)],
+                    [f"gid://shopify/InventoryItem/sku-{n}" for n in (1, 3)]]  # fmt: skip
+    assert [sorted(u.version for u in batch) for batch in batches] == [[1, 2, 3]]  # settled once, all together
+
+
+def test_shopify_throttling_in_a_200_is_retried_after_the_wait_its_cost_says():
+    throttled = orjson.dumps({
+        "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+        "extensions": {"cost": {"requestedQueryCost": 52, "actualQueryCost": None,
+                                "throttleStatus": {"maximumAvailable": 1000, "currentlyAvailable": 2,
+                                                   "restoreRate": 100}}},
+    })  # fmt: skip
+    partner = Partner([Reply(200, body=throttled)])
+    with partner_server(partner) as url:
+        feed, letters, _ = feed_for(url, shape="shopify", backoff_base_s=0.0)
+        feed.offer(update(1, 1))
+        started = time.monotonic()
+        feed.drain()
+    assert time.monotonic() - started >= 0.5  # (52 - 2) points at 100 a second
+    assert (feed.stats.requests, feed.stats.delivered, letters) == (2, 1, [])
+
+
+def test_an_ebay_207_sends_again_only_the_sku_that_failed_and_dead_letters_the_one_refused():
+    mixed = orjson.dumps({"responses": [
+        {"statusCode": 200, "sku": "sku-1", "offerId": "5001"},
+        {"statusCode": 400, "sku": "sku-2", "errors": [{"errorId": 25604, "message": "Input error. Quantity is "
+                                                        "invalid."}]},
+        {"statusCode": 500, "sku": "sku-3", "errors": [{"errorId": 25001, "message": "A system error has occurred."}]},
+    ]})  # fmt: skip
+    partner = Partner([Reply(207, body=mixed)])
+    with partner_server(partner) as url:
+        feed, letters, settled = feed_for(url, shape="ebay")
+        for sku in (1, 2, 3):
+            feed.offer(update(sku, sku))
+        feed.drain()
+    assert [[r["sku"] for r in body["requests"]] for _, body in partner.requests] == [["sku-1", "sku-2", "sku-3"],
+                                                                                      ["sku-3"]]  # fmt: skip
+    assert letters == [(update(2, 2), "rejected by partner: 400 25604: Input error. Quantity is invalid.")]
+    assert (feed.stats.delivered, sorted(u.version for u in settled)) == (2, [1, 2, 3])
+
+
+def test_a_sku_the_partner_keeps_failing_is_dead_lettered_with_its_reason_when_the_retries_run_out():
+    failing = orjson.dumps({"responses": [{"statusCode": 500, "sku": "sku-1", "errors": [
+        {"errorId": 25001, "message": "A system error has occurred."}]}]})  # fmt: skip
+    partner = Partner([Reply(200, body=failing)] * 4)
+    with partner_server(partner) as url:
+        feed, letters, _ = feed_for(url, shape="ebay")
+        feed.offer(update(1, 1))
+        feed.drain()
+    assert letters == [(update(1, 1), "gave up after 4 attempt(s): 500 25001: A system error has occurred.")]
+
+
+def test_a_shopify_answer_too_large_to_read_is_retried_not_taken_for_delivered():
+    partner = Partner([Reply(200, body=b'{"data": "' + b"x" * (2 << 20) + b'"}')])
+    with partner_server(partner) as url:
+        feed, letters, _ = feed_for(url, shape="shopify")
+        feed.offer(update(1, 1))
+        feed.drain()
+    assert (feed.stats.requests, feed.stats.delivered, letters) == (2, 1, [])
 
 
 def test_only_the_latest_version_of_a_sku_waits_and_older_ones_are_dropped():
