@@ -52,6 +52,24 @@ def _ensure_journal_topics(kafka: KafkaSettings) -> None:
     )
 
 
+def storage_properties(bootstrap_servers: str, snapshot_dir: str) -> dict[str, str]:
+    """Apicurio's storage and API settings, the same wherever it runs (here as -D flags; in a cluster,
+    infra.deploy passes them as Quarkus environment variables)."""
+    return {
+        "apicurio.storage.kind": "kafkasql",
+        "apicurio.kafkasql.bootstrap.servers": bootstrap_servers,
+        "apicurio.kafkasql.topic": JOURNAL_TOPIC,
+        "apicurio.kafkasql.snapshots.topic": SNAPSHOTS_TOPIC,
+        "apicurio.storage.snapshot.location": snapshot_dir,
+        "apicurio.ccompat.legacy-id-mode.enabled": "true",
+    }
+
+
+def journal_topic_config() -> dict[str, str]:
+    """The journal topics' retention: every message forever."""
+    return dict(_KEEP_FOREVER)
+
+
 class Registry(KafkaService):
     name = NAME
 
@@ -67,18 +85,14 @@ class Registry(KafkaService):
         stack = self.stack
         _ensure_journal_topics(self.kafka)
         storage_dir(stack)
+        storage = storage_properties(self.kafka.bootstrap_servers, str(self.data))
         process.start_detached(
             stack,
             NAME,
             [java.java_21(), "-Xms128m", "-Xmx512m",
              "-Dquarkus.http.host=127.0.0.1", f"-Dquarkus.http.port={stack.registry_port}",
              "-Dquarkus.management.host=127.0.0.1", f"-Dquarkus.management.port={stack.registry_management_port}",
-             "-Dapicurio.storage.kind=kafkasql",
-             f"-Dapicurio.kafkasql.bootstrap.servers={self.kafka.bootstrap_servers}",
-             f"-Dapicurio.kafkasql.topic={JOURNAL_TOPIC}",
-             f"-Dapicurio.kafkasql.snapshots.topic={SNAPSHOTS_TOPIC}",
-             f"-Dapicurio.storage.snapshot.location={self.data}",
-             "-Dapicurio.ccompat.legacy-id-mode.enabled=true",
+             *(f"-D{name}={value}" for name, value in storage.items()),
              "-Dquarkus.log.level=INFO",
              "-jar", str(java.apicurio_jar(stack))],
             cwd=self.data,

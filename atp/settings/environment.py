@@ -109,6 +109,11 @@ class EnvironmentSettings(BaseSettings):
     kafka_ssl_ca_file: Path | None = Field(
         default=None, description="CA bundle that signs the brokers' certificates (with SSL or SASL_SSL)."
     )
+    registry_url: str = Field(
+        default="",
+        description="Confluent-compatible API of the schema registry (http://host:port/apis/ccompat/v7). "
+        "Empty: the local registry on ATP_REGISTRY_PORT.",
+    )
     registry_basic_auth: SecretStr = Field(
         default=SecretStr(""), description="user:password for a schema registry that asks for basic auth."
     )
@@ -244,7 +249,7 @@ class EnvironmentSettings(BaseSettings):
                 sasl_username=self.kafka_sasl_username,
                 sasl_password=self.kafka_sasl_password,
                 ssl_ca_file=self.kafka_ssl_ca_file,
-                registry_url=f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7",
+                registry_url=self.registry_url or f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7",
                 registry_basic_auth=self.registry_basic_auth,
             ),
             engine=EngineSettings(

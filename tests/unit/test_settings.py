@@ -40,6 +40,7 @@ def _changed_values(tmp_path: Path) -> dict[str, object]:
         "kafka_sasl_username": "someone",
         "kafka_sasl_password": SecretStr("e"),
         "kafka_ssl_ca_file": ca_file,
+        "registry_url": "http://registry.internal:8080/apis/ccompat/v7",
         "registry_basic_auth": SecretStr("user:pw"),
         "clickhouse_url": "http://clickhouse.internal:8123",
         "start_timeout_s": 30.0,
@@ -81,6 +82,7 @@ def test_derived_values_come_from_the_variables_they_always_did(tmp_path: Path) 
     assert settings.dataflow.recovery_dir == tmp_path / "recovery"
     assert (settings.stack.logs_dir, settings.stack.run_dir) == (tmp_path / "logs", tmp_path / "run")
     assert settings_from_fields(kafka_bootstrap="k1:9092,k2:9092").kafka.bootstrap_servers == "k1:9092,k2:9092"
+    assert settings_from_fields(registry_url="http://r:8080/apis/ccompat/v7").kafka.registry_url == "http://r:8080/apis/ccompat/v7"
 
 
 def test_settings_from_fields_read_no_environment_and_are_checked_like_the_environment(
