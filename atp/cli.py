@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from atp.arguments import OneLineParser, bounded_number, run_command
+from atp.errors import AtpError
 from atp.settings import Settings, load_settings
 
 
@@ -78,13 +79,15 @@ def cmd_register_cdc(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     from atp import pipeline
 
+    if args.detach and args.outputs_only:
+        raise AtpError("--outputs-only runs in the foreground (a cluster's Deployment); drop --detach")
     if args.detach:
         pipeline.start_detached(settings, say)
     else:
         from atp.log_format import configure_logging
 
         configure_logging()
-        pipeline.run_foreground(settings)
+        pipeline.run_foreground(settings, with_dataflow=not args.outputs_only)
 
 
 def cmd_stop(settings: Settings, args: argparse.Namespace) -> None:
@@ -202,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run = add("run", cmd_run, "Run the availability dataflow and the store loader (foreground unless --detach).")
     run.add_argument("--detach", action="store_true", help="run in the background; stop with `atp stop`")
+    run.add_argument(
+        "--outputs-only",
+        action="store_true",
+        help="run the store loader and webhooks only, not the dataflow (a cluster runs it apart: infra/deploy)",
+    )
     add("stop", cmd_stop, "Stop the pipeline started with `atp run --detach`.")
     demo = add("demo", cmd_demo, "Everything, end to end: install, up, seed, CDC, pipeline, then live changes.")
     demo.add_argument("--items", type=_positive_int, default=2000, help="demo catalogue size (default 2000)")

@@ -92,8 +92,13 @@ def flow_command(dataflow: DataflowSettings) -> list[str]:
     ]  # fmt: skip
 
 
-def supervise(settings: Settings, stop: threading.Event) -> None:
-    """Run loader and dataflow until ``stop`` is set (or SIGTERM); restart the dataflow if it dies."""
+def supervise(settings: Settings, stop: threading.Event, with_dataflow: bool = True) -> None:
+    """Run loader and dataflow until ``stop`` is set (or SIGTERM); restart the dataflow if it dies.
+
+    Without the dataflow (``atp run --outputs-only``: a cluster runs the dataflow as its own StatefulSet,
+    infra/deploy) only the loader, the webhooks and their lag reporters run; the connectors' gauge is left to
+    the cluster too (it reads the local Connect worker's REST password).
+    """
     from atp import metrics
     from connectors import lag, topics
     from connectors.connector_watch import ConnectorWatcher
@@ -101,9 +106,11 @@ def supervise(settings: Settings, stop: threading.Event) -> None:
     from connectors.webhook_sink import WEBHOOK_GROUP, run_webhooks
 
     kafka = settings.kafka
-    ensure_recovery(settings.dataflow)
+    if with_dataflow:
+        ensure_recovery(settings.dataflow)
     metrics.serve(settings.stack.pipeline_metrics_port, "pipeline")
-    ConnectorWatcher(settings.stack).start()
+    if with_dataflow:
+        ConnectorWatcher(settings.stack).start()
     loaded = topics.output_topics(settings.channels)
     lag.LagReporter(
         kafka, "store-loader", loaded, lambda: lag.group_positions(kafka, LOADER_GROUP, loaded), every_s=10
@@ -122,6 +129,13 @@ def supervise(settings: Settings, stop: threading.Event) -> None:
         target=run_webhooks, args=(settings.webhooks, kafka, stop), name="webhooks", daemon=True
     )
     webhooks.start()
+    if not with_dataflow:
+        while not stop.is_set() and loader.is_alive():
+            stop.wait(0.5)
+        if not loader.is_alive() and not stop.is_set():
+            raise AtpError("the store loader stopped; see the log above")
+        loader.join(timeout=30)
+        return
     backoff_s = 1.0
     while not stop.is_set():
         started = time.monotonic()
@@ -153,7 +167,7 @@ def supervise(settings: Settings, stop: threading.Event) -> None:
     loader.join(timeout=30)
 
 
-def run_foreground(settings: Settings) -> None:
+def run_foreground(settings: Settings, with_dataflow: bool = True) -> None:
     os.umask(PRIVATE_UMASK)  # the store, its token, the logs and the recovery this process makes: 0700 / 0600
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -161,7 +175,7 @@ def run_foreground(settings: Settings) -> None:
     settings.stack.run_dir.mkdir(parents=True, exist_ok=True)
     _pid_file(settings.stack).write_text(str(os.getpid()))
     try:
-        supervise(settings, stop)
+        supervise(settings, stop, with_dataflow)
     finally:
         _pid_file(settings.stack).unlink(missing_ok=True)
 

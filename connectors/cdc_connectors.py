@@ -113,19 +113,28 @@ def _schema_history_security(stack: LocalStackSettings, kafka: KafkaSettings) ->
 
 
 def erp_config(stack: LocalStackSettings, kafka: KafkaSettings) -> dict[str, str]:
+    """The ERP connector of the local stack (its schema history with atp's Kafka security)."""
+    connector = erp_connector(
+        "127.0.0.1", stack.mariadb_port, _secret(stack, "erp_cdc_password"), kafka.bootstrap_servers
+    )
+    return connector | _schema_history_security(stack, kafka)
+
+
+def erp_connector(hostname: str, port: int, password_ref: str, bootstrap_servers: str) -> dict[str, str]:
+    """The ERP connector reading MariaDB at ``hostname:port``; ``password_ref`` names the password for one of
+    Connect's config providers (the password itself never enters a connector's config)."""
     return {
         **_common(),
         "connector.class": "io.debezium.connector.mariadb.MariaDbConnector",
-        "database.hostname": "127.0.0.1",
-        "database.port": str(stack.mariadb_port),
+        "database.hostname": hostname,
+        "database.port": str(port),
         "database.user": "erp_cdc",
-        "database.password": _secret(stack, "erp_cdc_password"),
+        "database.password": password_ref,
         "database.server.id": "184054",
         "topic.prefix": "erp",
         "database.include.list": "erp",
         "table.include.list": ",".join(f"erp.{t}" for t in ERP_TABLES),
-        "schema.history.internal.kafka.bootstrap.servers": kafka.bootstrap_servers,
-        **_schema_history_security(stack, kafka),
+        "schema.history.internal.kafka.bootstrap.servers": bootstrap_servers,
         "schema.history.internal.kafka.topic": "atp.schema-history.erp",
         "include.schema.changes": "false",
         # After MariaDB restarts, the binlog client retries at this interval (default 60 s: the chaos test
@@ -135,13 +144,19 @@ def erp_config(stack: LocalStackSettings, kafka: KafkaSettings) -> dict[str, str
 
 
 def pos_config(stack: LocalStackSettings) -> dict[str, str]:
+    """The POS connector of the local stack."""
+    return pos_connector("127.0.0.1", stack.postgres_port, _secret(stack, "pos_cdc_password"))
+
+
+def pos_connector(hostname: str, port: int, password_ref: str) -> dict[str, str]:
+    """The POS connector reading PostgreSQL at ``hostname:port`` (``password_ref``: as for :func:`erp_connector`)."""
     return {
         **_common(),
         "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-        "database.hostname": "127.0.0.1",
-        "database.port": str(stack.postgres_port),
+        "database.hostname": hostname,
+        "database.port": str(port),
         "database.user": "pos_cdc",
-        "database.password": _secret(stack, "pos_cdc_password"),
+        "database.password": password_ref,
         "database.dbname": "pos",
         "topic.prefix": "pos",
         "plugin.name": "pgoutput",

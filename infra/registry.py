@@ -58,14 +58,31 @@ def _write_storage_config(data: Path, kafka: KafkaSettings) -> Path:
     ``config/application.properties`` Quarkus reads from the working directory (0600; the SASL password
     is in it, so it is never on a command line)."""
     security = java_client_properties(kafka)
-    lines = [f"apicurio.kafkasql.bootstrap.servers={java.properties_value(kafka.bootstrap_servers)}"]
-    lines += [
+    lines = [
         f"apicurio.kafkasql.{client}.{key}={java.properties_value(value)}"
         for client in ("producer", "consumer", "admin")
         for key, value in security.items()
         if key != "bootstrap.servers"
     ]
     return write_private(private_dir(data / "config") / "application.properties", "\n".join(lines) + "\n")
+
+
+def storage_properties(bootstrap_servers: str, snapshot_dir: str) -> dict[str, str]:
+    """Apicurio's storage and API settings, the same wherever it runs (here as -D flags; in a cluster,
+    infra.deploy passes them as Quarkus environment variables)."""
+    return {
+        "apicurio.storage.kind": "kafkasql",
+        "apicurio.kafkasql.bootstrap.servers": bootstrap_servers,
+        "apicurio.kafkasql.topic": JOURNAL_TOPIC,
+        "apicurio.kafkasql.snapshots.topic": SNAPSHOTS_TOPIC,
+        "apicurio.storage.snapshot.location": snapshot_dir,
+        "apicurio.ccompat.legacy-id-mode.enabled": "true",
+    }
+
+
+def journal_topic_config() -> dict[str, str]:
+    """The journal topics' retention: every message forever."""
+    return dict(_KEEP_FOREVER)
 
 
 class Registry(KafkaService):
@@ -84,17 +101,14 @@ class Registry(KafkaService):
         _ensure_journal_topics(self.kafka)
         storage_dir(stack)
         _write_storage_config(self.data, self.kafka)
+        storage = storage_properties(self.kafka.bootstrap_servers, str(self.data))
         process.start_detached(
             stack,
             NAME,
             [java.java_21(), "-Xms128m", "-Xmx512m",
              "-Dquarkus.http.host=127.0.0.1", f"-Dquarkus.http.port={stack.registry_port}",
              "-Dquarkus.management.host=127.0.0.1", f"-Dquarkus.management.port={stack.registry_management_port}",
-             "-Dapicurio.storage.kind=kafkasql",
-             f"-Dapicurio.kafkasql.topic={JOURNAL_TOPIC}",
-             f"-Dapicurio.kafkasql.snapshots.topic={SNAPSHOTS_TOPIC}",
-             f"-Dapicurio.storage.snapshot.location={self.data}",
-             "-Dapicurio.ccompat.legacy-id-mode.enabled=true",
+             *(f"-D{name}={value}" for name, value in storage.items()),
              "-Dquarkus.log.level=INFO",
              "-jar", str(java.apicurio_jar(stack))],
             cwd=self.data,

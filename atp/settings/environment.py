@@ -125,6 +125,11 @@ class EnvironmentSettings(BaseSettings):
         description="CA bundle that signs the brokers' certificates (with SSL or SASL_SSL). Unset: the local "
         "broker's CA, ATP_HOME/secrets/tls/ca.pem.",
     )
+    registry_url: str = Field(
+        default="",
+        description="Confluent-compatible API of the schema registry (http://host:port/apis/ccompat/v7). "
+        "Empty: the local registry on ATP_REGISTRY_PORT.",
+    )
     registry_basic_auth: SecretStr = Field(
         default=SecretStr(""), description="user:password for a schema registry that asks for basic auth."
     )
@@ -278,7 +283,7 @@ class EnvironmentSettings(BaseSettings):
                 sasl_password=self.kafka_sasl_password,
                 sasl_password_file=self._local_secret(self.kafka_sasl_password, "kafka.password"),
                 ssl_ca_file=self.kafka_ssl_ca_file or self._local_ca_file(),
-                registry_url=f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7",
+                registry_url=self.registry_url or f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7",
                 registry_basic_auth=self.registry_basic_auth,
             ),
             engine=EngineSettings(

@@ -36,6 +36,9 @@ def test_an_installed_copy_runs_atp_help_and_finds_its_schemas_outside_the_check
         "assert (avro.AVRO_DIR / 'atp.availability-v1.avsc').is_file()\n"
         "assert sorted(store.DDL_DIR.glob('*.sql')) and (schemas.SOURCES_DIR / 'erp.sql').is_file()\n"
         "assert (java.INFRA_DIR / 'pom.xml').is_file()\n"
+        "import infra.deploy.render as deploy\n"
+        "ddl = deploy.manifests(deploy.DeployParameters())['31-clickhouse-ddl.yaml']\n"
+        "assert 'ReplicatedReplacingMergeTree' in deploy.dump(ddl)\n"
         "sys.argv = ['atp', '--help']\n"
         "main()\n"
     )

@@ -41,6 +41,7 @@ def _changed_values(tmp_path: Path) -> dict[str, object]:
         "kafka_sasl_username": "someone",
         "kafka_sasl_password": SecretStr("e"),
         "kafka_ssl_ca_file": ca_file,
+        "registry_url": "http://registry.internal:8080/apis/ccompat/v7",
         "registry_basic_auth": SecretStr("user:pw"),
         "clickhouse_url": "http://clickhouse.internal:8123",
         "start_timeout_s": 30.0,
@@ -89,6 +90,10 @@ def test_derived_values_come_from_the_variables_they_always_did(tmp_path: Path) 
             kafka_bootstrap="k1:9092,k2:9092", kafka_security_protocol="PLAINTEXT"
         ).kafka.bootstrap_servers
         == "k1:9092,k2:9092"
+    )
+    assert (
+        settings_from_fields(registry_url="http://r:8080/apis/ccompat/v7").kafka.registry_url
+        == "http://r:8080/apis/ccompat/v7"
     )
 
 
