@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from atp.cluster import cluster_file, process_commands, read_members, supervise_as_one, write_members
+from atp.cluster import cluster_file, process_commands, read_members, sized, supervise_as_one, write_members
 from atp.errors import AtpError, ServiceError
 from atp.settings import PROJECT_ROOT, DataflowSettings, LocalStackSettings, Settings
 from connectors.secret_files import PRIVATE_UMASK, open_private_log, private_dir
@@ -151,6 +151,7 @@ def start_detached(settings: Settings, progress: Progress) -> int:
     """Start the supervisor in the background (idempotent) and wait until its store endpoint answers."""
     from connectors.clickhouse_store import store_endpoint_alive
 
+    settings = sized(settings, None)  # ATP_PROCESSES checked here too (`atp demo` comes this way)
     stack = settings.stack
     pid = running_pid(stack)
     process: subprocess.Popen[bytes] | None = None
