@@ -15,6 +15,7 @@ import pickle
 import socket
 from pathlib import Path
 
+from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import TestingSink, TestingSource, cluster_main, run_main
 
 from atp.domain.records import AvailabilityRecord
@@ -66,9 +67,23 @@ def inputs() -> list:
     return messages
 
 
-def _flow(out: list):  # type: ignore[no-untyped-def]
+def with_stops(messages: list) -> list:
+    """The inputs with an end of input after each third: each run of the flow stops there, and the next run on
+    the same recovery store resumes after it."""
+    third = len(messages) // 3
+    return [
+        *messages[:third],
+        TestingSource.EOF(),
+        *messages[third : 2 * third],
+        TestingSource.EOF(),
+        *messages[2 * third :],
+    ]
+
+
+def _flow(out: list, stops: bool = False):  # type: ignore[no-untyped-def]
     config = settings_from_fields(low_stock_threshold=3, store_safety_stock=0)
-    return availability_flow(config, TestingSource(inputs(), batch_size=16), TestingSink(out))
+    messages = with_stops(inputs()) if stops else inputs()
+    return availability_flow(config, TestingSource(messages, batch_size=16), TestingSink(out))
 
 
 def last_records(records: list) -> dict[str, tuple[int, int, int, str]]:
@@ -80,10 +95,39 @@ def last_records(records: list) -> dict[str, tuple[int, int, int, str]]:
     return {key: (r.on_hand, r.reserved, r.available, r.status) for key, r in last.items()}
 
 
-def _one_process_of_the_cluster(addresses: list[str], process: int, out_file: str) -> None:
+def _one_process_of_the_cluster(addresses: list[str], process: int, out_file: str, recovery: str | None) -> None:
     out: list = []
-    cluster_main(_flow(out), addresses, process, epoch_interval=EPOCH)
+    recovery_config = None if recovery is None else RecoveryConfig(recovery)  # type: ignore[no-untyped-call]
+    cluster_main(
+        _flow(out, stops=recovery is not None),
+        addresses,
+        process,
+        epoch_interval=EPOCH,
+        recovery_config=recovery_config,
+    )
     Path(out_file).write_bytes(pickle.dumps(out))
+
+
+def run_cluster(processes: int, folder: Path, recovery: Path | None = None) -> list:
+    """The flow as a cluster of ``processes`` spawned OS processes; the records of all of them."""
+    addresses = [f"127.0.0.1:{port}" for port in _free_ports(processes)]
+    spawn = multiprocessing.get_context("spawn")
+    files = [folder / f"process-{k}.pickle" for k in range(processes)]
+    running = [
+        spawn.Process(
+            target=_one_process_of_the_cluster,
+            args=(addresses, k, str(files[k]), None if recovery is None else str(recovery)),
+        )
+        for k in range(processes)
+    ]
+    for process in running:
+        process.start()
+    for process in running:
+        process.join(120)
+    assert [p.exitcode for p in running] == [0] * processes
+    outputs = [pickle.loads(f.read_bytes()) for f in files]  # noqa: S301 - written by this test
+    assert all(any(isinstance(r, AvailabilityRecord) for r in out) for out in outputs), "every process worked"
+    return [record for out in outputs for record in out]
 
 
 def _free_ports(count: int) -> list[int]:
@@ -99,21 +143,27 @@ def _free_ports(count: int) -> list[int]:
 def test_two_processes_end_in_the_same_record_for_every_key_as_one(tmp_path):
     alone: list = []
     run_main(_flow(alone), epoch_interval=EPOCH)
-
-    addresses = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-    spawn = multiprocessing.get_context("spawn")
-    files = [tmp_path / f"process-{k}.pickle" for k in range(2)]
-    processes = [
-        spawn.Process(target=_one_process_of_the_cluster, args=(addresses, k, str(files[k]))) for k in range(2)
-    ]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(120)
-    assert [p.exitcode for p in processes] == [0, 0]
-    outputs = [pickle.loads(f.read_bytes()) for f in files]  # noqa: S301 - written by this test
-
     expected = last_records(alone)
     assert len(expected) == len(SKUS) * (len(DCS) + len(STORES))
-    assert last_records(outputs[0] + outputs[1]) == expected
-    assert all(any(isinstance(r, AvailabilityRecord) for r in out) for out in outputs), "both processes worked"
+    assert last_records(run_cluster(2, tmp_path)) == expected
+
+
+def test_rescaling_one_to_two_to_one_process_on_the_same_recovery_store_loses_nothing(tmp_path):
+    """Stop and start with another number of processes (a rescale): each run resumes the last one's state."""
+    alone: list = []
+    run_main(_flow(alone), epoch_interval=EPOCH)
+    recovery = tmp_path / "recovery"
+    recovery.mkdir()
+    init_db_dir(recovery, 4)  # type: ignore[no-untyped-call]
+    config = RecoveryConfig(str(recovery))  # type: ignore[no-untyped-call]
+
+    first: list = []
+    run_main(_flow(first, stops=True), epoch_interval=EPOCH, recovery_config=config)  # the first third, 1 process
+    second = run_cluster(2, tmp_path, recovery)  # the second third, 2 processes
+    third: list = []
+    run_main(_flow(third, stops=True), epoch_interval=EPOCH, recovery_config=config)  # the rest, 1 process again
+
+    assert first and second and third
+    assert last_records(first + second + third) == last_records(alone)
+    # The state came along: versions go on from where the last run left them, never from 1 again.
+    assert min(r.version for r in third if isinstance(r, AvailabilityRecord)) > 1
