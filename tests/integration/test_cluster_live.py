@@ -190,6 +190,7 @@ def clustered(pipeline: Settings) -> Iterator[Settings]:
     finally:
         stop_pipeline(pipeline.stack)
         start_detached(pipeline, print)
+        wait_for_cluster(pipeline, pipeline.dataflow.processes)  # its pid files are there for the next tests
 
 
 def test_one_two_and_four_processes_end_in_the_same_records_and_those_the_sources_say(clustered: Settings):
