@@ -31,6 +31,19 @@ class _Parser(OneLineParser):
 _positive_int = bounded_number(int, "{text!r} is not a whole number", "{text!r} must be positive", above=0)
 
 
+def _cluster_size(text: str) -> int:
+    """``--processes``: a process beyond the input topics' partitions would read nothing (atp.cluster.sized)."""
+    from connectors.topics import PARTITIONS  # Kafka's client library loads only when the option is given
+
+    return bounded_number(
+        int,
+        "{text!r} is not a whole number",
+        f"{{text!r}} must be from 1 to {PARTITIONS}, the input topics' partitions",
+        above=0,
+        at_most=PARTITIONS,
+    )(text)
+
+
 # -- commands ---------------------------------------------------------------------------------
 
 
@@ -78,6 +91,9 @@ def cmd_register_cdc(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     from atp import pipeline
+    from atp.cluster import sized
+
+    settings = sized(settings, args.processes)
 
     if args.detach and args.outputs_only:
         raise AtpError("--outputs-only runs in the foreground (a cluster's Deployment); drop --detach")
@@ -209,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--outputs-only",
         action="store_true",
         help="run the store loader and webhooks only, not the dataflow (a cluster runs it apart: infra/deploy)",
+    )
+    run.add_argument(
+        "--processes",
+        type=_cluster_size,
+        default=None,
+        help="dataflow processes: one Bytewax cluster, supervised as one (at most the input topics' partitions; "
+        "default ATP_PROCESSES)",
     )
     add("stop", cmd_stop, "Stop the pipeline started with `atp run --detach`.")
     demo = add("demo", cmd_demo, "Everything, end to end: install, up, seed, CDC, pipeline, then live changes.")

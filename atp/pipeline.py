@@ -2,8 +2,10 @@
 
 ``atp run`` is one supervisor process that
 - loads the output topics into the store in a thread (and, for chdb, owns the store);
-- runs the dataflow as a child process with recovery on, and restarts it if it dies
-  (it resumes from its last snapshot; re-sent records carry the same versions).
+- runs the dataflow as child processes with recovery on: one, or a Bytewax cluster of
+  ``ATP_PROCESSES`` (``atp run --processes N``) supervised as one (:mod:`atp.cluster`); if
+  any of them dies, all are restarted (they resume from the last snapshot; re-sent
+  records carry the same versions).
 
 ``atp run --detach`` starts that supervisor in the background with a pid file under
 ``ATP_HOME/run`` and its log under ``ATP_HOME/logs/pipeline.log``; ``atp stop`` ends it.
@@ -21,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from atp.cluster import cluster_file, process_commands, read_members, sized, supervise_as_one, write_members
 from atp.errors import AtpError, ServiceError
 from atp.settings import PROJECT_ROOT, DataflowSettings, LocalStackSettings, Settings
 from connectors.secret_files import PRIVATE_UMASK, open_private_log, private_dir
@@ -28,7 +31,6 @@ from flows.state_format import STATE_FORMAT
 
 log = logging.getLogger("atp.pipeline")
 
-FLOW_RUNNER = "flows.run"
 PIPELINE = "pipeline"
 
 Progress = Callable[[str], None]
@@ -39,7 +41,7 @@ def _pid_file(stack: LocalStackSettings) -> Path:
 
 
 def flow_pid_file(stack: LocalStackSettings) -> Path:
-    """The dataflow child's pid (the chaos tests SIGKILL it; the supervisor restarts it)."""
+    """The pid of the dataflow's process 0 (the chaos tests SIGKILL it; the supervisor restarts the cluster)."""
     return stack.run_dir / "dataflow.pid"
 
 
@@ -84,16 +86,8 @@ def ensure_recovery(dataflow: DataflowSettings) -> None:
     stored.write_text(f"{STATE_FORMAT}\n")
 
 
-def flow_command(dataflow: DataflowSettings) -> list[str]:
-    return [
-        sys.executable, "-m", FLOW_RUNNER,
-        "-r", str(dataflow.recovery_dir),
-        "-s", str(dataflow.snapshot_interval_s),
-    ]  # fmt: skip
-
-
 def supervise(settings: Settings, stop: threading.Event, with_dataflow: bool = True) -> None:
-    """Run loader and dataflow until ``stop`` is set (or SIGTERM); restart the dataflow if it dies.
+    """Run loader and dataflow until ``stop`` is set (or SIGTERM); restart all the dataflow's processes if one dies.
 
     Without the dataflow (``atp run --outputs-only``: a cluster runs the dataflow as its own StatefulSet,
     infra/deploy) only the loader, the webhooks and their lag reporters run; the connectors' gauge is left to
@@ -136,34 +130,21 @@ def supervise(settings: Settings, stop: threading.Event, with_dataflow: bool = T
             raise AtpError("the store loader stopped; see the log above")
         loader.join(timeout=30)
         return
-    backoff_s = 1.0
-    while not stop.is_set():
-        started = time.monotonic()
-        flow = subprocess.Popen(flow_command(settings.dataflow), cwd=PROJECT_ROOT, umask=PRIVATE_UMASK)
-        flow_pid_file(settings.stack).write_text(str(flow.pid))
-        log.info("dataflow started (pid %s)", flow.pid)
-        while flow.poll() is None and not stop.is_set() and loader.is_alive():
-            stop.wait(0.5)
-        if flow.poll() is None:
-            flow.terminate()
-            try:
-                flow.wait(15)
-            except subprocess.TimeoutExpired:
-                flow.kill()
-        if not loader.is_alive() and not stop.is_set():
-            raise AtpError("the store loader stopped; see the log above")
-        if stop.is_set():
-            break
-        # A crash right after start means something is wrong that a restart will not fix quickly; a kill from
-        # outside (a signal: an operator, the OOM killer, a chaos test) is not the flow's fault: restart at once.
-        killed = flow.returncode is not None and flow.returncode < 0
-        backoff_s = 1.0 if killed or time.monotonic() - started > 60 else min(backoff_s * 2, 30.0)
-        log.warning(
-            "dataflow exited with %s; restarting in %.0fs (it resumes from its last snapshot)",
-            flow.returncode,
-            backoff_s,
+
+    def started(processes: list[subprocess.Popen[bytes]]) -> None:
+        pids = [process.pid for process in processes]
+        flow_pid_file(settings.stack).write_text(str(pids[0]))
+        write_members(settings.stack, settings.dataflow, pids)
+
+    try:
+        supervise_as_one(
+            process_commands(settings.dataflow), stop, healthy=loader.is_alive, started=started, cwd=PROJECT_ROOT
         )
-        stop.wait(backoff_s)
+    finally:
+        flow_pid_file(settings.stack).unlink(missing_ok=True)
+        cluster_file(settings.stack).unlink(missing_ok=True)
+    if not loader.is_alive() and not stop.is_set():
+        raise AtpError("the store loader stopped; see the log above")
     loader.join(timeout=30)
 
 
@@ -184,15 +165,18 @@ def start_detached(settings: Settings, progress: Progress) -> int:
     """Start the supervisor in the background (idempotent) and wait until its store endpoint answers."""
     from connectors.clickhouse_store import store_endpoint_alive
 
+    settings = sized(settings, None)  # ATP_PROCESSES checked here too (`atp demo` comes this way)
     stack = settings.stack
     pid = running_pid(stack)
     process: subprocess.Popen[bytes] | None = None
+    if pid is not None:
+        _refuse_another_size(settings, pid)
     if pid is None:
         ensure_recovery(settings.dataflow)  # a recovery of another state format is refused here, in one line
         stack.logs_dir.mkdir(parents=True, exist_ok=True)
         with os.fdopen(open_private_log(pipeline_log(stack)), "ab") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "atp.cli", "run"],
+                [sys.executable, "-m", "atp.cli", "run", "--processes", str(settings.dataflow.processes)],
                 cwd=PROJECT_ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -210,6 +194,17 @@ def start_detached(settings: Settings, progress: Progress) -> int:
             raise AtpError(f"the pipeline's store endpoint did not answer within 60s; see {pipeline_log(stack)}")
         time.sleep(0.3)
     return pid
+
+
+def _refuse_another_size(settings: Settings, pid: int) -> None:
+    """A running pipeline is left alone, but not when asked for another cluster size: that is a rescale."""
+    running = len(read_members(settings.stack))
+    wanted = settings.dataflow.processes
+    if running and running != wanted:
+        raise AtpError(
+            f"the pipeline (pid {pid}) runs {running} dataflow process(es), not {wanted}: to rescale, `atp stop`, "
+            f"then `atp run --processes {wanted}` (it resumes from the same recovery store)"
+        )
 
 
 def stop_pipeline(stack: LocalStackSettings, timeout_s: float = 30.0) -> bool:

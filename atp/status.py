@@ -1,11 +1,12 @@
-"""``atp status``: is every service healthy, are the connectors running, how far behind is the pipeline,
-and (from the dataflow's metrics endpoint) how fresh its records are."""
+"""``atp status``: is every service healthy, are the connectors running, is every process of the dataflow's
+cluster alive, how far behind is the pipeline, and (from the dataflow's metrics endpoints) how fresh its
+records are."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from atp.settings import DataflowSettings, Settings
+from atp.settings import Settings
 
 Progress = Callable[[str], None]
 
@@ -34,6 +35,9 @@ def print_status(settings: Settings, out: Progress) -> None:
     out("pipeline")
     state = f"pid {pid}" if pid else "not running"
     out(f"  {'ok  ' if pid else 'DOWN'} dataflow+loader {state} (log {pipeline_log(settings.stack)})")
+    ports = flow_metrics_ports(settings)
+    if pid:
+        print_processes(settings, out)
 
     if "kafka" not in healthy:
         return
@@ -48,7 +52,57 @@ def print_status(settings: Settings, out: Progress) -> None:
     for entry in flow + loader:
         out(f"  {entry.consumer:<9} {entry.topic:<28} {entry.lag:>9}")
     if pid:
-        print_flow_metrics(settings.dataflow, out)
+        print_flow_metrics(ports, out)
+
+
+# -- the processes of the dataflow's cluster ----------------------------------------------------------
+
+
+def flow_metrics_ports(settings: Settings) -> list[int]:
+    """The metrics port of every dataflow process: of the cluster running now, else as the settings say."""
+    from atp.cluster import read_members
+
+    members = read_members(settings.stack)
+    ports = [m.metrics_port for m in members] or [
+        settings.dataflow.metrics_port(k) for k in range(settings.dataflow.processes)
+    ]
+    return [port for port in ports if port]
+
+
+def cluster_samples(ports: list[int]) -> Samples | None:
+    """Every sample of every process that answers (None if none does); sums over them are the cluster's."""
+    answers = [samples for samples in (scrape(port) for port in ports) if samples is not None]
+    return [sample for samples in answers for sample in samples] if answers else None
+
+
+def process_figures(samples: Samples) -> tuple[int, int, int]:
+    """(lag, SKUs, active holds) one dataflow process reports: the lag of the input partitions it reads."""
+    lag = sum(v for n, labels, v in samples if n == "atp_consumer_lag" and labels.get("consumer") == "dataflow")
+    skus = sum(v for n, labels, v in samples if n == "atp_keys_in_state" and labels.get("step") == "availability")
+    holds = sum(v for n, _, v in samples if n == "atp_active_holds")
+    return int(lag), int(skus), int(holds)
+
+
+def print_processes(settings: Settings, out: Progress) -> None:
+    """One line per process of the dataflow's cluster: pid, alive, metrics port and what it reports."""
+    from atp.cluster import alive, read_members
+
+    members = read_members(settings.stack)
+    if not members:
+        out("  DOWN dataflow: no process started yet (see the log)")
+        return
+    out(f"  dataflow: {len(members)} process(es), one Bytewax cluster")
+    for member in members:
+        up = alive(member.pid)
+        where = f"metrics 127.0.0.1:{member.metrics_port}" if member.metrics_port else "metrics off"
+        line = f"  {'ok  ' if up else 'DOWN'} process {member.process:<2} pid {member.pid:<8} {where}"
+        samples = scrape(member.metrics_port) if up else None
+        if samples is not None:
+            lag, skus, holds = process_figures(samples)
+            line += f"  lag {lag:>7}  SKUs {skus:>7}  holds {holds:>5}"
+        elif up and member.metrics_port:
+            line += "  (metrics not answering yet)"
+        out(line)
 
 
 # -- what the pipeline's own metrics say ----------------------------------------------------------
@@ -94,13 +148,16 @@ def quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
 
 def latency_rows(samples: Samples) -> list[tuple[str, str, int, list[float | None]]]:
     """(topic, source, count, [p50, p95, p99]) of the end-to-end latency histogram, per topic and source."""
-    buckets: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    # Samples of several processes of a cluster add up, bucket by bucket.
+    counts: dict[tuple[str, str], dict[float, float]] = {}
     for name, labels, value in samples:
         if name == "atp_end_to_end_latency_seconds_bucket":
-            key = (labels["topic"], labels["source"])
-            buckets.setdefault(key, []).append((float(labels["le"]), value))
+            by_bound = counts.setdefault((labels["topic"], labels["source"]), {})
+            bound = float(labels["le"])
+            by_bound[bound] = by_bound.get(bound, 0.0) + value
     rows = []
-    for (topic, source), series in sorted(buckets.items()):
+    for (topic, source), added in sorted(counts.items()):
+        series = list(added.items())
         count = int(max(c for _, c in series))
         rows.append((topic, source, count, [quantile(q, series) for q in (0.5, 0.95, 0.99)]))
     return rows
@@ -110,10 +167,11 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f}ms"
 
 
-def print_flow_metrics(dataflow: DataflowSettings, out: Progress) -> None:
-    samples = scrape(dataflow.flow_metrics_port)
+def print_flow_metrics(ports: list[int], out: Progress) -> None:
+    """What the dataflow's processes say, added up over every process of the cluster that answers."""
+    samples = cluster_samples(ports)
     if samples is None:
-        out(f"dataflow metrics: nothing answers on 127.0.0.1:{dataflow.flow_metrics_port}")
+        out(f"dataflow metrics: nothing answers on 127.0.0.1:{', '.join(str(port) for port in ports)}")
         return
     out("latency, source commit -> record acknowledged by Kafka (since the dataflow started)")
     out(f"  {'topic':<28} {'source':<13} {'records':>8} {'p50':>7} {'p95':>7} {'p99':>7}")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from atp.pipeline import FLOW_RUNNER, flow_command
+from atp.cluster import FLOW_RUNNER, flow_command
 from atp.settings import PROJECT_ROOT, Settings
 from bench.env import CLUSTER_ADDRESSES
 from bench.topics import INPUT_TOPICS, BenchError, Watermarks

@@ -80,8 +80,7 @@ def flow_from_environment() -> Dataflow:
     _tune_garbage_collector()
     configure_logging()
     process, clustered = _cluster_process()
-    flow_metrics_port = settings.dataflow.flow_metrics_port
-    metrics.serve(flow_metrics_port + process if flow_metrics_port else 0, "dataflow")
+    metrics.serve(settings.dataflow.metrics_port(process), "dataflow")
 
     # Positions come from the input ledger (restored with the state on resume), never from the recovery files:
     # opening Bytewax's live SQLite files with Python's own SQLite library in the same process breaks their locks.

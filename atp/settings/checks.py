@@ -15,6 +15,9 @@ def check_together(settings: Settings) -> None:
         problem = url_problem(settings.store.clickhouse_url)
         if problem:
             raise ConfigError(f"ATP_CLICKHOUSE_URL: {problem}")
+    problem = cluster_port_problem(settings)
+    if problem:
+        raise ConfigError(f"ATP_CLUSTER_PORT: {problem}")
     configured = set(settings.channels.channels)
     for variable, named in (
         ("ATP_CHANNEL_BUFFERS", settings.channels.buffers),
@@ -67,4 +70,35 @@ def url_problem(url: str) -> str:
         return f"port {port} out of range"
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         return "must name only the server (http://user:password@host:8123)"
+    return ""
+
+
+def cluster_port_problem(settings: Settings) -> str:
+    """What is wrong with the cluster's ports (``ATP_CLUSTER_PORT`` + k for each of ``ATP_PROCESSES``), or ''.
+
+    Each process also serves metrics on ``ATP_FLOW_METRICS_PORT`` + k: the two ranges, the supervisor's
+    metrics and the store endpoint must not meet, or a process of the cluster fails to start, over and over.
+    One process alone is not a cluster and opens no cluster port.
+    """
+    dataflow = settings.dataflow
+    if dataflow.processes == 1:
+        return ""  # one process opens no cluster port
+    cluster = range(dataflow.cluster_port, dataflow.cluster_port + dataflow.processes)
+    if cluster.stop - 1 > 65535:
+        return f"{dataflow.processes} processes from port {dataflow.cluster_port} go past 65535"
+    pipeline_metrics, store = settings.stack.pipeline_metrics_port, settings.store.store_port
+    taken = {
+        "ATP_PIPELINE_METRICS_PORT": range(pipeline_metrics, pipeline_metrics + 1),
+        "ATP_STORE_PORT": range(store, store + 1),
+    }
+    if dataflow.flow_metrics_port:
+        first = dataflow.flow_metrics_port
+        taken["ATP_FLOW_METRICS_PORT"] = range(first, first + dataflow.processes)
+    for variable, ports in taken.items():
+        shared = sorted(set(cluster) & set(ports))
+        if shared:
+            return (
+                f"ports {cluster.start}-{cluster.stop - 1} of the {dataflow.processes}-process cluster "
+                f"meet {variable} (port {shared[0]})"
+            )
     return ""

@@ -85,6 +85,12 @@ class EnvironmentSettings(BaseSettings):
         le=65535,
         description="Prometheus metrics of the dataflow (process k of a cluster: this + k); 0: not served.",
     )
+    cluster_port: int = Field(
+        default=18110,
+        ge=1,
+        le=65535,
+        description="Bytewax cluster of ATP_PROCESSES processes: process k listens on 127.0.0.1 at this + k.",
+    )
     pipeline_metrics_port: int = Field(
         default=18099,
         ge=0,
@@ -182,6 +188,13 @@ class EnvironmentSettings(BaseSettings):
     # Bytewax's snapshot loader is quadratic in the rows of one partition (bench/results.md): resume at 76k rows
     # took 7.4-11.5 s with 1 partition and 4.6-5.4 s with 8; each partition is one more small SQLite commit per epoch.
     recovery_partitions: int = Field(default=8, ge=1, description="Bytewax recovery partitions (fixed once created).")
+    processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Dataflow processes `atp run` starts as one Bytewax cluster on this machine "
+        "(`atp run --processes N` overrides it); at most the input topics' partitions.",
+    )
     snapshot_interval_s: float = Field(
         default=0.2,
         ge=0.01,
@@ -315,6 +328,8 @@ class EnvironmentSettings(BaseSettings):
                 recovery_partitions=self.recovery_partitions,
                 snapshot_interval_s=self.snapshot_interval_s,
                 flow_metrics_port=self.flow_metrics_port,
+                processes=self.processes,
+                cluster_port=self.cluster_port,
             ),
             stack=LocalStackSettings(
                 home=self.home,

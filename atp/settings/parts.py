@@ -101,12 +101,22 @@ class StoreSettings(_Part):
 
 
 class DataflowSettings(_Part):
-    """The Bytewax dataflow's recovery store, epoch and metrics."""
+    """The Bytewax dataflow's recovery store, epoch, metrics, and its cluster of processes on this machine."""
 
     recovery_dir: Path
     recovery_partitions: int
     snapshot_interval_s: float
     flow_metrics_port: int
+    processes: int
+    cluster_port: int
+
+    def metrics_port(self, process: int) -> int:
+        """Where process ``process`` of the cluster serves its metrics (0: not served)."""
+        return self.flow_metrics_port + process if self.flow_metrics_port else 0
+
+    def cluster_addresses(self) -> list[str]:
+        """``host:port`` of every process of the cluster, in process order (Bytewax's ``-a``)."""
+        return [f"127.0.0.1:{self.cluster_port + process}" for process in range(self.processes)]
 
 
 class LocalStackSettings(_Part):

@@ -7,7 +7,7 @@ import time
 from confluent_kafka import Consumer, TopicPartition
 
 from atp.settings import Settings
-from atp.status import scrape
+from atp.status import cluster_samples, flow_metrics_ports
 from connectors.kafka_config import client_config
 from connectors.topics import INPUT_TOPICS
 
@@ -27,11 +27,11 @@ def inputs_in_kafka(settings: Settings) -> dict[str, int]:
 
 
 def inputs_accounted(settings: Settings) -> dict[str, tuple[int, int]]:
-    """(used, dead-lettered) per input topic, as the dataflow's metrics endpoint reports its ledger."""
-    samples = scrape(settings.dataflow.flow_metrics_port)
-    assert samples is not None, (
-        f"the dataflow's metrics endpoint on 127.0.0.1:{settings.dataflow.flow_metrics_port} is down"
-    )
+    """(used, dead-lettered) per input topic, as the dataflow's metrics endpoints report its ledger (added up
+    over every process of a cluster: each reports the partitions it reads)."""
+    ports = flow_metrics_ports(settings)
+    samples = cluster_samples(ports)
+    assert samples is not None, f"the dataflow's metrics endpoints on 127.0.0.1:{ports} are down"
     totals: dict[str, list[int]] = {}
     for name, labels, value in samples:
         if name == "atp_inputs_accounted":

@@ -31,6 +31,7 @@ TEST_ENVIRONMENT = {
     "ATP_MARIADB_PORT": "23306",
     "ATP_STORE_PORT": "28124",
     "ATP_FLOW_METRICS_PORT": "28100",
+    "ATP_CLUSTER_PORT": "28110",
     "ATP_PIPELINE_METRICS_PORT": "28099",
     # Shopify's availability is pushed to a partner the suite plays itself (the `partner` fixture).
     "ATP_WEBHOOKS": '{"SHOPIFY": {"url": "http://127.0.0.1:28990/admin/api/graphql.json", "shape": "shopify", '

@@ -57,6 +57,8 @@ def _changed_values(tmp_path: Path) -> dict[str, object]:
         "location_timezones": {"DC0001": "America/New_York"},
         "recovery_partitions": 2,
         "snapshot_interval_s": 0.5,
+        "processes": 2,
+        "cluster_port": 19110,
         "tx_wait_s": 5,
         "tx_max_changes": 50,
         "channels": ["SHOPIFY"],
