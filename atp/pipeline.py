@@ -96,7 +96,7 @@ def supervise(settings: Settings, stop: threading.Event, with_dataflow: bool = T
     from atp import metrics
     from connectors import lag, topics
     from connectors.connector_watch import ConnectorWatcher
-    from connectors.store_loader import LOADER_GROUP, run_loader
+    from connectors.store_loader import LOADER_GROUP, run_loader, tables_by_topic
     from connectors.webhook_sink import WEBHOOK_GROUP, run_webhooks
 
     kafka = settings.kafka
@@ -105,7 +105,7 @@ def supervise(settings: Settings, stop: threading.Event, with_dataflow: bool = T
     metrics.serve(settings.stack.pipeline_metrics_port, "pipeline")
     if with_dataflow:
         ConnectorWatcher(settings.stack).start()
-    loaded = topics.output_topics(settings.channels)
+    loaded = tuple(tables_by_topic(settings.channels))  # the topics the store loader reads
     lag.LagReporter(
         kafka, "store-loader", loaded, lambda: lag.group_positions(kafka, LOADER_GROUP, loaded), every_s=10
     ).start()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from atp.domain.channels import ChannelPolicy, ChannelRules
 from atp.domain.engine_rules import EngineRules
+from atp.domain.promotable import PromotionRules
 from atp.settings import ChannelSettings, EngineSettings, Settings
 
 if TYPE_CHECKING:
@@ -44,6 +45,14 @@ def channel_rules_from(channels: ChannelSettings, engine: EngineSettings) -> Cha
     return ChannelRules(policies=policies, low_stock_threshold=engine.low_stock_threshold, timezone=engine.timezone)
 
 
+def promotion_rules_from(channels: ChannelSettings) -> PromotionRules:
+    return PromotionRules(
+        min_available=channels.promotable_min_available,
+        stable_ms=round(channels.promotable_stable_s * 1000),
+        min_available_by_channel=dict(channels.promotable_min),
+    )
+
+
 def flow_policy(settings: Settings) -> FlowPolicy:
     """Everything the availability dataflow's rules take from settings."""
     from flows.availability import FlowPolicy
@@ -52,6 +61,7 @@ def flow_policy(settings: Settings) -> FlowPolicy:
         rules=rules_from(settings.engine),
         channel_rules=channel_rules_from(settings.channels, settings.engine),
         channels=frozenset(settings.channels.channels),
+        promotion_rules=promotion_rules_from(settings.channels),
         tx_wait_ms=settings.engine.tx_wait_s * 1000,
         tx_max_changes=settings.engine.tx_max_changes,
     )

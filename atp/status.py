@@ -14,7 +14,7 @@ Progress = Callable[[str], None]
 def print_status(settings: Settings, out: Progress) -> None:
     from atp.pipeline import pipeline_log, running_pid
     from connectors import lag, topics
-    from connectors.store_loader import LOADER_GROUP
+    from connectors.store_loader import LOADER_GROUP, tables_by_topic
     from infra import stack
 
     out("services")
@@ -45,7 +45,7 @@ def print_status(settings: Settings, out: Progress) -> None:
     flow = lag.lag_by_topic(
         settings.kafka, "dataflow", topics.INPUT_TOPICS, lag.flow_positions(settings.dataflow.recovery_dir)
     )
-    loader_topics = topics.output_topics(settings.channels)
+    loader_topics = tuple(tables_by_topic(settings.channels))  # the topics the loader reads
     loader = lag.lag_by_topic(
         settings.kafka, "loader", loader_topics, lag.group_positions(settings.kafka, LOADER_GROUP, loader_topics)
     )

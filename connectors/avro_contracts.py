@@ -34,8 +34,16 @@ CURRENT = {
 CHANNEL_CONTRACT = "atp.channel-v2.avsc"
 
 
+# Every atp.promotable.<channel> topic carries the same contract.
+PROMOTABLE_CONTRACT = "atp.promotable-v1.avsc"
+
+
 def contract_file(topic: str) -> str:
-    return CHANNEL_CONTRACT if topic.startswith(topics.CHANNEL_PREFIX) else CURRENT[topic]
+    if topic.startswith(topics.CHANNEL_PREFIX):
+        return CHANNEL_CONTRACT
+    if topic.startswith(topics.PROMOTABLE_PREFIX):
+        return PROMOTABLE_CONTRACT
+    return CURRENT[topic]
 
 
 def schema_text(topic: str) -> str:

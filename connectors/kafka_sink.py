@@ -22,6 +22,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import KafkaError, Message, Producer
 
 from atp.domain.channels import ChannelRecord
+from atp.domain.promotable import PromotableRecord
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from atp.errors import AtpError
 from atp.metrics import DEAD_LETTERS, EMITTED_RECORDS, END_TO_END_LATENCY
@@ -29,7 +30,7 @@ from atp.settings import KafkaSettings
 from connectors import avro_contracts, topics
 from connectors.kafka_config import client_config
 
-OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
+OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord | PromotableRecord
 
 log = logging.getLogger("atp.sink")
 
@@ -65,7 +66,7 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
         self._encode_dead_letter = avro_contracts.serializer(client, topics.DLQ)
         self._encode_alert = avro_contracts.serializer(client, topics.ALERTS)
         self._client = client
-        self._encode_channel: dict[str, Callable[[dict[str, Any]], bytes]] = {}
+        self._encode_per_channel: dict[str, Callable[[dict[str, Any]], bytes]] = {}  # by topic
         self._failures: list[str] = []
         self._latency_children: dict[tuple[str, str], Any] = {}
 
@@ -118,10 +119,10 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
             return topics.ALERTS, item.key.encode(), self._encode_alert(item.to_dict())
         if isinstance(item, ChannelRecord):
             topic = topics.channel_topic(item.channel)
-            encode = self._encode_channel.get(topic)
-            if encode is None:
-                encode = self._encode_channel[topic] = avro_contracts.serializer(self._client, topic)
-            return topic, item.key.encode(), encode(item.to_dict())
+            return topic, item.key.encode(), self._channel_encoder(topic)(item.to_dict())
+        if isinstance(item, PromotableRecord):
+            topic = topics.promotable_topic(item.channel)
+            return topic, item.key.encode(), self._channel_encoder(topic)(item.to_dict())
         dead: dict[str, Any] = item.to_dict()
         return (
             topics.DLQ,
@@ -129,12 +130,20 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
             self._encode_dead_letter(dead),
         )
 
+    def _channel_encoder(self, topic: str) -> Callable[[dict[str, Any]], bytes]:
+        """The serializer of a per-channel topic (atp.channel.<channel>, atp.promotable.<channel>), made once."""
+        encode = self._encode_per_channel.get(topic)
+        if encode is None:
+            encode = self._encode_per_channel[topic] = avro_contracts.serializer(self._client, topic)
+        return encode
+
     def close(self) -> None:
         self._producer.flush(30)
 
 
 class AtpKafkaSink(DynamicSink[OutputRecord]):
-    """Availability records to ``atp.availability``, alerts to ``atp.alerts``, dead letters to ``atp.dlq``.
+    """Availability records to ``atp.availability``, alerts to ``atp.alerts``, dead letters to ``atp.dlq``,
+    channel records to ``atp.channel.<channel>`` and promotable records to ``atp.promotable.<channel>``.
 
     One producer per process: the publisher's partitions on this process share it.
     """

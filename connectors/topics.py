@@ -26,6 +26,8 @@ AVAILABILITY = "atp.availability"
 DLQ = "atp.dlq"
 ALERTS = "atp.alerts"
 CHANNEL_PREFIX = "atp.channel."
+# The channel SKUs a promotion may advertise, one topic per channel (atp.domain.promotable).
+PROMOTABLE_PREFIX = "atp.promotable."
 # Channels' cart holds and orders (JSON, key = reservation_id): an input, written by the channels.
 RESERVATIONS = "orders.reservations"
 # Reconciliation repairs (JSON, key = sku@location): an input, written by `atp reconcile --repair`.
@@ -43,9 +45,19 @@ def channel_topic(channel: str) -> str:
     return CHANNEL_PREFIX + channel.lower()
 
 
+def promotable_topic(channel: str) -> str:
+    """``atp.promotable.shopify`` for ``SHOPIFY``."""
+    return PROMOTABLE_PREFIX + channel.lower()
+
+
 def output_topics(channels: ChannelSettings) -> tuple[str, ...]:
-    """Every topic the pipeline writes: the fixed ones and one per configured channel."""
-    return OUTPUT_TOPICS + tuple(channel_topic(c) for c in channels.channels)
+    """Every topic the pipeline writes: the fixed ones, and per configured channel its availability and its
+    promotable SKUs."""
+    return (
+        OUTPUT_TOPICS
+        + tuple(channel_topic(c) for c in channels.channels)
+        + tuple(promotable_topic(c) for c in channels.channels)
+    )
 
 
 # What each input topic keeps, and so what a replay (README, "Replay") can rebuild from:

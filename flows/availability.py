@@ -7,6 +7,7 @@ alerts and dead letters out. It reads as its stages (Bytewax ``@operator`` compo
                                       order)                                            (availability, kits)
                                                                                               │
                                                             channel_feeds ◄───────────────────┤
+                                                                  │  └─► promotions ──────────┤
                                                                   │                           │
                           publish: each key's last record of an epoch, at its close ◄─────────┘
                           account_inputs: the input ledger (each input used or dead-lettered, once)
@@ -18,10 +19,11 @@ Every stateful step may dead-letter an input (its rules, or ``engine_error`` whe
 Keys (``flows.routing`` is the table): ``transactions`` by source database (``erp``, ``pos``),
 ``resolve_upc`` by UPC, ``join_tickets`` by ticket, ``check_location`` by location,
 ``resolve_listing`` by channel and channel SKU, ``explode_kits``, ``availability`` and ``kits``
-by SKU, ``channel_locations`` by location, ``channel_sums`` by SKU, ``channel_feed`` by listing.
+by SKU, ``channel_locations`` by location, ``channel_sums`` by SKU, ``channel_feed`` and ``promotable``
+by listing.
 Time-driven changes (holds that lapse, lots that expire, fulfilment grace, inputs that waited in
-vain for their reference) are Bytewax timers on those keys: ``notify_at`` returns the soonest
-deadline, and it fires with no further input.
+vain for their reference, a channel figure that has held long enough to be promoted) are Bytewax
+timers on those keys: ``notify_at`` returns the soonest deadline, and it fires with no further input.
 
 The engine knows no Kafka client, decoder or settings: ``FlowIO`` brings the source, the sink and
 the decoders (``connectors``), ``FlowPolicy`` the rules (from settings, ``atp.rule_settings``).
@@ -49,6 +51,7 @@ from atp.domain.engine_rules import EngineRules
 from atp.domain.epoch_batch import EpochOutput
 from atp.domain.events import Event, ReservationReceived
 from atp.domain.inputs import Read
+from atp.domain.promotable import PromotableRecord, PromotionRules
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from flows import routing as to
 from flows.epoch_gate import EpochGate
@@ -63,13 +66,14 @@ from flows.steps import (
     InputLedgerLogic,
     JoinTickets,
     Kits,
+    PromotableLogic,
     ResolveUpc,
     TransactionAssembly,
 )
 
 RawMessage = KafkaSourceMessage[bytes | None, bytes | None]
 ConsumerError = KafkaError[bytes | None, bytes | None]
-OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
+OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord | PromotableRecord
 InputDecoder = Callable[[str, int, int, bytes | None, int], Read]  # topic, partition, offset, value, now_ms
 
 
@@ -89,9 +93,10 @@ class FlowPolicy:
 
     rules: EngineRules
     channel_rules: ChannelRules
-    channels: frozenset[str]  # those that get an atp.channel.<channel> topic
+    channels: frozenset[str]  # those that get an atp.channel.<channel> and an atp.promotable.<channel> topic
     tx_wait_ms: int
     tx_max_changes: int
+    promotion_rules: PromotionRules = PromotionRules()
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,12 @@ class Available:
 @dataclass(frozen=True)
 class Fed:
     channel_records: Stream[Any]  # channel records and withdrawals
+    letters: Stream[DeadLetter]
+
+
+@dataclass(frozen=True)
+class Promoted:
+    promotable: Stream[Any]  # promotable records and withdrawals
     letters: Stream[DeadLetter]
 
 
@@ -339,6 +350,24 @@ def channel_feeds(
 
 
 @operator
+def promotions(step_id: str, channel_records: Stream[Any], clock: Clock, rules: PromotionRules) -> Promoted:
+    """Per listing, whether a promotion may advertise it: once the channel figure has held at or above the
+    threshold for the stable time (a timer, with no further input), and no longer from the moment it falls."""
+    promotable, letters = _letters_apart(
+        "promotable_letters",
+        op.key_rm(
+            "unkey_promotable",
+            op.stateful_batch(
+                "promotable",
+                op.flat_map("route_channel_records", channel_records, to.CHANNEL_RECORDS_TO_PROMOTABLE),
+                lambda resumed: PromotableLogic(resumed, clock, rules),
+            ),
+        ),
+    )
+    return Promoted(promotable, letters)
+
+
+@operator
 def account_inputs(step_id: str, reads: Stream[Read], late_letters: Stream[DeadLetter], clock: Clock) -> Stream[Any]:
     """Every input is either used or dead-lettered: the ledger counts which, once per offset (metrics, chaos test).
     An input a step dead-lettered after it was decoded (``late_letters``) moves from used to dead-lettered."""
@@ -371,9 +400,16 @@ def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> 
     fed = channel_feeds(
         "channel_feeds", available.records, available.kit_records, events, clock, policy.channel_rules, policy.channels
     )
+    promoted = promotions("promotions", fed.channel_records, clock, policy.promotion_rules)
     # Every dead letter a step made: published, and counted by the ledger against the input it names.
     engine_letters = op.merge(
-        "engine_letters", ordered.letters, from_stores.letters, reserved.letters, available.letters, fed.letters
+        "engine_letters",
+        ordered.letters,
+        from_stores.letters,
+        reserved.letters,
+        available.letters,
+        fed.letters,
+        promoted.letters,
     )
     ledger_letters = account_inputs("account_inputs", inputs.reads, engine_letters, clock)
     outgoing: Stream[EpochOutput] = op.merge(
@@ -381,6 +417,7 @@ def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> 
         op.filter("engine_out", available.records, to.is_output),
         available.kit_records,
         fed.channel_records,
+        promoted.promotable,
         engine_letters,
         inputs.letters,
         ledger_letters,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from atp.domain.channels import ChannelFigures, LocationRestamp, LocationSupply
+from atp.domain.channels import ChannelFigures, ChannelRecord, LocationRestamp, LocationSupply
 from atp.domain.epoch_batch import EpochOutput, batch_key
 from atp.domain.events import (
     Event,
@@ -36,7 +36,7 @@ from atp.domain.events import (
 from atp.domain.inputs import Read
 from atp.domain.kits import ComponentSupply, KitTerms
 from atp.domain.ledger import DEAD_LETTERED, DEAD_LETTERED_LATER, USED
-from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
+from atp.domain.records import CHANNEL_KIND, AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
 from atp.domain.rules import KIT
 from atp.domain.transactions import (
     INCOMPLETE_TRANSACTION,
@@ -160,6 +160,15 @@ def to_channel_feed(channels: frozenset[str]) -> Route:
         return _listing(value) if value.channel in channels else None
 
     return Route("channel_feed", {ChannelFigures: listing_of_configured, ListingChanged: listing_of_configured})
+
+
+def _withdrawn_listing(withdrawn: Withdrawn) -> str | None:
+    """The feed withdrew a listing's open version (its key is already ``channel/channel_sku``)."""
+    return withdrawn.key if withdrawn.topic_kind == CHANNEL_KIND else None
+
+
+# Promotions: the channel feed's records and withdrawals, by listing (the feed's own key).
+CHANNEL_RECORDS_TO_PROMOTABLE = Route("promotable", {ChannelRecord: _listing, Withdrawn: _withdrawn_listing})
 
 
 # -- inputs: transactions, the ledger ---------------------------------------------------------------

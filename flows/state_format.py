@@ -24,6 +24,8 @@ from __future__ import annotations
 # 8: a FULFILL's grace counts from its receipt (Reservation.grace_from_ms); Reservation.seen_event_ids keeps each
 # event id's contents (conflicting duplicates); UpcState.waiting_since_ms (unknown UPCs are dead-lettered).
 # Also in 8: the input ledger remembers the offsets it counted as dead-lettered, and is `account_inputs.input_ledger`.
+# 9: the promotions gate (`promotions.promotable`, PromotionGate per listing): a new step that must have seen every
+# channel record from the first on, so a store of format 8 (where it would start empty) is not resumed.
 # A changed format is not migrated: `atp run` refuses the old recovery store, and the runbook's replay rebuilds the
 # state from the input topics (README, "Replay").
-STATE_FORMAT = 8
+STATE_FORMAT = 9

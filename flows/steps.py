@@ -33,6 +33,7 @@ from atp.domain.events import (
 )
 from atp.domain.kits import KitBom, KitInput, KitState
 from atp.domain.ledger import DEAD_LETTERED, DEAD_LETTERED_LATER, USED, InputLedger
+from atp.domain.promotable import PromotableRecord, PromotionGate, PromotionRules
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
 from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
 from atp.domain.sales import TicketState
@@ -281,6 +282,38 @@ class ChannelFeedLogic(KeyedLogic[ChannelFeed, ChannelFigures | ListingChanged, 
         self, state: ChannelFeed, value: ChannelFigures | ListingChanged, now_ms: int
     ) -> list[ChannelRecord | Withdrawn]:
         return state.apply(value, now_ms)
+
+
+class PromotableLogic(
+    KeyedLogic[PromotionGate, ChannelRecord | Withdrawn, PromotableRecord | Withdrawn]
+):
+    """Keyed by channel and channel SKU: whether a promotion may advertise the listing; its timer is the moment
+    a figure that rose has held for the stable time."""
+
+    STEP = "promotable"
+
+    __slots__ = ("rules",)
+
+    def __init__(self, resumed: Snapshot | None, clock: Clock, rules: PromotionRules) -> None:
+        super().__init__(resumed, clock)
+        self.rules = rules
+
+    def create(self, key: str) -> PromotionGate:
+        channel, _, channel_sku = key.partition("/")
+        return PromotionGate(channel, channel_sku)
+
+    def apply(
+        self, state: PromotionGate, value: ChannelRecord | Withdrawn, now_ms: int
+    ) -> list[PromotableRecord | Withdrawn]:
+        if isinstance(value, Withdrawn):
+            return state.withdraw(now_ms, self.rules)
+        return state.apply(value, now_ms, self.rules)
+
+    def expire(self, state: PromotionGate, now_ms: int) -> list[PromotableRecord | Withdrawn]:
+        return state.on_timer(now_ms, self.rules)
+
+    def deadline_ms(self, state: PromotionGate) -> int | None:
+        return state.deadline_ms(self.rules)
 
 
 # The next offset the input ledger has counted, per (topic, partition) of this process: the dataflow's own lag.

@@ -20,6 +20,7 @@ change in the epoch), so the versions published stay 1, 2, 3, ... per key.
 from __future__ import annotations
 
 from atp.domain.channels import ChannelRecord
+from atp.domain.promotable import PROMOTABLE_KIND, PromotableRecord
 from atp.domain.records import (
     AVAILABILITY_KIND,
     CHANNEL_KIND,
@@ -29,7 +30,7 @@ from atp.domain.records import (
     Withdrawn,
 )
 
-Published = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord
+Published = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord | PromotableRecord
 EpochOutput = Published | Withdrawn
 
 _ALERT = "alert"
@@ -39,7 +40,7 @@ def batch_key(output: EpochOutput) -> str:
     """The key an output is collected under: all outputs that may replace each other share it."""
     if isinstance(output, AvailabilityRecord | AlertRecord):
         return output.key
-    if isinstance(output, ChannelRecord):
+    if isinstance(output, ChannelRecord | PromotableRecord):
         return f"{output.channel}/{output.channel_sku}"
     if isinstance(output, Withdrawn):
         return output.key
@@ -64,6 +65,8 @@ class EpochBatch:
             latest[(_ALERT, output.key)] = output
         elif isinstance(output, ChannelRecord):
             latest[(CHANNEL_KIND, f"{output.channel}/{output.channel_sku}")] = output
+        elif isinstance(output, PromotableRecord):
+            latest[(PROMOTABLE_KIND, f"{output.channel}/{output.channel_sku}")] = output
         elif isinstance(output, Withdrawn):
             latest.pop((output.topic_kind, output.key), None)
             latest.pop((_ALERT, output.key), None)

@@ -87,7 +87,8 @@ class Withdrawn:
     Within one epoch a key's changes share one version (the publisher sends only the last), so a
     key that moved and came back (a transfer out and in, a hold placed and released) withdraws the
     version it had opened: nothing is published for it, and its next change takes that version.
-    ``topic_kind`` is ``availability`` (key ``sku@location``) or ``channel`` (key ``channel/channel_sku``).
+    ``topic_kind`` is ``availability`` (key ``sku@location``), ``channel`` or ``promotable`` (key
+    ``channel/channel_sku``).
     """
 
     topic_kind: str

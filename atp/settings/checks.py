@@ -22,6 +22,7 @@ def check_together(settings: Settings) -> None:
     for variable, named in (
         ("ATP_CHANNEL_BUFFERS", settings.channels.buffers),
         ("ATP_CHANNEL_FULFILMENT", settings.channels.fulfilment),
+        ("ATP_CHANNEL_PROMOTABLE_MIN", settings.channels.promotable_min),
         ("ATP_WEBHOOKS", settings.webhooks.endpoints),
     ):
         unknown = sorted(set(named) - configured)

@@ -229,6 +229,24 @@ class EnvironmentSettings(BaseSettings):
         description='Units each channel keeps back: a number of units or a share such as "10%", as JSON.',
     )
 
+    # -- the promotions gate (atp.promotable.<channel>) ---------------------------------
+    promotable_min_available: int = Field(
+        default=10,
+        ge=1,
+        description="The channel figure (stock on hand) a channel SKU needs to be promotable "
+        "(atp.promotable.<channel>).",
+    )
+    promotable_stable_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="How long (s) the channel figure must hold at or above that minimum before the SKU is promotable; "
+        "it stops being promotable at once when the figure falls below.",
+    )
+    channel_promotable_min: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per-channel ATP_PROMOTABLE_MIN_AVAILABLE, as JSON, e.g. {"AMAZON": 25}.',
+    )
+
     webhooks: dict[str, WebhookEndpoint] = Field(
         default_factory=dict,
         description="Partner endpoints per channel, as JSON: "
@@ -254,6 +272,14 @@ class EnvironmentSettings(BaseSettings):
             elif not re.fullmatch(r"\d{1,2}(\.\d+)?%", buffer):
                 raise ValueError(f"{channel}: {buffer!r} is neither units nor a share like '10%'")
         return buffers
+
+    @field_validator("channel_promotable_min")
+    @classmethod
+    def _positive_minimums(cls, minimums: dict[str, int]) -> dict[str, int]:
+        for channel, minimum in minimums.items():
+            if minimum < 1:
+                raise ValueError(f"{channel}: a promotable minimum must be at least 1 (0 would promote what is out)")
+        return minimums
 
     @field_validator("timezone")
     @classmethod
@@ -314,7 +340,12 @@ class EnvironmentSettings(BaseSettings):
                 tx_max_changes=self.tx_max_changes,
             ),
             channels=ChannelSettings(
-                channels=tuple(self.channels), fulfilment=self.channel_fulfilment, buffers=self.channel_buffers
+                channels=tuple(self.channels),
+                fulfilment=self.channel_fulfilment,
+                buffers=self.channel_buffers,
+                promotable_min_available=self.promotable_min_available,
+                promotable_stable_s=self.promotable_stable_s,
+                promotable_min=self.channel_promotable_min,
             ),
             webhooks=WebhookSettings(endpoints=self.webhooks),
             store=StoreSettings(

@@ -74,11 +74,15 @@ class EngineSettings(_Part):
 
 
 class ChannelSettings(_Part):
-    """The sales channels that get a topic, where each may fulfil from and what each keeps back."""
+    """The sales channels that get a topic, where each may fulfil from and what each keeps back; and when a
+    channel SKU may be promoted (``atp.promotable.<channel>``)."""
 
     channels: tuple[str, ...]
     fulfilment: dict[str, str | list[str]]
     buffers: dict[str, int | str]
+    promotable_min_available: int
+    promotable_stable_s: float
+    promotable_min: dict[str, int]  # per channel, overriding promotable_min_available
 
 
 class WebhookSettings(_Part):

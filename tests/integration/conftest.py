@@ -33,6 +33,9 @@ TEST_ENVIRONMENT = {
     "ATP_FLOW_METRICS_PORT": "28100",
     "ATP_CLUSTER_PORT": "28110",
     "ATP_PIPELINE_METRICS_PORT": "28099",
+    # The promotions gate waits 3 s (not 10 min) before a listing is promotable: test_promotable_live.py.
+    "ATP_PROMOTABLE_MIN_AVAILABLE": "5",
+    "ATP_PROMOTABLE_STABLE_S": "3",
     # Shopify's availability is pushed to a partner the suite plays itself (the `partner` fixture).
     "ATP_WEBHOOKS": '{"SHOPIFY": {"url": "http://127.0.0.1:28990/admin/api/graphql.json", "shape": "shopify", '
     '"rate_per_s": 20, "burst": 10, "options": {"location_id": "7001"}}}',

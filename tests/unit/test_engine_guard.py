@@ -222,6 +222,7 @@ STEPS = [
     ("channel_locations", steps.ChannelLocations),
     ("channel_sums", steps.ChannelSumsLogic),
     ("channel_feed", steps.ChannelFeedLogic),
+    ("promotable", steps.PromotableLogic),
 ]
 
 

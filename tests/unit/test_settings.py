@@ -64,6 +64,9 @@ def _changed_values(tmp_path: Path) -> dict[str, object]:
         "channels": ["SHOPIFY"],
         "channel_fulfilment": {"SHOPIFY": "stores"},
         "channel_buffers": {"SHOPIFY": "10%"},
+        "promotable_min_available": 4,
+        "promotable_stable_s": 30.0,
+        "channel_promotable_min": {"SHOPIFY": 8},
         "webhooks": {"SHOPIFY": {"url": "https://shop.example/inventory"}},
     }
 
