@@ -183,6 +183,7 @@ def test_the_running_stack_keeps_its_files_private(pipeline: Settings) -> None:
     home = pipeline.stack.home
     folders = [
         home / "secrets",
+        pipeline.stack.tls_dir,
         pipeline.stack.data_dir / "kafka",
         pipeline.stack.data_dir / "kafka" / "log",
         pipeline.stack.data_dir / "connect",
@@ -193,8 +194,10 @@ def test_the_running_stack_keeps_its_files_private(pipeline: Settings) -> None:
         pipeline.store.chdb_path,
     ]
     files = [
-        *(home / "secrets").iterdir(),
+        *(p for p in (home / "secrets").iterdir() if p.is_file()),
+        *pipeline.stack.tls_dir.iterdir(),
         pipeline.stack.data_dir / "kafka" / "server.properties",
+        pipeline.stack.data_dir / "registry" / "config" / "application.properties",
         pipeline.stack.data_dir / "connect" / "connect-distributed.properties",
         *(pipeline.stack.logs_dir / f"{name}.log" for name in ("kafka", "connect", "registry", "mariadb", "pipeline")),
     ]
@@ -207,6 +210,7 @@ def test_the_running_stack_keeps_its_files_private(pipeline: Settings) -> None:
         "connect-rest.password",
         "connect-rest-users.properties",
         "connect-jaas.conf",
+        "kafka.password",
     }
 
 

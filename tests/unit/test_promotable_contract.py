@@ -81,7 +81,7 @@ def sink_partition(monkeypatch):
     monkeypatch.setattr(
         avro_contracts, "serializer", lambda client, topic: lambda record: json.dumps([topic, record]).encode()
     )
-    partition = kafka_sink._Partition(settings_from_fields().kafka)
+    partition = kafka_sink._Partition(settings_from_fields(kafka_security_protocol="PLAINTEXT").kafka)
     yield partition
     partition._producer.purge()
 
