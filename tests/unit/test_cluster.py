@@ -83,15 +83,19 @@ def test_the_command_line_size_overrides_the_setting_and_is_checked_with_the_por
 @pytest.mark.parametrize(
     ("value", "says"),
     [
-        ("0", "argument --processes: '0' must be from 1 to 4, the input topics' partitions"),
-        ("5", "argument --processes: '5' must be from 1 to 4, the input topics' partitions"),
-        ("two", "argument --processes: 'two' is not a whole number"),
-        ("1.5", "argument --processes: '1.5' is not a whole number"),
+        ("0", "atp run: argument --processes: '0' must be at least 1"),
+        (
+            "5",
+            "--processes: 5 processes, but the input topics have 4 partitions (ATP_INPUT_PARTITIONS): "
+            "a process beyond them would read nothing",
+        ),
+        ("two", "atp run: argument --processes: 'two' is not a whole number"),
+        ("1.5", "atp run: argument --processes: '1.5' is not a whole number"),
     ],
 )
 def test_a_bad_processes_argument_is_one_line_and_exit_2(capsys, value, says):
     assert main(["run", "--processes", value]) == 2
-    assert one_line_error(capsys) == f"atp: atp run: {says}"
+    assert one_line_error(capsys) == f"atp: {says}"
 
 
 def test_a_bad_processes_setting_is_one_line_and_exit_2(capsys, monkeypatch):
