@@ -27,7 +27,7 @@ from atp.cluster import (
 from atp.errors import AtpError, ConfigError
 from atp.pipeline import _refuse_another_size
 from atp.settings import settings_from_fields
-from atp.status import latency_rows, print_processes, process_figures
+from atp.status import cluster_state, latency_rows, print_processes, process_figures
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
@@ -239,6 +239,17 @@ def test_each_process_reports_its_own_lag_and_state():
         ("atp_active_holds", {}, 2.0),
     ]
     assert process_figures(samples) == (12, 40, 2)
+
+
+def test_the_clusters_state_adds_up_every_process_share():
+    def process(skus: float, kits: float, holds: float) -> list[tuple[str, dict[str, str], float]]:
+        return [
+            ("atp_keys_in_state", {"step": "availability"}, skus),
+            ("atp_keys_in_state", {"step": "kits"}, kits),
+            ("atp_active_holds", {}, holds),
+        ]
+
+    assert cluster_state(process(48, 2, 11) + process(33, 1, 5)) == (81, 16, 84)
 
 
 def test_latency_of_a_cluster_adds_every_process_bucket_by_bucket():
