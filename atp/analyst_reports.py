@@ -9,15 +9,16 @@ on; they take rows, not a store, so the unit tests pin them on hand-made rows.
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from atp.analyst import WHY_SQL
 from atp.settings import StoreSettings
 from connectors.clickhouse_store import Row, Store, open_store_for_reading
 
-MINUTE_MS = 60_000
 K = TypeVar("K", str, int)
 
 
@@ -105,6 +106,25 @@ def current_record(store: Store, sku: str, location: str) -> Row | None:
     return rows[0] if rows else None
 
 
+def shown_and_why(
+    store: Store, sku: str, location: str, attempts: int = 10, pause_s: float = 0.2
+) -> tuple[Row | None, list[Row]]:
+    """What the key shows now, and the chain of records (``atp.why``) up to at least that version.
+
+    The loader writes a batch to ``location_availability`` before ``availability_history``, so
+    for a moment the latest figure can be ahead of the chain behind it: read the figure first,
+    then the chain until it has caught up (a few tries; a stopped pipeline needs one).
+    """
+    shown = current_record(store, sku, location)
+    chain = store.query(WHY_SQL, {"sku": sku, "location": location})
+    for _ in range(attempts - 1):
+        if shown is None or (chain and int(chain[-1]["version"]) >= int(shown["version"])):
+            break
+        time.sleep(pause_s)
+        chain = store.query(WHY_SQL, {"sku": sku, "location": location})
+    return shown, chain
+
+
 # -- oversell risk: nothing left to promise while orders still hold stock -----------------
 
 
@@ -123,6 +143,8 @@ class RiskWindow:
     duration_ms: int
     peak_promised: int  # the most units held or committed at once during the window
     records: int
+    start_version: int
+    end_version: int | None  # the record that ended it: versions order a key's records, source times may not
 
 
 def at_risk(point: AvailabilityPoint) -> bool:
@@ -138,7 +160,7 @@ def risk_windows(sku: str, location: str, history: Sequence[AvailabilityPoint], 
             opened.append(point)
             continue
         if opened:
-            windows.append(_window(sku, location, opened, point.source_ms))
+            windows.append(_window(sku, location, opened, point))
             opened = []
     if opened:
         windows.append(_window(sku, location, opened, None, as_of_ms))
@@ -146,10 +168,11 @@ def risk_windows(sku: str, location: str, history: Sequence[AvailabilityPoint], 
 
 
 def _window(
-    sku: str, location: str, opened: list[AvailabilityPoint], end_ms: int | None, as_of_ms: int | None = None
+    sku: str, location: str, opened: list[AvailabilityPoint], closing: AvailabilityPoint | None, as_of_ms: int = 0
 ) -> RiskWindow:
     start_ms = opened[0].source_ms
-    until = end_ms if end_ms is not None else max(as_of_ms or start_ms, start_ms)
+    end_ms = closing.source_ms if closing is not None else None
+    until = end_ms if end_ms is not None else as_of_ms
     return RiskWindow(
         sku=sku,
         location=location,
@@ -159,6 +182,8 @@ def _window(
         duration_ms=max(0, until - start_ms),
         peak_promised=max(p.promised_away for p in opened),
         records=len(opened),
+        start_version=opened[0].version,
+        end_version=closing.version if closing is not None else None,
     )
 
 
