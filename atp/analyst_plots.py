@@ -42,6 +42,9 @@ class Png:
     def _repr_png_(self) -> bytes:
         return self.data
 
+    def __repr__(self) -> str:  # the text/plain beside the image: stable, no object address
+        return f"<chart: PNG, {len(self.data) // 1024} KiB>"
+
     def save(self, path: str) -> None:
         with open(path, "wb") as out:
             out.write(self.data)

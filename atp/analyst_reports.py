@@ -8,6 +8,7 @@ on; they take rows, not a store, so the unit tests pin them on hand-made rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from collections import Counter
@@ -20,6 +21,11 @@ from atp.settings import StoreSettings
 from connectors.clickhouse_store import Row, Store, open_store_for_reading
 
 K = TypeVar("K", str, int)
+
+
+def utc(epoch_ms: int) -> str:
+    """An epoch time as analysts read it: ``2026-11-22 10:01:00`` (UTC)."""
+    return dt.datetime.fromtimestamp(epoch_ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def open_store(settings: StoreSettings) -> Store:
@@ -187,22 +193,41 @@ def _window(
     )
 
 
-KEYS_AT_RISK_SQL = """
-SELECT DISTINCT sku, location
+# The whole history of every key that was ever at risk, in one read (a store may hold thousands).
+HISTORIES_AT_RISK_SQL = """
+SELECT sku, location, version, toUnixTimestamp64Milli(source_ts_ms) AS source_ms, on_hand, unsellable, reserved,
+       committed, safety_stock, available, status, cause
 FROM atp.availability_history FINAL
-WHERE available <= 0 AND reserved + committed > 0
-ORDER BY sku, location
+WHERE (sku, location) IN (
+    SELECT sku, location FROM atp.availability_history FINAL WHERE available <= 0 AND reserved + committed > 0
+)
+ORDER BY sku, location, version
 """
+
+LATEST_SOURCE_SQL = "SELECT toUnixTimestamp64Milli(max(source_ts_ms)) AS as_of_ms FROM atp.availability_history"
+
+
+def latest_source_ms(store: Store) -> int:
+    """The latest source time in the store: where a window still open is measured to."""
+    rows = store.query(LATEST_SOURCE_SQL)
+    return int(rows[0]["as_of_ms"]) if rows else 0
+
+
+def histories_at_risk(store: Store) -> dict[tuple[str, str], list[AvailabilityPoint]]:
+    """Every key that was ever at risk, with its whole history in version order."""
+    histories: dict[tuple[str, str], list[AvailabilityPoint]] = {}
+    for row in store.query(HISTORIES_AT_RISK_SQL):
+        histories.setdefault((str(row["sku"]), str(row["location"])), []).append(_point(row))
+    return histories
 
 
 def oversell_risk(store: Store) -> list[RiskWindow]:
     """Every risk window in the store, longest first; open ones run to the store's latest source time."""
-    as_of = store.query("SELECT toUnixTimestamp64Milli(max(source_ts_ms)) AS as_of_ms FROM atp.availability_history")
-    as_of_ms = int(as_of[0]["as_of_ms"]) if as_of else 0
+    histories = histories_at_risk(store)
+    as_of_ms = latest_source_ms(store)  # read after: no record of the histories is later
     windows: list[RiskWindow] = []
-    for key in store.query(KEYS_AT_RISK_SQL):
-        sku, location = str(key["sku"]), str(key["location"])
-        windows += risk_windows(sku, location, availability_history(store, sku, location), as_of_ms)
+    for (sku, location), history in histories.items():
+        windows += risk_windows(sku, location, history, as_of_ms)
     return sorted(windows, key=lambda w: (-w.duration_ms, w.sku, w.location, w.start_ms))
 
 

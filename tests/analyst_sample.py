@@ -84,7 +84,7 @@ def availability_rows() -> list[dict[str, Any]]:
     for (sku, location), changes in HISTORY.items():
         for version, (at_s, cause, on_hand, reserved, committed, safety_stock) in enumerate(changes, start=1):
             source_ms = START_MS + at_s * 1000
-            computed_ms = source_ms + 40 + (version * 37) % 400  # 40-440 ms to publish
+            computed_ms = source_ms + 40 + (version * 37 + len(location) * 71) % 400  # 40-440 ms to publish
             available = available_units(on_hand, 0, reserved, committed, safety_stock)
             rows.append({
                 "sku": sku, "location": location, "on_hand": on_hand, "unsellable": 0, "reserved": reserved,

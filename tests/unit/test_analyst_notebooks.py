@@ -99,7 +99,8 @@ def test_every_report_query_is_one_plain_select_the_loaders_endpoint_accepts(sam
     queries = (
         analyst_reports.HISTORY_SQL,
         analyst_reports.BUSIEST_KEY_SQL,
-        analyst_reports.KEYS_AT_RISK_SQL,
+        analyst_reports.HISTORIES_AT_RISK_SQL,
+        analyst_reports.LATEST_SOURCE_SQL,
         analyst_reports.CHANNEL_STALENESS_SQL,
         analyst_reports.DEAD_LETTERS_SQL,
         analyst_reports.LATENCY_SQL,
@@ -160,3 +161,8 @@ def test_the_why_chain_is_read_again_until_it_reaches_the_version_shown():
     shown, chain = analyst_reports.shown_and_why(CatchingUp(), "TEE", "ST0001", pause_s=0)  # type: ignore[arg-type]
     assert shown is not None and shown["version"] == 3
     assert [r["version"] for r in chain] == [1, 2, 3]
+
+
+def test_times_read_as_utc_and_a_chart_prints_without_an_object_address():
+    assert analyst_reports.utc(START_MS + 61_500) == "2026-11-22 10:01:01"
+    assert repr(analyst_plots.risk_chart([])).startswith("<chart: PNG, ")
