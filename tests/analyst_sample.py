@@ -15,10 +15,13 @@ What is in it, and what the notebooks should find (the unit tests pin these):
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from atp.domain.rules import available_units
-from connectors.clickhouse_store import Store, apply_ddl
+from connectors.clickhouse_store import ChdbStore, Store, apply_ddl
 
 START_MS = 1_795_341_600_000  # 2026-11-22 10:00:00 UTC
 
@@ -140,3 +143,23 @@ def fill(store: Store) -> None:
     store.insert_rows("atp.location_availability", list(latest.values()))
     store.insert_rows("atp.channel_availability", channel_rows(history))
     store.insert_rows("atp.dlq", dead_letter_rows())
+
+
+def draw_docs_chart(target: Path) -> None:
+    """The README's chart: availability over time of the sample's busiest key, risk shaded."""
+    from atp import analyst_plots, analyst_reports
+
+    with tempfile.TemporaryDirectory() as home:
+        store = ChdbStore(Path(home) / "chdb")
+        try:
+            fill(store)
+            sku, location = analyst_reports.busiest_key(store) or ("", "")
+            history = analyst_reports.availability_history(store, sku, location)
+            windows = analyst_reports.risk_windows(sku, location, history, analyst_reports.latest_source_ms(store))
+        finally:
+            store.close()
+    analyst_plots.availability_chart(sku, location, history, windows).save(str(target))
+
+
+if __name__ == "__main__":  # python -m tests.analyst_sample docs/availability-over-time.png
+    draw_docs_chart(Path(sys.argv[1]))

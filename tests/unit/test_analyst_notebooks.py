@@ -6,6 +6,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -14,7 +15,7 @@ from nbclient import NotebookClient
 from atp import analyst_plots, analyst_reports
 from atp.analyst_reports import AvailabilityPoint, DeadLetterCount
 from atp.settings import PROJECT_ROOT
-from connectors.clickhouse_store import ChdbStore
+from connectors.clickhouse_store import ChdbStore, apply_ddl
 from connectors.store_endpoint import read_only_statement
 from tests import analyst_sample
 from tests.analyst_sample import START_MS
@@ -34,6 +35,18 @@ def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = ChdbStore(home / "chdb")
     try:
         analyst_sample.fill(store)
+    finally:
+        store.close()
+    return home
+
+
+@pytest.fixture(scope="module")
+def empty_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ATP_HOME whose store has the tables and nothing in them: a pipeline not loaded yet."""
+    home = tmp_path_factory.mktemp("analyst-empty-home")
+    store = ChdbStore(home / "chdb")
+    try:
+        apply_ddl(store)
     finally:
         store.close()
     return home
@@ -127,23 +140,38 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_the_notebook_runs_on_the_sample_store_its_assertions_hold_and_it_draws_a_png(
-    sample_home: Path, path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    # The kernel inherits this environment: ATP_HOME points it at the sample store, and a port nothing
+def execute(path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Run the notebook on the store under ``home``; its outputs. A failed assertion in a cell raises."""
+    # The kernel inherits this environment: ATP_HOME points it at the store, and a port nothing
     # listens on keeps it from asking a running loader (another stack's) instead of opening the store.
     for name in [n for n in os.environ if n.startswith("ATP_")]:
         monkeypatch.delenv(name)
-    monkeypatch.setenv("ATP_HOME", str(sample_home))
+    monkeypatch.setenv("ATP_HOME", str(home))
     monkeypatch.setenv("ATP_STORE_PORT", str(_free_port()))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(
         notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(PROJECT_ROOT)}}
-    ).execute()  # a failed assertion in a cell raises CellExecutionError here
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
-    assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name} drew no chart"
+    ).execute()
+    return [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+
+
+def drew_a_png(outputs: list[dict[str, Any]]) -> bool:
+    return any("image/png" in o.get("data", {}) for o in outputs)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_the_notebook_runs_on_the_sample_store_its_assertions_hold_and_it_draws_a_png(
+    sample_home: Path, path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    assert drew_a_png(execute(path, sample_home, monkeypatch)), f"{path.name} drew no chart"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_the_notebook_runs_on_an_empty_store_and_still_draws_a_png(
+    empty_home: Path, path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    assert drew_a_png(execute(path, empty_home, monkeypatch)), f"{path.name} drew no chart"
 
 
 def test_the_why_chain_is_read_again_until_it_reaches_the_version_shown():
@@ -153,7 +181,7 @@ def test_the_why_chain_is_read_again_until_it_reaches_the_version_shown():
         def __init__(self) -> None:
             self.chains = [[{"version": 1}, {"version": 2}], [{"version": 1}, {"version": 2}, {"version": 3}]]
 
-        def query(self, sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
+        def query(self, sql: str, params: dict[str, object] | None = None) -> list[dict[str, Any]]:
             if "location_availability" in sql:
                 return [{"version": 3, "available": 4, "status": "LOW_STOCK"}]
             return self.chains.pop(0)
