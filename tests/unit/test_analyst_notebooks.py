@@ -23,6 +23,17 @@ from tests.analyst_sample import START_MS
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 
 
+def test_every_analyst_notebook_is_here():
+    assert [p.name for p in NOTEBOOKS] == [
+        "availability_over_time.ipynb",
+        "channel_staleness.ipynb",
+        "dead_letters.ipynb",
+        "latency_over_time.ipynb",
+        "oversell_risk.ipynb",
+        "why_does_sku_show_n.ipynb",
+    ]
+
+
 def point(version: int, at_s: int, on_hand: int, reserved: int = 0, committed: int = 0) -> AvailabilityPoint:
     available = max(0, on_hand - reserved - committed)
     return AvailabilityPoint(version, START_MS + at_s * 1000, on_hand, 0, reserved, committed, 0, available, "", "")
