@@ -94,6 +94,7 @@ ERP_LOTS = "erp.erp.STOCK_LOT"
 ERP_POS = "erp.erp.PO_LINE"
 ERP_SAFETY = "erp.erp.SAFETY_STK"
 RESERVATIONS = "orders.reservations"
+WISHLIST = "orders.wishlist"
 
 
 def location_row(loc: str, loc_type: str = "D", ship_from: str = "Y") -> dict[str, Any]:
@@ -164,4 +165,24 @@ def reservation_value(
         "occurred_at": occurred_at,
         "customer_ref": customer_ref,
     }
+    return orjson.dumps(doc)
+
+
+def wish_value(
+    op: str,
+    wish_id: str = "wish-1",
+    consent: Any = True,
+    channel_sku: str = "SH-TEE-1",
+    customer_ref: str = "cust-4711",
+    occurred_at: str = "2026-11-22T10:00:00Z",
+    event_id: str | None = None,
+    channel: str = "SHOPIFY",
+) -> bytes:
+    """An ``orders.wishlist`` event; a FORGET names only the customer."""
+    doc: dict[str, Any] = {"event_id": event_id or f"{wish_id}-{op}", "op": op, "customer_ref": customer_ref,
+                           "occurred_at": occurred_at}  # fmt: skip
+    if op != "FORGET":
+        doc |= {"wish_id": wish_id, "channel": channel, "channel_sku": channel_sku}
+    if op == "WISH":
+        doc["consent"] = consent
     return orjson.dumps(doc)
