@@ -1,6 +1,7 @@
 """Wish lists: ``orders.wishlist`` JSON events, validated at the edge (atp.domain.back_in_stock).
 
-One event a message (key = wish_id; a FORGET: the event id). The pydantic model is strict, like the
+One event a message (key = wish_id; a FORGET: its event id). A FORGET names the customer by the SHA-256 of
+their ref (``customer_ref_sha256``), never by the ref. The pydantic model is strict, like the
 reservations' (connectors.reservations): ``consent`` must be a JSON boolean, a timestamp must carry its
 offset. Every message is a :class:`WishChanged`, a :class:`CustomerForgotten`, or a dead letter with a
 reason. ``customer_ref`` is personal data: it goes into the event (the notice must carry it) and nowhere
@@ -31,7 +32,8 @@ class WishMessage(BaseModel):
 
     event_id: str = _NON_EMPTY
     op: str
-    customer_ref: str = _NON_EMPTY
+    customer_ref: str | None = _OPTIONAL  # every op but FORGET
+    customer_ref_sha256: str | None = Field(default=None, pattern="^[0-9a-f]{64}$")  # FORGET only
     wish_id: str | None = _OPTIONAL
     channel: str | None = _OPTIONAL
     channel_sku: str | None = _OPTIONAL
@@ -40,7 +42,7 @@ class WishMessage(BaseModel):
 
 
 # Which field a validation failure names -> the dead-letter reason.
-_REASON_BY_FIELD = {"op": "unknown_op", "consent": "invalid_consent", "customer_ref": "missing_customer_ref"}
+_REASON_BY_FIELD = {"op": "unknown_op", "consent": "invalid_consent"}
 
 
 def decode_wish(topic: str, partition: int, offset: int, value: bytes | None, now_ms: int) -> Decoded:
@@ -75,12 +77,16 @@ def _parse(topic: str, partition: int, offset: int, value: bytes | None, now_ms:
         occurred_at_ms, f"{topic}[{partition}]@{offset} event={message.event_id}", topic, partition, offset
     )
     if message.op == FORGET:
-        return CustomerForgotten(message.event_id, occurred_at_ms, provenance, message.customer_ref)
+        if message.customer_ref_sha256 is None:
+            raise InputError("missing_field", "customer_ref_sha256: required for FORGET")
+        return CustomerForgotten(message.event_id, occurred_at_ms, provenance, message.customer_ref_sha256)
     return _wish(message, occurred_at_ms, provenance)
 
 
 def _wish(message: WishMessage, occurred_at_ms: int, provenance: Provenance) -> WishChanged:
     assert message.op in WISH_OPS
+    if message.customer_ref is None:
+        raise InputError("missing_customer_ref", f"customer_ref: required for {message.op}")
     for name in ("wish_id", "channel", "channel_sku"):
         if getattr(message, name) is None:
             raise InputError("missing_field", f"{name}: required for {message.op}")

@@ -7,6 +7,7 @@ builders keep unit tests readable: ``stock_bal_update("TEE-1", "DC0001", qty_oh=
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 import orjson
@@ -178,11 +179,12 @@ def wish_value(
     event_id: str | None = None,
     channel: str = "SHOPIFY",
 ) -> bytes:
-    """An ``orders.wishlist`` event; a FORGET names only the customer."""
-    doc: dict[str, Any] = {"event_id": event_id or f"{wish_id}-{op}", "op": op, "customer_ref": customer_ref,
-                           "occurred_at": occurred_at}  # fmt: skip
-    if op != "FORGET":
-        doc |= {"wish_id": wish_id, "channel": channel, "channel_sku": channel_sku}
+    """An ``orders.wishlist`` event; a FORGET names only the customer, by the SHA-256 of their ref."""
+    doc: dict[str, Any] = {"event_id": event_id or f"{wish_id}-{op}", "op": op, "occurred_at": occurred_at}
+    if op == "FORGET":
+        doc["customer_ref_sha256"] = hashlib.sha256(customer_ref.encode()).hexdigest()
+    else:
+        doc |= {"wish_id": wish_id, "channel": channel, "channel_sku": channel_sku, "customer_ref": customer_ref}
     if op == "WISH":
         doc["consent"] = consent
     return orjson.dumps(doc)

@@ -12,6 +12,7 @@ within a partition). ``Stream.messages`` are Bytewax ``KafkaSourceMessage``s for
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import random
 from collections.abc import Callable
@@ -267,8 +268,10 @@ class Generator:
             "occurred_at": r.choice([soon, soon, "2026-11-22T10:00:00Z", "9999-12-31T23:59:59Z", "yesterday"]),
         }
         if op == "FORGET":
-            for name in ("wish_id", "channel", "channel_sku", "consent"):
+            for name in ("wish_id", "channel", "channel_sku", "consent", "customer_ref"):
                 doc.pop(name)
+            digest = hashlib.sha256(str(r.choice(["cust-4711", "cust-0815"])).encode()).hexdigest()
+            doc["customer_ref_sha256"] = r.choice([digest, digest, digest.upper(), "", None, 42])
         if r.random() < 0.1:
             doc = self._mutate(doc)
         return WISHLIST, json.dumps(doc).encode()

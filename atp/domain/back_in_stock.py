@@ -54,9 +54,14 @@ FORGOTTEN_MEMORY_MS = 31 * 24 * 3600 * 1000
 ON_HAND_STATUSES = frozenset({IN_STOCK, LOW_STOCK})
 
 
-def customer_key(customer_ref: str) -> str:
+def customer_sha256(customer_ref: str) -> str:
+    """How a deletion request names a customer (``atp forget-customer`` digests the subject the same way)."""
+    return hashlib.sha256(customer_ref.encode()).hexdigest()
+
+
+def customer_key(ref_sha256: str) -> str:
     """The key of a customer's wishes: a digest, so no step key, dead letter or log line carries the ref."""
-    return "customer:" + hashlib.sha256(customer_ref.encode()).hexdigest()[:32]
+    return "customer:" + ref_sha256[:32]
 
 
 def notice_key(channel: str, channel_sku: str, wish_id: str) -> str:

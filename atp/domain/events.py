@@ -302,12 +302,13 @@ class WishChanged:
 @dataclass(frozen=True, slots=True)
 class CustomerForgotten:
     """A deletion request on ``orders.wishlist`` (op FORGET, written by ``atp forget-customer``): no notice
-    for any wish of ``customer_ref`` on any channel from now on. Keyed by the ref's digest, never the ref."""
+    for any wish of the customer on any channel from now on. It names the customer by the SHA-256 of their
+    ref only (hex), so the request does not write the ref to Kafka again."""
 
     event_id: str
     occurred_at_ms: int
     provenance: Provenance
-    customer_ref: str = field(default="", repr=False)
+    customer_ref_sha256: str
 
 
 Event = (

@@ -4,9 +4,11 @@ without consent, withdrawn, or forgotten, never; bad wish-list events are dead-l
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from bytewax.testing import TestingSink, cluster_main, run_main
 from atp.domain.back_in_stock import BackInStockNotice
 from atp.domain.channels import ChannelRecord
 from atp.domain.records import DeadLetter
+from atp.privacy_requests import forget_event
 from atp.settings import settings_from_fields
 from connectors.store_loader import tables_by_topic
 from connectors.topics import WISHLIST, back_in_stock_topic
@@ -119,6 +122,18 @@ def test_no_customer_ref_reaches_a_log_line_a_dead_letter_or_the_store(caplog: p
         assert ref not in logged and ref not in letters
     loaded = set(tables_by_topic(SETTINGS.channels))
     assert WISHLIST not in loaded and back_in_stock_topic("SHOPIFY") not in loaded
+
+
+def test_forget_customer_stops_the_notices_of_a_ref_it_names_only_by_its_digest():
+    """The FORGET `atp forget-customer` writes, through the real decoder and flow."""
+    digest = hashlib.sha256(b"cust-told").hexdigest()
+    key, value = forget_event(digest, int(time.time() * 1000))
+    assert b"cust-told" not in key + value
+    schedule = wishes_on_a_sold_out_shirt() + [(0.2, message(WISHLIST, value, next(_offsets), key=key))]
+    schedule += [(0.3, restock("10.000"))]
+    out = run(schedule)
+    assert notices(out) == []
+    assert not [r for r in out if isinstance(r, DeadLetter)]
 
 
 def test_a_wish_told_before_a_restart_is_not_told_again_after_it(tmp_path: Path):
