@@ -1,5 +1,6 @@
-"""The availability dataflow: Debezium change topics and channel reservations in; availability,
-alerts and dead letters out. It reads as its stages (Bytewax ``@operator`` composition):
+"""The availability dataflow: Debezium change topics, channel reservations and wish lists in; availability,
+alerts, channel figures, back-in-stock notices and dead letters out. It reads as its stages (Bytewax
+``@operator`` composition):
 
     messages ─► decode_inputs ─► commit_order ─► events ─┬─► store_sales_and_stock ─┐
        (dead letters)                (source transactions  ├─► channel_reservations ─┤
@@ -8,8 +9,8 @@ alerts and dead letters out. It reads as its stages (Bytewax ``@operator`` compo
                                                                                               │
                                                             channel_feeds ◄───────────────────┤
                                                                   │  ├─► promotions ──────────┤
-                           wishes (orders.wishlist) ─► back_in_stock ◄┘ (notices) ─────────────┤
-                                                                  │                           │
+                                                                  │  └─► back_in_stock ───────┤
+                                                                  │   (+ wish-list events)    │
                           publish: each key's last record of an epoch, at its close ◄─────────┘
                           account_inputs: the input ledger (each input used or dead-lettered, once)
 
