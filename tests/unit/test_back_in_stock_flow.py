@@ -15,9 +15,11 @@ import pytest
 from bytewax.recovery import RecoveryConfig
 from bytewax.testing import TestingSink, cluster_main, run_main
 
+from atp import privacy_requests
 from atp.domain.back_in_stock import BackInStockNotice
 from atp.domain.channels import ChannelRecord
 from atp.domain.records import DeadLetter
+from atp.errors import ServiceError
 from atp.privacy_requests import forget_event
 from atp.settings import settings_from_fields
 from connectors.store_loader import tables_by_topic
@@ -29,6 +31,7 @@ from tests.unit.test_engine_flow import EPOCH, a_shirt_listed_on_shopify, erp
 
 _offsets = iter(range(1, 10**6))
 SETTINGS = settings_from_fields(low_stock_threshold=2, store_safety_stock=0, unresolved_wait_s=0)
+PLAIN_KAFKA = settings_from_fields(kafka_security_protocol="PLAINTEXT").kafka  # no broker password needed
 REFS = ("cust-told", "cust-no-consent", "cust-changed-mind", "cust-withdrew", "cust-forgotten")
 
 
@@ -79,10 +82,11 @@ def wishes_on_a_sold_out_shirt() -> list[tuple[float, object]]:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_only_the_wish_with_consent_is_told_once_when_the_sold_out_shirt_comes_back(workers: int):
-    schedule = wishes_on_a_sold_out_shirt() + [(0.3, restock("10.000"))]
+    # Phases a few epochs apart even when two workers start slowly (each restock its own channel record).
+    schedule = wishes_on_a_sold_out_shirt() + [(0.4, restock("10.000"))]
     # Sold out and back again, and the channel re-sends the wish: it was told already.
-    schedule += [(0.5, restock("0.000")), (0.6, wishing("WISH", wish_id="w-told", customer_ref="cust-told"))]
-    schedule += [(0.7, restock("4.000"))]
+    schedule += [(0.8, restock("0.000")), (1.0, wishing("WISH", wish_id="w-told", customer_ref="cust-told"))]
+    schedule += [(1.2, restock("4.000"))]
     out = run(schedule, workers=workers)
     assert [r.available for r in out if isinstance(r, ChannelRecord)] == [0, 10, 0, 4]
     assert notices(out) == [("w-told", "cust-told", "TEE-1", 10, 1)]
@@ -120,6 +124,8 @@ def test_no_customer_ref_reaches_a_log_line_a_dead_letter_or_the_store(caplog: p
     letters = " ".join(f"{r.payload} {r.error}" for r in out if isinstance(r, DeadLetter))
     for ref in REFS:
         assert ref not in logged and ref not in letters
+    others = " ".join(str(r.to_dict()) for r in out if hasattr(r, "to_dict") and not isinstance(r, BackInStockNotice))
+    assert not any(ref in others for ref in REFS)  # availability, channel records, their cause_ref, dead letters
     loaded = set(tables_by_topic(SETTINGS.channels))
     assert WISHLIST not in loaded and back_in_stock_topic("SHOPIFY") not in loaded
 
@@ -134,6 +140,30 @@ def test_forget_customer_stops_the_notices_of_a_ref_it_names_only_by_its_digest(
     out = run(schedule)
     assert notices(out) == []
     assert not [r for r in out if isinstance(r, DeadLetter)]
+
+
+def test_forget_customer_delivers_its_forget_to_the_wish_list_topic_or_fails(monkeypatch: pytest.MonkeyPatch):
+    sent: list[tuple[str, bytes, bytes]] = []
+
+    class Producer:
+        def __init__(self, config: dict) -> None:
+            assert config["acks"] == "all"
+
+        def produce(self, topic: str, key: bytes, value: bytes, on_delivery) -> None:  # type: ignore[no-untyped-def]
+            sent.append((topic, key, value))
+            on_delivery(None, None)
+
+        def flush(self, timeout_s: float) -> int:
+            return 0
+
+    monkeypatch.setattr(privacy_requests, "Producer", Producer)
+    digest = hashlib.sha256(b"cust-told").hexdigest()
+    privacy_requests.request_forget(PLAIN_KAFKA, digest)
+    [(topic, key, value)] = sent
+    assert topic == WISHLIST and b"cust-told" not in key + value
+    monkeypatch.setattr(Producer, "flush", lambda self, timeout_s: 1)
+    with pytest.raises(ServiceError, match="not delivered to orders.wishlist"):
+        privacy_requests.request_forget(PLAIN_KAFKA, digest)
 
 
 def test_a_wish_told_before_a_restart_is_not_told_again_after_it(tmp_path: Path):
