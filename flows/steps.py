@@ -345,7 +345,8 @@ class WishCustomers(KeyedLogic[CustomerWishes, WishChanged | CustomerForgotten, 
 class BackInStockLogic(
     KeyedLogic[WishList, WishChanged | ChannelRecord | Withdrawn, BackInStockNotice | Withdrawn]
 ):
-    """Keyed by channel and channel SKU: its wishes, told once (with consent) when the listing is back."""
+    """Keyed by channel and channel SKU: its wishes, told once (with consent) when the listing is back; its timer
+    lets go of the wishes told or closed 31 days ago."""
 
     STEP = "back_in_stock"
 
@@ -361,6 +362,13 @@ class BackInStockLogic(
         if isinstance(value, Withdrawn):
             return state.withdraw_figure(now_ms)
         return state.apply_figure(value, now_ms)
+
+    def expire(self, state: WishList, now_ms: int) -> list[BackInStockNotice | Withdrawn]:
+        state.let_go(now_ms)
+        return []
+
+    def deadline_ms(self, state: WishList) -> int | None:
+        return state.deadline_ms()
 
 
 # The next offset the input ledger has counted, per (topic, partition) of this process: the dataflow's own lag.

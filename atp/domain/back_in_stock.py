@@ -16,8 +16,11 @@ notices it opened are withdrawn (:class:`~atp.domain.records.Withdrawn`), like e
 
 A wish is notified when it is waiting, has consent, and the listing comes back. A wish made while the
 listing is in stock waits for the next return. Once its notice is published (the epoch closed) the wish is
-done: it never notifies again, and its customer ref is dropped from the state. A notice's ``version`` is
-always 1 (key = wish id), so a consumer that sees one twice (a producer retry) knows it is the same.
+done: it never notifies again, and its customer ref is dropped from the state. A wish done or closed is
+remembered (without its ref) for the wish-list topic's retention, so that a re-sent event cannot bring it
+back, then let go of by a timer: a listing's state holds its live wishes and those of the last 31 days.
+A notice's ``version`` is always 1 (key = wish id), so a consumer that sees one twice (a producer retry)
+knows it is the same.
 
 Wish events commute (duplicates and any order give the same wish): consent is the one of the latest
 ``occurred_at`` (on a tie, no consent wins); ``WITHDRAW`` and ``FORGET`` close the wish for good, whatever
@@ -50,6 +53,9 @@ NOTICE_KIND = "back_in_stock"
 # How long a forgotten customer's digest is remembered: the wish-list topic's retention and a segment (31 days),
 # after which no event from before the request can be read again (connectors.topics).
 FORGOTTEN_MEMORY_MS = 31 * 24 * 3600 * 1000
+# Likewise a wish told or closed: kept so that a re-sent event does not bring it back, then let go of (the
+# listing's state stays bounded by its live wishes and those of the last 31 days).
+DONE_WISH_MEMORY_MS = FORGOTTEN_MEMORY_MS
 
 ON_HAND_STATUSES = frozenset({IN_STOCK, LOW_STOCK})
 
@@ -169,18 +175,24 @@ class Wish(NamedTuple):
     consent_at_ms: int  # occurred_at of the event that decided the consent (-1: none yet)
     stage: str  # WAITING, NOTIFYING, NOTIFIED
     closed: bool  # withdrawn, or its customer forgotten
+    done_at_ms: int = -1  # when it was told or closed (the latest closing event's occurred_at); -1: live
+
+    @property
+    def lapses_at_ms(self) -> int | None:
+        """When a done wish is let go of (no event from before then can be read again); None while it is live."""
+        return self.done_at_ms + DONE_WISH_MEMORY_MS if self.closed or self.stage == NOTIFIED else None
 
     def __repr__(self) -> str:  # never the customer ref
         return f"Wish(consent={self.consent}, stage={self.stage}, closed={self.closed})"
 
 
-_NEW_WISH = Wish("", False, -1, WAITING, False)
+_NEW_WISH = Wish("", False, -1, WAITING, False, -1)
 
 
 def _changed_wish(wish: Wish, event: WishChanged) -> Wish:
     """The wish after one event: commutative (see the module), so order and repeats do not matter."""
     if event.op in (WITHDRAW, FORGET):  # closed the same whatever came before: nothing of it is kept
-        return Wish("", False, -1, wish.stage, True)
+        return Wish("", False, -1, wish.stage, True, max(wish.done_at_ms, event.occurred_at_ms))
     if wish.closed:
         return wish
     consent = event.consent if event.op == WISH else False
@@ -226,6 +238,18 @@ class WishList:
         """The feed withdrew its open version: the epoch ends where it began."""
         return self._set_in_stock(self.was_in_stock, now_ms)
 
+    def deadline_ms(self) -> int | None:
+        """When the wish that was told or closed first is let go of."""
+        lapses = [at for at in (wish.lapses_at_ms for wish in self.wishes.values()) if at is not None]
+        return min(lapses, default=None)
+
+    def let_go(self, now_ms: int) -> None:
+        """Drop the wishes done long enough ago that nothing from before can come again."""
+        for wish_id, wish in list(self.wishes.items()):
+            lapses_at = wish.lapses_at_ms
+            if lapses_at is not None and lapses_at <= now_ms:
+                del self.wishes[wish_id]
+
     def seal(self) -> None:
         """The epoch closed: its notices are published (their wishes are done) and its figure is the base."""
         self.was_in_stock = self.in_stock
@@ -252,9 +276,9 @@ class WishList:
         if due == (wish.stage == NOTIFYING):
             return []
         if not due:
-            self.wishes[wish_id] = wish._replace(stage=WAITING)
+            self.wishes[wish_id] = wish._replace(stage=WAITING, done_at_ms=wish.done_at_ms if wish.closed else -1)
             return [Withdrawn(NOTICE_KIND, notice_key(self.channel, self.channel_sku, wish_id))]
-        self.wishes[wish_id] = wish._replace(stage=NOTIFYING)
+        self.wishes[wish_id] = wish._replace(stage=NOTIFYING, done_at_ms=now_ms)
         notice = BackInStockNotice(
             self.channel, self.channel_sku, self.sku, wish_id, wish.customer_ref, self.available, 1, now_ms
         )

@@ -7,6 +7,7 @@ import random
 
 from atp.domain.back_in_stock import (
     CONSENT_WITHDRAWN,
+    DONE_WISH_MEMORY_MS,
     FORGET,
     NOTICE_KIND,
     NOTIFIED,
@@ -168,6 +169,23 @@ def test_a_listing_resumed_from_its_snapshot_after_a_notice_does_not_tell_again(
     resumed = pickle.loads(pickle.dumps(listing))
     assert resumed.apply_wish(wish(WISH), NOW) == []  # the channel re-sends the wish
     assert resumed.apply_figure(figure(2, 7), NOW) == []  # the feed re-sends its record
+
+
+def test_a_wish_told_or_closed_is_let_go_of_once_nothing_from_before_can_come_again():
+    listing = sold_out_listing()
+    listing.apply_wish(wish(WISH, "w1"), NOW)
+    listing.apply_wish(wish(WISH, "w2", at=1), NOW)
+    listing.apply_wish(wish(WITHDRAW, "w2", at=2), NOW)
+    listing.apply_wish(wish(WISH, "w3", consent=False), NOW)
+    assert listing.deadline_ms() == NOW + 2 + DONE_WISH_MEMORY_MS  # the withdrawn wish; w1 is not done yet
+    listing.apply_figure(figure(2, 7), NOW + 10)
+    listing.seal()
+    assert listing.deadline_ms() == NOW + 2 + DONE_WISH_MEMORY_MS
+    listing.let_go(NOW + 2 + DONE_WISH_MEMORY_MS)
+    assert set(listing.wishes) == {"w1", "w3"}
+    assert listing.deadline_ms() == NOW + 10 + DONE_WISH_MEMORY_MS  # told at NOW + 10
+    listing.let_go(NOW + 10 + DONE_WISH_MEMORY_MS)
+    assert set(listing.wishes) == {"w3"} and listing.deadline_ms() is None  # a live wish waits on
 
 
 def test_forget_reaches_every_wish_of_the_customer_and_keeps_no_ref():
