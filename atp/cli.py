@@ -124,12 +124,14 @@ def cmd_why(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_forget_customer(settings: Settings, args: argparse.Namespace) -> None:
     from atp.privacy_requests import forget_customer
+    from connectors.topics import WISHLIST
 
-    report = forget_customer(settings.store, args.subject, settings.kafka)
+    report = forget_customer(settings.store, args.subject, settings.kafka, settings.channels.channels)
     say(
         f"checked {', '.join(report.checked)}; removed {report.removed_total} row(s); "
         f"recorded in atp.privacy_audit as subject sha256 {report.subject_sha256[:16]}..."
     )
+    say(f"asked the dataflow on {WISHLIST} to close every wish of it: no back-in-stock notice from now on")
     for mentions in report.kafka:
         if mentions.gone_by is None:
             say(f"kafka {mentions.topic}: no record mentions it")

@@ -9,12 +9,17 @@ that mentions the customer, and records the request in ``atp.privacy_audit``.
 The subject is recorded as a SHA-256 digest, never as itself, and is never
 printed or logged.
 
-Kafka: the one topic that holds a customer's data is the channels' input,
-``orders.reservations`` (``customer_ref``). Kafka cannot delete one record, and the
-topic is not compacted (a reservation's events together decide its state, so keeping
-only the last of each would change what a replay computes): it keeps 30 days, in
-one-day segments (``connectors.topics``). A request counts the records there that
-mention the subject and says by when the retention has removed the last of them.
+Kafka: the topics that hold a customer's data are the channels' inputs ``orders.reservations``
+and ``orders.wishlist``, and the back-in-stock notices ``atp.back-in-stock.<channel>`` (each
+``customer_ref``). Kafka cannot delete one record, and the topics are not compacted (an
+entity's events together decide its state, so keeping only the last of each would change what
+a replay computes): they keep 30 days, in one-day segments (``connectors.topics``). A request
+counts the records of each that mention the subject and says by when the retention has removed
+the last of them.
+
+Back-in-stock notices stop at once: the request writes a ``FORGET`` event on ``orders.wishlist``
+naming the customer by the SHA-256 of the subject (not the subject), and the dataflow closes every
+wish of that ref, on every channel, and drops the ref from its state (atp.domain.back_in_stock).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from atp.errors import ServiceError
 from atp.settings import KafkaSettings, StoreSettings
@@ -63,13 +68,21 @@ class ForgetReport:
         return sum(self.removed.values())
 
 
-def forget_customer(settings: StoreSettings, subject: str, kafka: KafkaSettings | None = None) -> ForgetReport:
+def forget_customer(
+    settings: StoreSettings, subject: str, kafka: KafkaSettings | None = None, channels: tuple[str, ...] = ()
+) -> ForgetReport:
     """Remove every stored row mentioning ``subject`` (an email, loyalty id or customer ref); audit it.
 
-    With ``kafka``, also count the records of ``orders.reservations`` that mention it (see the module).
+    With ``kafka``, also stop the back-in-stock notices of a customer ref (a FORGET on ``orders.wishlist``),
+    and count the records of the personal topics that mention it (``channels``: whose notice topics; see
+    the module).
     """
     digest = hashlib.sha256(subject.strip().encode()).hexdigest()
-    mentions = (reservations_mentioning(kafka, subject.strip()),) if kafka is not None else ()
+    mentions: tuple[KafkaMentions, ...] = ()
+    if kafka is not None:
+        request_forget(kafka, digest)
+        personal = (*topics.PERSONAL_TOPICS, *(topics.back_in_stock_topic(c) for c in channels))
+        mentions = tuple(mentions_in(kafka, topic, subject.strip()) for topic in personal)
     store = open_store_for_reading(settings)
     try:
         removed = {table: _remove_mentions(store, table, columns, keys, subject.strip())
@@ -86,10 +99,30 @@ def forget_customer(settings: StoreSettings, subject: str, kafka: KafkaSettings 
     return ForgetReport(digest, checked, removed, mentions)
 
 
-def reservations_mentioning(kafka: KafkaSettings, subject: str, timeout_s: float = 120.0) -> KafkaMentions:
-    """How many records of ``orders.reservations`` mention ``subject``, read from each partition's start to
-    its end now, and when the topic's retention has removed the newest of them."""
-    topic = topics.RESERVATIONS
+def forget_event(ref_sha256: str, now_ms: int) -> tuple[bytes, bytes]:
+    """The key and value of the FORGET event of a customer ref's digest (connectors.wishlist)."""
+    occurred_at = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).isoformat(timespec="milliseconds")
+    event_id = f"forget-{ref_sha256[:16]}-{now_ms}"
+    value = {"event_id": event_id, "op": "FORGET", "customer_ref_sha256": ref_sha256, "occurred_at": occurred_at}
+    return event_id.encode(), orjson.dumps(value)
+
+
+def request_forget(kafka: KafkaSettings, ref_sha256: str, timeout_s: float = 30.0) -> None:
+    """Tell the dataflow to close every wish of the customer (delivered, or raises)."""
+    key, value = forget_event(ref_sha256, time.time_ns() // 1_000_000)
+    failures: list[str] = []
+    producer = Producer(client_config(kafka) | {"enable.idempotence": True, "acks": "all"})
+    producer.produce(
+        topics.WISHLIST, key=key, value=value, on_delivery=lambda err, _: failures.append(str(err)) if err else None
+    )
+    if producer.flush(timeout_s) > 0 or failures:
+        why = failures or "timeout"
+        raise ServiceError(f"kafka: the deletion request was not delivered to {topics.WISHLIST}: {why}")
+
+
+def mentions_in(kafka: KafkaSettings, topic: str, subject: str, timeout_s: float = 120.0) -> KafkaMentions:
+    """How many records of ``topic`` mention ``subject``, read from each partition's start to its end now, and
+    when the topic's retention has removed the newest of them."""
     needles = (subject.encode(), orjson.dumps(subject)[1:-1])  # as sent, and as JSON escapes it
     consumer = Consumer(client_config(kafka) | {"group.id": "atp-forget-customer", "enable.auto.commit": False})
     records, newest_ms = 0, -1

@@ -37,12 +37,17 @@ CHANNEL_CONTRACT = "atp.channel-v2.avsc"
 # Every atp.promotable.<channel> topic carries the same contract.
 PROMOTABLE_CONTRACT = "atp.promotable-v1.avsc"
 
+# Every atp.back-in-stock.<channel> topic carries the same contract.
+BACK_IN_STOCK_CONTRACT = "atp.back-in-stock-v1.avsc"
+
 
 def contract_file(topic: str) -> str:
     if topic.startswith(topics.CHANNEL_PREFIX):
         return CHANNEL_CONTRACT
     if topic.startswith(topics.PROMOTABLE_PREFIX):
         return PROMOTABLE_CONTRACT
+    if topic.startswith(topics.BACK_IN_STOCK_PREFIX):
+        return BACK_IN_STOCK_CONTRACT
     return CURRENT[topic]
 
 

@@ -14,6 +14,7 @@ from connectors import topics
 from connectors.cdc.decode import TRANSACTION_TOPICS, decode_boundary, decode_change, masked_payload, source_of_topic
 from connectors.repairs import decode_repair
 from connectors.reservations import decode_reservation
+from connectors.wishlist import decode_wish
 
 if TYPE_CHECKING:  # the bench's Quix peer decodes with this module and has no Bytewax
     from bytewax.connectors.kafka import KafkaError
@@ -23,6 +24,8 @@ def decode_input(topic: str, partition: int, offset: int, value: bytes | None, n
     """What one message of an input topic says, or why it cannot be used."""
     if topic == topics.RESERVATIONS:
         return Read(topic, partition, offset, decode_reservation(topic, partition, offset, value, now_ms))
+    if topic == topics.WISHLIST:
+        return Read(topic, partition, offset, decode_wish(topic, partition, offset, value, now_ms))
     if topic == topics.RECONCILE:
         return Read(topic, partition, offset, decode_repair(topic, partition, offset, value, now_ms))
     if topic in TRANSACTION_TOPICS:

@@ -21,6 +21,7 @@ from typing import Any
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import KafkaError, Message, Producer
 
+from atp.domain.back_in_stock import BackInStockNotice
 from atp.domain.channels import ChannelRecord
 from atp.domain.promotable import PromotableRecord
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
@@ -30,7 +31,7 @@ from atp.settings import KafkaSettings
 from connectors import avro_contracts, topics
 from connectors.kafka_config import client_config
 
-OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord | PromotableRecord
+OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord | PromotableRecord | BackInStockNotice
 
 log = logging.getLogger("atp.sink")
 
@@ -123,6 +124,9 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
         if isinstance(item, PromotableRecord):
             topic = topics.promotable_topic(item.channel)
             return topic, item.key.encode(), self._channel_encoder(topic)(item.to_dict())
+        if isinstance(item, BackInStockNotice):
+            topic = topics.back_in_stock_topic(item.channel)
+            return topic, item.key.encode(), self._channel_encoder(topic)(item.to_dict())
         dead: dict[str, Any] = item.to_dict()
         return (
             topics.DLQ,
@@ -143,7 +147,8 @@ class _Partition(StatelessSinkPartition[OutputRecord]):
 
 class AtpKafkaSink(DynamicSink[OutputRecord]):
     """Availability records to ``atp.availability``, alerts to ``atp.alerts``, dead letters to ``atp.dlq``,
-    channel records to ``atp.channel.<channel>`` and promotable records to ``atp.promotable.<channel>``.
+    channel records to ``atp.channel.<channel>``, promotable records to ``atp.promotable.<channel>`` and
+    back-in-stock notices to ``atp.back-in-stock.<channel>``.
 
     One producer per process: the publisher's partitions on this process share it.
     """

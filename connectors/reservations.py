@@ -74,8 +74,8 @@ def _parse(topic: str, partition: int, offset: int, value: bytes | None, now_ms:
         raise InputError("invalid_quantity", f"qty must be a whole number above 0, got {message.qty}")
     if message.op == "HOLD" and message.expires_at is None:
         raise InputError("hold_without_expiry", "a HOLD must say when it lapses (expires_at)")
-    occurred_at_ms = _epoch_ms("occurred_at", message.occurred_at)
-    expires_at_ms = _epoch_ms("expires_at", message.expires_at) if message.expires_at is not None else None
+    occurred_at_ms = rfc3339_ms("occurred_at", message.occurred_at)
+    expires_at_ms = rfc3339_ms("expires_at", message.expires_at) if message.expires_at is not None else None
     problem = event_time_problem(occurred_at_ms, now_ms)
     if problem is not None:
         raise InputError(IMPLAUSIBLE_TIMESTAMP, f"occurred_at {problem}")
@@ -97,7 +97,7 @@ def _parse(topic: str, partition: int, offset: int, value: bytes | None, now_ms:
     )
 
 
-def _epoch_ms(field: str, text: str) -> int:
+def rfc3339_ms(field: str, text: str) -> int:
     """An RFC 3339 timestamp with its offset; a naive one is refused rather than guessed."""
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))

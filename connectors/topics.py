@@ -30,10 +30,15 @@ CHANNEL_PREFIX = "atp.channel."
 PROMOTABLE_PREFIX = "atp.promotable."
 # Channels' cart holds and orders (JSON, key = reservation_id): an input, written by the channels.
 RESERVATIONS = "orders.reservations"
+# Shoppers' wish lists and their consent (JSON, key = wish_id): an input, written by the channels; and the
+# deletion requests of `atp forget-customer` (op FORGET). Holds customer_ref: kept like orders.reservations.
+WISHLIST = "orders.wishlist"
+# Back-in-stock notices, one topic per channel (atp.domain.back_in_stock): hold customer_ref, kept likewise.
+BACK_IN_STOCK_PREFIX = "atp.back-in-stock."
 # Reconciliation repairs (JSON, key = sku@location): an input, written by `atp reconcile --repair`.
 RECONCILE = "atp.reconcile"
 # The dataflow's inputs besides the Debezium change topics.
-EVENT_INPUTS = (RESERVATIONS, RECONCILE)
+EVENT_INPUTS = (RESERVATIONS, WISHLIST, RECONCILE)
 # Everything the dataflow reads: Debezium's change and transaction topics, and the event inputs.
 INPUT_TOPICS = (*CDC_TOPICS, *TRANSACTION_TOPICS, *EVENT_INPUTS)
 
@@ -50,13 +55,19 @@ def promotable_topic(channel: str) -> str:
     return PROMOTABLE_PREFIX + channel.lower()
 
 
+def back_in_stock_topic(channel: str) -> str:
+    """``atp.back-in-stock.shopify`` for ``SHOPIFY``."""
+    return BACK_IN_STOCK_PREFIX + channel.lower()
+
+
 def output_topics(channels: ChannelSettings) -> tuple[str, ...]:
-    """Every topic the pipeline writes: the fixed ones, and per configured channel its availability and its
-    promotable SKUs."""
+    """Every topic the pipeline writes: the fixed ones, and per configured channel its availability, its
+    promotable SKUs and its back-in-stock notices."""
     return (
         OUTPUT_TOPICS
         + tuple(channel_topic(c) for c in channels.channels)
         + tuple(promotable_topic(c) for c in channels.channels)
+        + tuple(back_in_stock_topic(c) for c in channels.channels)
     )
 
 
@@ -66,10 +77,13 @@ def output_topics(channels: ChannelSettings) -> tuple[str, ...]:
 # - orders.reservations carries the channels' customer_ref (personal data): it keeps 30 days, in segments of
 #   one day, so a customer's ref is gone from Kafka at most 31 days after their last event (Kafka deletes
 #   whole segments once their newest record is older than the retention). `atp forget-customer` says when.
+# - orders.wishlist and the atp.back-in-stock.<channel> notices carry customer_ref too: kept the same way.
 KEEP_FOREVER = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
 DAY_MS = 24 * 3600 * 1000
 RESERVATIONS_RETENTION_MS = 30 * DAY_MS
 RESERVATIONS_SEGMENT_MS = DAY_MS
+# The fixed topics that hold a customer's ref (besides the notice topics, one per channel).
+PERSONAL_TOPICS = (RESERVATIONS, WISHLIST)
 RESERVATIONS_CONFIG = {
     "cleanup.policy": "delete",
     "retention.ms": str(RESERVATIONS_RETENTION_MS),
@@ -82,7 +96,7 @@ def topic_config(topic: str) -> dict[str, str]:
     """The retention settings of ``topic`` (empty: the broker's defaults, 7 days)."""
     if topic in CDC_TOPICS or topic in TRANSACTION_TOPICS:
         return dict(KEEP_FOREVER)
-    if topic == RESERVATIONS:
+    if topic in PERSONAL_TOPICS or topic.startswith(BACK_IN_STOCK_PREFIX):
         return dict(RESERVATIONS_CONFIG)
     return {}
 

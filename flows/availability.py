@@ -1,5 +1,6 @@
-"""The availability dataflow: Debezium change topics and channel reservations in; availability,
-alerts and dead letters out. It reads as its stages (Bytewax ``@operator`` composition):
+"""The availability dataflow: Debezium change topics, channel reservations and wish lists in; availability,
+alerts, channel figures, back-in-stock notices and dead letters out. It reads as its stages (Bytewax
+``@operator`` composition):
 
     messages ─► decode_inputs ─► commit_order ─► events ─┬─► store_sales_and_stock ─┐
        (dead letters)                (source transactions  ├─► channel_reservations ─┤
@@ -7,8 +8,9 @@ alerts and dead letters out. It reads as its stages (Bytewax ``@operator`` compo
                                       order)                                            (availability, kits)
                                                                                               │
                                                             channel_feeds ◄───────────────────┤
-                                                                  │  └─► promotions ──────────┤
-                                                                  │                           │
+                                                                  │  ├─► promotions ──────────┤
+                                                                  │  └─► back_in_stock ───────┤
+                                                                  │   (+ wish-list events)    │
                           publish: each key's last record of an epoch, at its close ◄─────────┘
                           account_inputs: the input ledger (each input used or dead-lettered, once)
 
@@ -19,8 +21,8 @@ Every stateful step may dead-letter an input (its rules, or ``engine_error`` whe
 Keys (``flows.routing`` is the table): ``transactions`` by source database (``erp``, ``pos``),
 ``resolve_upc`` by UPC, ``join_tickets`` by ticket, ``check_location`` by location,
 ``resolve_listing`` by channel and channel SKU, ``explode_kits``, ``availability`` and ``kits``
-by SKU, ``channel_locations`` by location, ``channel_sums`` by SKU, ``channel_feed`` and ``promotable``
-by listing.
+by SKU, ``channel_locations`` by location, ``channel_sums`` by SKU, ``channel_feed``, ``promotable`` and
+``back_in_stock`` by listing, ``wish_customers`` by a digest of the customer ref.
 Time-driven changes (holds that lapse, lots that expire, fulfilment grace, inputs that waited in
 vain for their reference, a channel figure that has held long enough to be promoted) are Bytewax
 timers on those keys: ``notify_at`` returns the soonest deadline, and it fires with no further input.
@@ -46,6 +48,7 @@ from bytewax.dataflow import Dataflow, Stream, operator
 from bytewax.inputs import Source
 from bytewax.outputs import DynamicSink
 
+from atp.domain.back_in_stock import BackInStockNotice
 from atp.domain.channels import ChannelRecord, ChannelRules
 from atp.domain.engine_rules import EngineRules
 from atp.domain.epoch_batch import EpochOutput
@@ -58,6 +61,7 @@ from flows.epoch_gate import EpochGate
 from flows.keyed import Clock, wall_clock_ms
 from flows.steps import (
     Availability,
+    BackInStockLogic,
     ChannelFeedLogic,
     ChannelLocations,
     ChannelSumsLogic,
@@ -69,11 +73,12 @@ from flows.steps import (
     PromotableLogic,
     ResolveUpc,
     TransactionAssembly,
+    WishCustomers,
 )
 
 RawMessage = KafkaSourceMessage[bytes | None, bytes | None]
 ConsumerError = KafkaError[bytes | None, bytes | None]
-OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord | PromotableRecord
+OutputRecord = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord | PromotableRecord | BackInStockNotice
 InputDecoder = Callable[[str, int, int, bytes | None, int], Read]  # topic, partition, offset, value, now_ms
 
 
@@ -133,6 +138,12 @@ class Available:
 @dataclass(frozen=True)
 class Fed:
     channel_records: Stream[Any]  # channel records and withdrawals
+    letters: Stream[DeadLetter]
+
+
+@dataclass(frozen=True)
+class Noticed:
+    notices: Stream[Any]  # back-in-stock notices and withdrawals of notices an epoch undid
     letters: Stream[DeadLetter]
 
 
@@ -368,6 +379,33 @@ def promotions(step_id: str, channel_records: Stream[Any], clock: Clock, rules: 
 
 
 @operator
+def back_in_stock(step_id: str, events: Stream[Event], channel_records: Stream[Any], clock: Clock) -> Noticed:
+    """Wish-list events by customer (so a deletion request reaches each of their wishes), then by listing with
+    its channel records: one notice per wish with consent, when the listing's figure is back in stock."""
+    by_customer = op.key_rm(
+        "unkey_wishes",
+        op.stateful_batch(
+            "wish_customers",
+            op.flat_map("route_to_customer", events, to.EVENTS_TO_WISH_CUSTOMERS),
+            WishCustomers.builder(clock),
+        ),
+    )
+    wishes, customer_letters = _letters_apart("customer_letters", by_customer)
+    listing_inputs = op.merge(
+        "back_in_stock_inputs",
+        op.flat_map("route_wishes_to_listing", wishes, to.WISHES_TO_BACK_IN_STOCK),
+        op.flat_map("route_channel_records_to_wishes", channel_records, to.CHANNEL_RECORDS_TO_BACK_IN_STOCK),
+    )
+    notices, notice_letters = _letters_apart(
+        "notice_letters",
+        op.key_rm(
+            "unkey_notices", op.stateful_batch("back_in_stock", listing_inputs, BackInStockLogic.builder(clock))
+        ),
+    )
+    return Noticed(notices, op.merge("letters", customer_letters, notice_letters))
+
+
+@operator
 def account_inputs(step_id: str, reads: Stream[Read], late_letters: Stream[DeadLetter], clock: Clock) -> Stream[Any]:
     """Every input is either used or dead-lettered: the ledger counts which, once per offset (metrics, chaos test).
     An input a step dead-lettered after it was decoded (``late_letters``) moves from used to dead-lettered."""
@@ -401,6 +439,7 @@ def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> 
         "channel_feeds", available.records, available.kit_records, events, clock, policy.channel_rules, policy.channels
     )
     promoted = promotions("promotions", fed.channel_records, clock, policy.promotion_rules)
+    noticed = back_in_stock("back_in_stock", events, fed.channel_records, clock)
     # Every dead letter a step made: published, and counted by the ledger against the input it names.
     engine_letters = op.merge(
         "engine_letters",
@@ -410,6 +449,7 @@ def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> 
         available.letters,
         fed.letters,
         promoted.letters,
+        noticed.letters,
     )
     ledger_letters = account_inputs("account_inputs", inputs.reads, engine_letters, clock)
     outgoing: Stream[EpochOutput] = op.merge(
@@ -418,6 +458,7 @@ def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> 
         available.kit_records,
         fed.channel_records,
         promoted.promotable,
+        noticed.notices,
         engine_letters,
         inputs.letters,
         ledger_letters,

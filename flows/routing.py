@@ -13,9 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from atp.domain.back_in_stock import customer_key, customer_sha256
 from atp.domain.channels import ChannelFigures, ChannelRecord, LocationRestamp, LocationSupply
 from atp.domain.epoch_batch import EpochOutput, batch_key
 from atp.domain.events import (
+    CustomerForgotten,
     Event,
     InboundChanged,
     ItemChanged,
@@ -32,6 +34,7 @@ from atp.domain.events import (
     StockLevel,
     StoreStockByUpc,
     UpcReleased,
+    WishChanged,
 )
 from atp.domain.inputs import Read
 from atp.domain.kits import ComponentSupply, KitTerms
@@ -170,6 +173,21 @@ def _withdrawn_listing(withdrawn: Withdrawn) -> str | None:
 # Promotions: the channel feed's records and withdrawals, by listing (the feed's own key).
 CHANNEL_RECORDS_TO_PROMOTABLE = Route("promotable", {ChannelRecord: _listing, Withdrawn: _withdrawn_listing})
 
+
+
+def _wisher(value: WishChanged) -> str:
+    return customer_key(customer_sha256(value.customer_ref))
+
+
+def _forgotten(value: CustomerForgotten) -> str:
+    return customer_key(value.customer_ref_sha256)
+
+
+# Back-in-stock: wish events and deletion requests by customer (a digest of the ref), then every wish event by
+# listing, with the channel feed's records and withdrawals (the feed's own key).
+EVENTS_TO_WISH_CUSTOMERS = Route("wish_customers", {WishChanged: _wisher, CustomerForgotten: _forgotten})
+WISHES_TO_BACK_IN_STOCK = Route("back_in_stock", {WishChanged: _listing})
+CHANNEL_RECORDS_TO_BACK_IN_STOCK = Route("back_in_stock", {ChannelRecord: _listing, Withdrawn: _withdrawn_listing})
 
 # -- inputs: transactions, the ledger ---------------------------------------------------------------
 

@@ -26,6 +26,9 @@ from __future__ import annotations
 # Also in 8: the input ledger remembers the offsets it counted as dead-lettered, and is `account_inputs.input_ledger`.
 # 9: the promotions gate (`promotions.promotable`, PromotionGate per listing): a new step that must have seen every
 # channel record from the first on, so a store of format 8 (where it would start empty) is not resumed.
+# 10: back-in-stock notices (`back_in_stock.wish_customers`, CustomerWishes per customer digest, and
+# `back_in_stock.back_in_stock`, WishList per listing): new steps that must have seen every wish event and channel
+# record from the first on (a wish-listed SKU that came back before would be told again, or never).
 # A changed format is not migrated: `atp run` refuses the old recovery store, and the runbook's replay rebuilds the
 # state from the input topics (README, "Replay").
-STATE_FORMAT = 9
+STATE_FORMAT = 10

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from atp.domain.back_in_stock import BackInStockNotice, CustomerWishes, WishList
 from atp.domain.channels import (
     ChannelFeed,
     ChannelFigures,
@@ -20,6 +21,7 @@ from atp.domain.channels import (
 )
 from atp.domain.engine_rules import EngineRules
 from atp.domain.events import (
+    CustomerForgotten,
     ItemChanged,
     KitComponentChanged,
     ListingChanged,
@@ -30,6 +32,7 @@ from atp.domain.events import (
     SaleRecorded,
     SaleTicketChanged,
     StockLevel,
+    WishChanged,
 )
 from atp.domain.kits import KitBom, KitInput, KitState
 from atp.domain.ledger import DEAD_LETTERED, DEAD_LETTERED_LATER, USED, InputLedger
@@ -314,6 +317,58 @@ class PromotableLogic(
 
     def deadline_ms(self, state: PromotionGate) -> int | None:
         return state.deadline_ms(self.rules)
+
+
+class WishCustomers(KeyedLogic[CustomerWishes, WishChanged | CustomerForgotten, WishChanged]):
+    """Keyed by a digest of the customer ref: the customer's wishes, so a deletion request reaches each of their
+    listings; a forgotten customer's digest is let go of once no event from before the request can come again."""
+
+    STEP = "wish_customers"
+
+    def create(self, key: str) -> CustomerWishes:
+        return CustomerWishes(key)
+
+    def apply(self, state: CustomerWishes, value: WishChanged | CustomerForgotten, now_ms: int) -> list[WishChanged]:
+        return state.apply(value)
+
+    def expire(self, state: CustomerWishes, now_ms: int) -> list[WishChanged]:
+        state.expire(now_ms)
+        return []
+
+    def deadline_ms(self, state: CustomerWishes) -> int | None:
+        return state.deadline_ms()
+
+    def keep(self, state: CustomerWishes) -> bool:
+        return not state.is_empty
+
+
+class BackInStockLogic(
+    KeyedLogic[WishList, WishChanged | ChannelRecord | Withdrawn, BackInStockNotice | Withdrawn]
+):
+    """Keyed by channel and channel SKU: its wishes, told once (with consent) when the listing is back; its timer
+    lets go of the wishes told or closed 31 days ago."""
+
+    STEP = "back_in_stock"
+
+    def create(self, key: str) -> WishList:
+        channel, _, channel_sku = key.partition("/")
+        return WishList(channel, channel_sku)
+
+    def apply(
+        self, state: WishList, value: WishChanged | ChannelRecord | Withdrawn, now_ms: int
+    ) -> list[BackInStockNotice | Withdrawn]:
+        if isinstance(value, WishChanged):
+            return state.apply_wish(value, now_ms)
+        if isinstance(value, Withdrawn):
+            return state.withdraw_figure(now_ms)
+        return state.apply_figure(value, now_ms)
+
+    def expire(self, state: WishList, now_ms: int) -> list[BackInStockNotice | Withdrawn]:
+        state.let_go(now_ms)
+        return []
+
+    def deadline_ms(self, state: WishList) -> int | None:
+        return state.deadline_ms()
 
 
 # The next offset the input ledger has counted, per (topic, partition) of this process: the dataflow's own lag.

@@ -7,6 +7,7 @@ builders keep unit tests readable: ``stock_bal_update("TEE-1", "DC0001", qty_oh=
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 import orjson
@@ -94,6 +95,7 @@ ERP_LOTS = "erp.erp.STOCK_LOT"
 ERP_POS = "erp.erp.PO_LINE"
 ERP_SAFETY = "erp.erp.SAFETY_STK"
 RESERVATIONS = "orders.reservations"
+WISHLIST = "orders.wishlist"
 
 
 def location_row(loc: str, loc_type: str = "D", ship_from: str = "Y") -> dict[str, Any]:
@@ -164,4 +166,25 @@ def reservation_value(
         "occurred_at": occurred_at,
         "customer_ref": customer_ref,
     }
+    return orjson.dumps(doc)
+
+
+def wish_value(
+    op: str,
+    wish_id: str = "wish-1",
+    consent: Any = True,
+    channel_sku: str = "SH-TEE-1",
+    customer_ref: str = "cust-4711",
+    occurred_at: str = "2026-11-22T10:00:00Z",
+    event_id: str | None = None,
+    channel: str = "SHOPIFY",
+) -> bytes:
+    """An ``orders.wishlist`` event; a FORGET names only the customer, by the SHA-256 of their ref."""
+    doc: dict[str, Any] = {"event_id": event_id or f"{wish_id}-{op}", "op": op, "occurred_at": occurred_at}
+    if op == "FORGET":
+        doc["customer_ref_sha256"] = hashlib.sha256(customer_ref.encode()).hexdigest()
+    else:
+        doc |= {"wish_id": wish_id, "channel": channel, "channel_sku": channel_sku, "customer_ref": customer_ref}
+    if op == "WISH":
+        doc["consent"] = consent
     return orjson.dumps(doc)

@@ -1,7 +1,7 @@
 """A seeded generator of hostile input streams for the whole dataflow: structure-aware, not just noise.
 
 Each message starts as a plausible one (a Debezium envelope of one of the tables we read, a
-transaction's BEGIN or END, a channel reservation, a reconcile repair) and is then, at random, made
+transaction's BEGIN or END, a channel reservation, a wish-list event, a reconcile repair) and is then, at random, made
 hostile: a column of the wrong type or missing, a negative or huge quantity, an unknown SKU, location
 or UPC, a far-past or far-future timestamp, deeply nested or huge JSON, truncated bytes, garbage, a
 tombstone. The stream then repeats messages (a producer's retry: a new offset; a consumer's re-read:
@@ -12,6 +12,7 @@ within a partition). ``Stream.messages`` are Bytewax ``KafkaSourceMessage``s for
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import random
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from tests.debezium_events import (
     ERP_STOCK,
     POS_STOCK,
     RESERVATIONS,
+    WISHLIST,
     item_row,
     kit_row,
     listing_row,
@@ -249,6 +251,31 @@ class Generator:
             doc = self._mutate(doc)
         return RESERVATIONS, json.dumps(doc).encode()
 
+    def _wish(self) -> tuple[str, bytes]:
+        """A wish-list event: any op (FORGET names only the customer), consent of any JSON type, odd times."""
+        r = self.rng
+        op = r.choice(["WISH", "WISH", "WISH", "WITHDRAW", "CONSENT_WITHDRAWN", "FORGET", "NOSUCH", None])
+        wish_id = f"wish-{r.randint(1, 30)}"
+        soon = dt.datetime.fromtimestamp((self.now_ms + r.randint(-2_000, 3_000)) / 1000, tz=dt.UTC).isoformat()
+        doc: dict[str, Any] = {
+            "event_id": f"{wish_id}-{op}" if r.random() < 0.8 else f"{wish_id}-{r.randint(1, 10**6)}",
+            "wish_id": wish_id,
+            "customer_ref": r.choice(["jane@shop.example", "cust-4711", "cust-0815", "", None]),
+            "channel": r.choice(["SHOPIFY", "SHOPIFY", "AMAZON", "NOSUCH"]),
+            "channel_sku": f"SH-{self._sku()}",
+            "consent": r.choice([True, True, False, None, "yes", 1]),
+            "op": op,
+            "occurred_at": r.choice([soon, soon, "2026-11-22T10:00:00Z", "9999-12-31T23:59:59Z", "yesterday"]),
+        }
+        if op == "FORGET":
+            for name in ("wish_id", "channel", "channel_sku", "consent", "customer_ref"):
+                doc.pop(name)
+            digest = hashlib.sha256(str(r.choice(["cust-4711", "cust-0815"])).encode()).hexdigest()
+            doc["customer_ref_sha256"] = r.choice([digest, digest, digest.upper(), "", None, 42])
+        if r.random() < 0.1:
+            doc = self._mutate(doc)
+        return WISHLIST, json.dumps(doc).encode()
+
     def _repair(self) -> tuple[str, bytes]:
         r = self.rng
         doc: dict[str, Any] = {
@@ -307,7 +334,8 @@ class Generator:
         makers: list[tuple[float, Callable[[], list[tuple[str, bytes | None]]]]] = [
             (0.40, lambda: [self._change()]),
             (0.15, self._transaction),
-            (0.25, lambda: [self._reservation()]),
+            (0.19, lambda: [self._reservation()]),
+            (0.06, lambda: [self._wish()]),
             (0.03, lambda: [self._repair()]),
             (0.17, lambda: [self._raw()]),
         ]

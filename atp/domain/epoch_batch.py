@@ -19,6 +19,7 @@ change in the epoch), so the versions published stay 1, 2, 3, ... per key.
 
 from __future__ import annotations
 
+from atp.domain.back_in_stock import NOTICE_KIND, BackInStockNotice
 from atp.domain.channels import ChannelRecord
 from atp.domain.promotable import PROMOTABLE_KIND, PromotableRecord
 from atp.domain.records import (
@@ -30,7 +31,7 @@ from atp.domain.records import (
     Withdrawn,
 )
 
-Published = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord | PromotableRecord
+Published = AvailabilityRecord | AlertRecord | DeadLetter | ChannelRecord | PromotableRecord | BackInStockNotice
 EpochOutput = Published | Withdrawn
 
 _ALERT = "alert"
@@ -42,6 +43,8 @@ def batch_key(output: EpochOutput) -> str:
         return output.key
     if isinstance(output, ChannelRecord | PromotableRecord):
         return f"{output.channel}/{output.channel_sku}"
+    if isinstance(output, BackInStockNotice):
+        return output.batch_key
     if isinstance(output, Withdrawn):
         return output.key
     return f"{output.source_topic}:{output.partition}:{output.offset}"
@@ -67,6 +70,8 @@ class EpochBatch:
             latest[(CHANNEL_KIND, f"{output.channel}/{output.channel_sku}")] = output
         elif isinstance(output, PromotableRecord):
             latest[(PROMOTABLE_KIND, f"{output.channel}/{output.channel_sku}")] = output
+        elif isinstance(output, BackInStockNotice):
+            latest[(NOTICE_KIND, output.batch_key)] = output
         elif isinstance(output, Withdrawn):
             latest.pop((output.topic_kind, output.key), None)
             latest.pop((_ALERT, output.key), None)

@@ -10,7 +10,7 @@ re-delivered or reordered CDC record can never roll a row back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from atp.domain.compact import pickled_by_position
 
@@ -277,6 +277,40 @@ class StockCorrected:
     provenance: Provenance
 
 
+@pickled_by_position
+@dataclass(frozen=True, slots=True)
+class WishChanged:
+    """One event of ``orders.wishlist`` about one wish (atp.domain.back_in_stock): WISH, WITHDRAW,
+    CONSENT_WITHDRAWN; or FORGET, which the wish-list step makes for each wish of a forgotten customer.
+
+    ``customer_ref`` is the channel's opaque ref, personal data: kept only to go into the notice, never in
+    a log line, an error text or ``provenance.cause_ref`` (the event id), and left out of ``repr``.
+    """
+
+    channel: str
+    channel_sku: str
+    wish_id: str
+    event_id: str
+    op: str
+    consent: bool
+    occurred_at_ms: int
+    provenance: Provenance
+    customer_ref: str = field(default="", repr=False)
+
+
+@pickled_by_position
+@dataclass(frozen=True, slots=True)
+class CustomerForgotten:
+    """A deletion request on ``orders.wishlist`` (op FORGET, written by ``atp forget-customer``): no notice
+    for any wish of the customer on any channel from now on. It names the customer by the SHA-256 of their
+    ref only (hex), so the request does not write the ref to Kafka again."""
+
+    event_id: str
+    occurred_at_ms: int
+    provenance: Provenance
+    customer_ref_sha256: str
+
+
 Event = (
     StockLevel
     | StoreStockByUpc
@@ -293,4 +327,6 @@ Event = (
     | SaleRecorded
     | ReservationReceived
     | StockCorrected
+    | WishChanged
+    | CustomerForgotten
 )

@@ -12,7 +12,7 @@ from atp.settings import Settings
 from connectors import topics
 from connectors.kafka_config import client_config
 from connectors.legacy_db import erp_connection, pos_connection
-from tests.debezium_events import reservation_value
+from tests.debezium_events import reservation_value, wish_value
 
 DC = "DC0001"
 
@@ -110,3 +110,25 @@ def send_reservations(settings: Settings, events: list[tuple[bytes, bytes]]) -> 
         producer.produce(topics.RESERVATIONS, key=key, value=value)
         producer.poll(0)
     assert producer.flush(30) == 0, "reservations were not acknowledged by Kafka"
+
+
+def wish_event(op: str, wish_id: str, channel_sku: str, customer_ref: str, consent: bool = True) -> tuple[bytes, bytes]:
+    """(key, value) of one `orders.wishlist` message, as a channel sends it (stamped now)."""
+    value = wish_value(
+        op,
+        wish_id=wish_id,
+        consent=consent,
+        channel_sku=channel_sku,
+        customer_ref=customer_ref,
+        occurred_at=rfc3339(dt.datetime.now(dt.UTC)),
+        event_id=f"{wish_id}-{op}-{uuid.uuid4().hex[:6]}",
+    )
+    return wish_id.encode(), value
+
+
+def send_wishes(settings: Settings, events: list[tuple[bytes, bytes]]) -> None:
+    producer = Producer(client_config(settings.kafka) | {"enable.idempotence": True})
+    for key, value in events:
+        producer.produce(topics.WISHLIST, key=key, value=value)
+        producer.poll(0)
+    assert producer.flush(30) == 0, "wish-list events were not acknowledged by Kafka"

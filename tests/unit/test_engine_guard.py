@@ -34,6 +34,7 @@ from tests.debezium_events import (
     ERP_STOCK,
     POS_STOCK,
     RESERVATIONS,
+    WISHLIST,
     envelope,
     item_row,
     kit_row,
@@ -46,6 +47,7 @@ from tests.debezium_events import (
     safety_row,
     stock_bal_row,
     store_stock_row,
+    wish_value,
 )
 from tests.paced_source import PacedSource, ResumablePacedSource
 
@@ -74,6 +76,9 @@ class Inputs:
 
     def reservation(self, op: str, **fields):
         return self._next(RESERVATIONS, reservation_value(op, **fields))
+
+    def wish(self, op: str, **fields):
+        return self._next(WISHLIST, wish_value(op, **fields))
 
 
 def accounted(topic: str, partition: int) -> tuple[int, int]:
@@ -178,7 +183,8 @@ def test_a_resumed_flow_goes_on_after_an_input_that_failed(monkeypatch, tmp_path
 
 
 def a_rich_scenario(inputs: Inputs) -> list:
-    """Something for every stateful step: items, a kit, locations, listings, DC and store stock, reservations."""
+    """Something for every stateful step: items, a kit, locations, listings, DC and store stock, reservations,
+    wishes."""
     return [
         inputs.erp(ERP_LOCATIONS, location_row("DC0001"), "LOCATION"),
         inputs.erp(ERP_LOCATIONS, location_row("ST0001", "S"), "LOCATION"),
@@ -195,6 +201,8 @@ def a_rich_scenario(inputs: Inputs) -> list:
         inputs.reservation("HOLD", reservation_id="c1", qty=1),
         inputs.reservation("HOLD", reservation_id="c2", qty=1, channel_sku="SH-SET-1"),
         inputs.reservation("CONFIRM", reservation_id="c3", qty=2),
+        inputs.wish("WISH", channel_sku="SH-TEE-1"),
+        inputs.wish("FORGET"),
     ]
 
 
@@ -223,6 +231,8 @@ STEPS = [
     ("channel_sums", steps.ChannelSumsLogic),
     ("channel_feed", steps.ChannelFeedLogic),
     ("promotable", steps.PromotableLogic),
+    ("wish_customers", steps.WishCustomers),
+    ("back_in_stock", steps.BackInStockLogic),
 ]
 
 

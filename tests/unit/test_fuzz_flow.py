@@ -3,7 +3,7 @@
 A seeded generator (``tests/hostile_inputs.py``) writes structure-aware hostile inputs: Debezium
 envelopes with wrong types, missing fields, negative or huge quantities, unknown SKUs, locations and
 UPCs, far-past and far-future times, deep and huge JSON, transactions whole or broken, reservations
-of every kind with odd values, repairs; repeated and reordered. The flow must finish, its input
+of every kind with odd values, wish-list events, repairs; repeated and reordered. The flow must finish, its input
 ledger must count each offset exactly once (``inputs = used + dead_lettered`` per partition, the
 dead-lettered being exactly the inputs some dead letter names), and no record may promise less than
 nothing or more than is on hand.
@@ -21,6 +21,7 @@ import time
 from bytewax.testing import TestingSink, TestingSource, run_main
 from prometheus_client import REGISTRY
 
+from atp.domain.back_in_stock import BackInStockNotice
 from atp.domain.channels import ChannelRecord
 from atp.domain.records import AvailabilityRecord, DeadLetter
 from atp.domain.rules import PREORDER
@@ -70,6 +71,9 @@ def check(stream: Stream, out: list) -> None:
             assert 0 <= record.available <= supply, record
         elif isinstance(record, ChannelRecord):
             assert record.available >= 0, record
+    notices = [(r.channel, r.channel_sku, r.wish_id) for r in out if isinstance(r, BackInStockNotice)]
+    assert len(notices) == len(set(notices)), "a wish is told at most once"
+    assert all(r.version == 1 and r.available > 0 for r in out if isinstance(r, BackInStockNotice))
 
 
 def fuzz(inputs: int, seed: int, partition_base: int) -> tuple[int, int]:

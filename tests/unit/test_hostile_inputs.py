@@ -36,7 +36,9 @@ from tests.engine_inputs import RULES, item, lot, stock
 
 NOW = 1_800_000_000_000
 
-INPUT_TOPICS = [RESERVATIONS, "atp.reconcile", ERP_STOCK, POS_STOCK, "erp.transaction", "pos.transaction"]
+INPUT_TOPICS = [
+    RESERVATIONS, "orders.wishlist", "atp.reconcile", ERP_STOCK, POS_STOCK, "erp.transaction", "pos.transaction"
+]  # fmt: skip
 
 
 def decode(topic: str, value: bytes | None):

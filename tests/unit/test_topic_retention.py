@@ -48,6 +48,12 @@ def test_the_change_topics_keep_every_change_and_reservations_30_days() -> None:
     assert topics.topic_config(topics.AVAILABILITY) == {}
 
 
+def test_the_wish_list_and_the_notices_hold_customer_refs_and_keep_30_days_like_reservations() -> None:
+    for topic in (topics.WISHLIST, topics.back_in_stock_topic("SHOPIFY")):
+        assert topics.topic_config(topic) == topics.topic_config(topics.RESERVATIONS), topic
+    assert topics.WISHLIST in topics.INPUT_TOPICS
+
+
 def test_new_topics_are_created_with_their_retention_and_existing_ones_get_it() -> None:
     admin = _Admin(existing={"pos.public.store_stock"})
     wanted = ("pos.public.store_stock", "erp.erp.STOCK_BAL", topics.RESERVATIONS, topics.AVAILABILITY)
