@@ -1,0 +1,182 @@
+"""Keeping the lookup API's read model current from Kafka, beside (never inside) the dataflow.
+
+Reads ``atp.availability`` and every configured ``atp.channel.<channel>`` (Avro, through the schema
+registry, like any channel team), and the ERP ``LOCATION`` and ``ITEM_MASTER`` change topics (Debezium
+JSON) for the coordinates and styles the nearby answer needs.
+
+The model lives in memory, so every start rebuilds it: partitions are assigned directly (no consumer
+group, no committed offsets) from the beginning of each topic, and the model keeps the highest version
+per key whatever order re-sent records come in. A topic that does not exist yet is looked for again
+every :data:`RECHECK_S`.
+
+A record that does not decode is logged with its topic, partition and offset and counted in
+``undecodable``; it is not dead-lettered here: the store loader already dead-letters an undecodable
+output record, and the dataflow an undecodable change.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from atp.domain.nearby import Place, Variant
+from atp.errors import CdcDecodeError
+from atp.settings import ChannelSettings, KafkaSettings
+from connectors import avro_contracts, topics
+from connectors.api_read_model import LocationRow, ReadModel
+from connectors.cdc.decode import ERP_TOPIC_PREFIX
+from connectors.cdc.envelope import parse_envelope
+from connectors.cdc.values import code, optional_code
+from connectors.kafka_config import client_config
+
+log = logging.getLogger("atp.api")
+
+LOCATIONS_TOPIC = ERP_TOPIC_PREFIX + "LOCATION"
+ITEMS_TOPIC = ERP_TOPIC_PREFIX + "ITEM_MASTER"
+RECHECK_S = 5.0
+
+
+def coordinate(row: dict[str, Any], column: str, limit: float) -> float | None:
+    """A ``DECIMAL(9,6)`` degree (a string, ``decimal.handling.mode=string``), or None when null.
+
+    A value that is not a number, or beyond ``limit`` degrees, is refused: a wrong coordinate would
+    send a shopper to the wrong store.
+    """
+    value = row.get(column)
+    if value is None:
+        return None
+    try:
+        degrees = float(Decimal(str(value)))
+    except (InvalidOperation, ValueError) as exc:
+        raise CdcDecodeError("wrong_type", f"column {column} is not a number: {value!r}") from exc
+    if not -limit <= degrees <= limit:
+        raise CdcDecodeError("out_of_range", f"column {column} is {degrees}, beyond ±{limit}")
+    return degrees
+
+
+def location_change(value: bytes | None) -> tuple[LocationRow, bool] | None:
+    """An ERP ``LOCATION`` change as (row, deleted); None for a tombstone."""
+    change = parse_envelope(value)
+    if change is None:
+        return None
+    row = change.row
+    location = code(row, "LOC_CD")
+    latitude, longitude = coordinate(row, "LATITUDE", 90.0), coordinate(row, "LONGITUDE", 180.0)
+    place = None if latitude is None or longitude is None else Place(location, latitude, longitude)
+    name = optional_code(row, "LOC_NAME") or location
+    return LocationRow(location, code(row, "LOC_TYPE"), name, place), change.is_delete
+
+
+def item_change(value: bytes | None) -> tuple[Variant, bool] | None:
+    """An ERP ``ITEM_MASTER`` change as (variant, deleted); None for a tombstone."""
+    change = parse_envelope(value)
+    if change is None:
+        return None
+    row = change.row
+    variant = Variant(
+        code(row, "ITEM_NO"), code(row, "STYLE_NO"), optional_code(row, "COLOR_CD"), optional_code(row, "SIZE_CD")
+    )
+    return variant, change.is_delete
+
+
+class ReadModelFeed:
+    """Applies every record of the API's topics to ``model``, from the beginning of each."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        channels: ChannelSettings,
+        model: ReadModel,
+        new_consumer: Callable[[dict[str, Any]], Consumer] = Consumer,
+        decode_output: Callable[[str, bytes], dict[str, Any]] | None = None,
+    ) -> None:
+        """``decode_output(topic, value)``: how an Avro output record is read (default: through the registry)."""
+        self._model = model
+        self._kafka = kafka
+        self._channel_topics = tuple(topics.channel_topic(channel) for channel in channels.channels)
+        self.wanted = (topics.AVAILABILITY, *self._channel_topics, LOCATIONS_TOPIC, ITEMS_TOPIC)
+        # A group id is required by librdkafka even for assigned partitions; nothing is ever committed to it.
+        config = client_config(kafka) | {"group.id": "atp-api-read-model", "enable.auto.commit": False}
+        self._consumer = new_consumer(config)
+        self._assigned: set[str] = set()
+        self._registry: SchemaRegistryClient | None = None
+        self._decoders: dict[str, Callable[[bytes], Any]] = {}
+        self._decode_output = decode_output or self._through_registry
+        self.undecodable = 0
+
+    def _through_registry(self, topic: str, value: bytes) -> dict[str, Any]:
+        if topic not in self._decoders:
+            if self._registry is None:
+                self._registry = avro_contracts.registry_client(self._kafka)
+            self._decoders[topic] = avro_contracts.deserializer(self._registry, topic)
+        record: dict[str, Any] = self._decoders[topic](value)
+        return record
+
+    def assign_new_topics(self) -> None:
+        """Assign, from their beginning, the partitions of every wanted topic not yet assigned that exists now."""
+        metadata = self._consumer.list_topics(timeout=10)
+        found = [
+            TopicPartition(topic, partition, OFFSET_BEGINNING)
+            for topic in self.wanted
+            if topic not in self._assigned and topic in metadata.topics and not metadata.topics[topic].error
+            for partition in metadata.topics[topic].partitions
+        ]
+        if found:
+            self._consumer.incremental_assign(found)
+            self._assigned |= {partition.topic for partition in found}
+            log.info("API read model reads %s", ", ".join(sorted({p.topic for p in found})))
+
+    def apply(self, message: Message) -> None:
+        """Apply one message to the model (an undecodable one is logged and counted)."""
+        topic = message.topic() or ""
+        try:
+            if topic == LOCATIONS_TOPIC:
+                location = location_change(message.value())
+                if location is not None:
+                    self._model.apply_location(*location)
+            elif topic == ITEMS_TOPIC:
+                item = item_change(message.value())
+                if item is not None:
+                    self._model.apply_item(*item)
+            elif message.value() is not None:
+                record = self._decode_output(topic, message.value() or b"")
+                if topic == topics.AVAILABILITY:
+                    self._model.apply_availability(record)
+                else:
+                    self._model.apply_channel(record)
+        except Exception as exc:  # noqa: BLE001 - decoders raise InputError, the registry's its own: none may stop the feed
+            self._undecodable(message, exc)
+
+    def _undecodable(self, message: Message, error: Exception) -> None:
+        self.undecodable += 1
+        log.warning(
+            "API read model could not use %s[%s]@%s: %s", message.topic(), message.partition(), message.offset(), error
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        checked = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    if len(self._assigned) < len(self.wanted) and time.monotonic() - checked > RECHECK_S:
+                        checked = time.monotonic()
+                        self.assign_new_topics()
+                    for message in self._consumer.consume(1000, 0.2):
+                        if message.error() is None:
+                            self.apply(message)
+                except KafkaException as exc:
+                    log.error("kafka refused the API read model (%s); retrying in 1s", exc)
+                    stop.wait(1.0)
+        finally:
+            self._consumer.close()
+
+
+def run_feed(kafka: KafkaSettings, channels: ChannelSettings, model: ReadModel, stop: threading.Event) -> None:
+    ReadModelFeed(kafka, channels, model).run(stop)
