@@ -135,8 +135,8 @@ def supervise(settings: Settings, stop: threading.Event, with_dataflow: bool = T
 
 
 def start_api(settings: Settings, stop: threading.Event) -> ThreadingHTTPServer:
-    """The lookup API and the feed of its read model, which reads the output topics on its own thread (like the
-    webhooks); the API answers from memory, never from the store."""
+    """The lookup API and the feed of its read model, which is seeded from the store once, then reads the output
+    topics on its own thread (like the webhooks); the API answers from memory, never from the store."""
     from connectors.api_feed import run_feed
     from connectors.api_read_model import ReadModel
     from connectors.api_server import serve_api
@@ -144,7 +144,10 @@ def start_api(settings: Settings, stop: threading.Event) -> ThreadingHTTPServer:
 
     read_model = ReadModel()
     threading.Thread(
-        target=run_feed, args=(settings.kafka, settings.channels, read_model, stop), name="api-read-model", daemon=True
+        target=run_feed,
+        args=(settings.kafka, settings.channels, settings.store, read_model, stop),
+        name="api-read-model",
+        daemon=True,
     ).start()
     return serve_api(read_model, settings.api.port, ensure_secret(settings.api.token_file))
 

@@ -4,7 +4,8 @@ Reads ``atp.availability`` and every configured ``atp.channel.<channel>`` (Avro,
 registry, like any channel team), and the ERP ``LOCATION`` and ``ITEM_MASTER`` change topics (Debezium
 JSON) for the coordinates and styles the nearby answer needs.
 
-The model lives in memory, so every start rebuilds it: partitions are assigned directly (no consumer
+The model lives in memory, so every start rebuilds it: first from the store (:mod:`connectors.api_seed`: the
+output topics keep 7 days, the store every key), then partitions are assigned directly (no consumer
 group, no committed offsets) from the beginning of each topic, and the model keeps the highest version
 per key whatever order re-sent records come in. A topic that does not exist yet is looked for again
 every :data:`RECHECK_S`.
@@ -20,70 +21,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from atp.domain.nearby import Place, Variant
-from atp.errors import CdcDecodeError
-from atp.settings import ChannelSettings, KafkaSettings
+from atp.settings import ChannelSettings, KafkaSettings, StoreSettings
 from connectors import avro_contracts, topics
-from connectors.api_read_model import LocationRow, ReadModel
-from connectors.cdc.decode import ERP_TOPIC_PREFIX
-from connectors.cdc.envelope import parse_envelope
-from connectors.cdc.values import code, optional_code
+from connectors.api_read_model import ReadModel
+from connectors.api_seed import seed_when_store_answers
+from connectors.cdc.reference_rows import ITEMS_TOPIC, LOCATIONS_TOPIC, item_change, location_change
 from connectors.kafka_config import client_config
 
 log = logging.getLogger("atp.api")
 
-LOCATIONS_TOPIC = ERP_TOPIC_PREFIX + "LOCATION"
-ITEMS_TOPIC = ERP_TOPIC_PREFIX + "ITEM_MASTER"
 RECHECK_S = 5.0
-
-
-def coordinate(row: dict[str, Any], column: str, limit: float) -> float | None:
-    """A ``DECIMAL(9,6)`` degree (a string, ``decimal.handling.mode=string``), or None when null.
-
-    A value that is not a number, or beyond ``limit`` degrees, is refused: a wrong coordinate would
-    send a shopper to the wrong store.
-    """
-    value = row.get(column)
-    if value is None:
-        return None
-    try:
-        degrees = float(Decimal(str(value)))
-    except (InvalidOperation, ValueError) as exc:
-        raise CdcDecodeError("wrong_type", f"column {column} is not a number: {value!r}") from exc
-    if not -limit <= degrees <= limit:
-        raise CdcDecodeError("out_of_range", f"column {column} is {degrees}, beyond ±{limit}")
-    return degrees
-
-
-def location_change(value: bytes | None) -> tuple[LocationRow, bool] | None:
-    """An ERP ``LOCATION`` change as (row, deleted); None for a tombstone."""
-    change = parse_envelope(value)
-    if change is None:
-        return None
-    row = change.row
-    location = code(row, "LOC_CD")
-    latitude, longitude = coordinate(row, "LATITUDE", 90.0), coordinate(row, "LONGITUDE", 180.0)
-    place = None if latitude is None or longitude is None else Place(location, latitude, longitude)
-    name = optional_code(row, "LOC_NAME") or location
-    return LocationRow(location, code(row, "LOC_TYPE"), name, place), change.is_delete
-
-
-def item_change(value: bytes | None) -> tuple[Variant, bool] | None:
-    """An ERP ``ITEM_MASTER`` change as (variant, deleted); None for a tombstone."""
-    change = parse_envelope(value)
-    if change is None:
-        return None
-    row = change.row
-    variant = Variant(
-        code(row, "ITEM_NO"), code(row, "STYLE_NO"), optional_code(row, "COLOR_CD"), optional_code(row, "SIZE_CD")
-    )
-    return variant, change.is_delete
 
 
 class ReadModelFeed:
@@ -178,5 +130,9 @@ class ReadModelFeed:
             self._consumer.close()
 
 
-def run_feed(kafka: KafkaSettings, channels: ChannelSettings, model: ReadModel, stop: threading.Event) -> None:
+def run_feed(
+    kafka: KafkaSettings, channels: ChannelSettings, store: StoreSettings, model: ReadModel, stop: threading.Event
+) -> None:
+    """Seed ``model`` from the store once, then keep it current from the topics until ``stop``."""
+    seed_when_store_answers(model, store, stop)
     ReadModelFeed(kafka, channels, model).run(stop)
