@@ -20,11 +20,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
+
+# The HTTP client the registry client uses (httpx, or its successor httpx2), whose TransportError it raises.
+from confluent_kafka.schema_registry.common._httpx_compat import httpx
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from atp.settings import ChannelSettings, KafkaSettings, StoreSettings
 from connectors import avro_contracts, topics
@@ -36,6 +40,14 @@ from connectors.kafka_config import client_config
 log = logging.getLogger("atp.api")
 
 RECHECK_S = 5.0
+
+
+def registry_unavailable(error: Exception) -> bool:
+    """The registry could not be asked (down, unreachable, 5xx), as opposed to a record it cannot decode:
+    the record is read again later instead of being skipped, or the model would serve an old figure."""
+    if isinstance(error, SchemaRegistryError):
+        return error.http_status_code >= 500
+    return isinstance(error, (httpx.TransportError, OSError))
 
 
 class ReadModelFeed:
@@ -85,8 +97,9 @@ class ReadModelFeed:
             self._assigned |= {partition.topic for partition in found}
             log.info("API read model reads %s", ", ".join(sorted({p.topic for p in found})))
 
-    def apply(self, message: Message) -> None:
-        """Apply one message to the model (an undecodable one is logged and counted)."""
+    def apply(self, message: Message) -> bool:
+        """Apply one message to the model (an undecodable one is logged and counted); False when the schema
+        registry could not be reached: the message must be read again."""
         topic = message.topic() or ""
         try:
             if topic == LOCATIONS_TOPIC:
@@ -104,7 +117,19 @@ class ReadModelFeed:
                 else:
                     self._model.apply_channel(record)
         except Exception as exc:  # noqa: BLE001 - decoders raise InputError, the registry's its own: none may stop the feed
+            if registry_unavailable(exc):
+                log.error("schema registry unavailable to the API read model (%s); reading again in 1s", exc)
+                return False
             self._undecodable(message, exc)
+        return True
+
+    def _rewind(self, unread: Sequence[Message]) -> None:
+        """Seek each partition back to its first message in ``unread``."""
+        first: dict[tuple[str, int], int] = {}
+        for message in unread:
+            first.setdefault((message.topic() or "", message.partition() or 0), message.offset() or 0)
+        for (topic, partition), offset in first.items():
+            self._consumer.seek(TopicPartition(topic, partition, offset))
 
     def _undecodable(self, message: Message, error: Exception) -> None:
         self.undecodable += 1
@@ -120,9 +145,12 @@ class ReadModelFeed:
                     if len(self._assigned) < len(self.wanted) and time.monotonic() - checked > RECHECK_S:
                         checked = time.monotonic()
                         self.assign_new_topics()
-                    for message in self._consumer.consume(1000, 0.2):
-                        if message.error() is None:
-                            self.apply(message)
+                    batch = self._consumer.consume(1000, 0.2)
+                    for index, message in enumerate(batch):
+                        if message.error() is None and not self.apply(message):
+                            self._rewind([m for m in batch[index:] if m.error() is None])
+                            stop.wait(1.0)
+                            break
                 except KafkaException as exc:
                     log.error("kafka refused the API read model (%s); retrying in 1s", exc)
                     stop.wait(1.0)

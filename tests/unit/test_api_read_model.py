@@ -163,3 +163,51 @@ def test_a_record_the_feed_cannot_read_is_counted_and_changes_nothing() -> None:
     reader.apply(Message("atp.availability", b"unknown"))  # type: ignore[arg-type]
     assert reader.undecodable == 3
     assert model.counts() == {"availability_keys": 0, "channel_keys": 0, "locations": 0, "items": 0}
+
+
+class ScriptedConsumer:
+    """Hands out the given batches, records seeks, and stops the feed when it runs out."""
+
+    def __init__(self, batches: list[list[Message]], stop: Any) -> None:
+        self.batches, self.stop, self.seeks = batches, stop, []
+
+    def list_topics(self, timeout: float) -> Any:
+        return type("Metadata", (), {"topics": {}})()
+
+    def consume(self, count: int, timeout_s: float) -> list[Message]:
+        if not self.batches:
+            self.stop.set()
+            return []
+        return self.batches.pop(0)
+
+    def seek(self, partition: Any) -> None:
+        self.seeks.append((partition.topic, partition.partition, partition.offset))
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_record_met_while_the_registry_is_down_is_read_again_not_skipped() -> None:
+    import threading
+
+    from confluent_kafka.schema_registry.common._httpx_compat import httpx
+
+    stop = threading.Event()
+    first, second = Message("atp.availability", b"a-old", 10), Message("atp.availability", b"a", 11)
+    consumer = ScriptedConsumer([[first, second], [first, second]], stop)
+    registry_down = [True]
+
+    def decode(topic: str, value: bytes) -> dict[str, Any]:
+        if registry_down[0]:
+            registry_down[0] = False
+            raise httpx.ConnectError("connection refused")
+        return {b"a": availability("TEE-1", "ST0001", 2, 6), b"a-old": availability("TEE-1", "ST0001", 1, 0)}[value]
+
+    settings = settings_from_fields(kafka_security_protocol="PLAINTEXT")
+    model = ReadModel()
+    reader = ReadModelFeed(settings.kafka, settings.channels, model, lambda _: consumer, decode)  # type: ignore[arg-type,return-value]
+    reader.run(stop)
+    assert consumer.seeks == [("atp.availability", 0, 10)]
+    assert reader.undecodable == 0 and (model.applied, model.ignored) == (2, 0)
+    held = model.at_location("TEE-1", "ST0001")
+    assert held is not None and held["version"] == 2
