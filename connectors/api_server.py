@@ -15,6 +15,7 @@ JSON error. HTTP/1.1 keep-alive, so a client's connection serves many lookups.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +29,8 @@ from connectors.api_answers import nearby_answer
 from connectors.api_models import NEARBY_LIMIT_DEFAULT, NEARBY_LIMIT_MAX, openapi_spec
 from connectors.api_read_model import ReadModel
 from connectors.store_endpoint import authorized
+
+log = logging.getLogger("atp.api")
 
 NOT_FOUND = orjson.dumps({"error": "not found"})
 
@@ -110,6 +113,8 @@ def serve_api(model: ReadModel, port: int, token: str) -> ThreadingHTTPServer:
             self.wfile.write(body)
 
         def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            if self.headers.get("Content-Length", "0") != "0":
+                self.close_connection = True  # a body we do not read must not be taken for the next request
             if self.path == "/health":
                 self._reply(200, orjson.dumps({"ok": True} | model.counts()))
                 return
@@ -120,6 +125,10 @@ def serve_api(model: ReadModel, port: int, token: str) -> ThreadingHTTPServer:
                 status, body = answer(model, self.path)
             except BadRequest as exc:
                 self._reply(400, orjson.dumps({"error": str(exc)}))
+                return
+            except Exception:  # a bug must still answer (in JSON), and be in the log, not drop the connection
+                log.exception("lookup API: %s failed", self.path.partition("?")[0])
+                self._reply(500, orjson.dumps({"error": "internal error"}))
                 return
             self._reply(status, NOT_FOUND if body is None else orjson.dumps(body))
 
