@@ -31,17 +31,9 @@ class _Parser(OneLineParser):
 _positive_int = bounded_number(int, "{text!r} is not a whole number", "{text!r} must be positive", above=0)
 
 
-def _cluster_size(text: str) -> int:
-    """``--processes``: a process beyond the input topics' partitions would read nothing (atp.cluster.sized)."""
-    from connectors.topics import PARTITIONS  # Kafka's client library loads only when the option is given
-
-    return bounded_number(
-        int,
-        "{text!r} is not a whole number",
-        f"{{text!r}} must be from 1 to {PARTITIONS}, the input topics' partitions",
-        above=0,
-        at_most=PARTITIONS,
-    )(text)
+# ``--processes``: at most the input topics' partitions too, which atp.cluster.sized checks against the
+# settings (ATP_INPUT_PARTITIONS), read after the arguments.
+_cluster_size = bounded_number(int, "{text!r} is not a whole number", "{text!r} must be at least 1", above=0)
 
 
 # -- commands ---------------------------------------------------------------------------------

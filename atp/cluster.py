@@ -31,7 +31,6 @@ from atp.errors import ConfigError
 from atp.settings import PROJECT_ROOT, DataflowSettings, LocalStackSettings, Settings
 from atp.settings.checks import check_together
 from connectors.secret_files import PRIVATE_UMASK
-from connectors.topics import PARTITIONS
 
 log = logging.getLogger("atp.cluster")
 
@@ -72,10 +71,12 @@ def sized(settings: Settings, processes: int | None) -> Settings:
         dataflow = settings.dataflow.model_copy(update={"processes": processes})
         settings = settings.model_copy(update={"dataflow": dataflow})
         check_together(settings)  # its ports, now for this many processes
-    if settings.dataflow.processes > PARTITIONS:
+    partitions = settings.kafka.input_partitions
+    if settings.dataflow.processes > partitions:
+        origin = "ATP_PROCESSES" if processes is None else "--processes"
         raise ConfigError(
-            f"ATP_PROCESSES: {settings.dataflow.processes} processes, but the input topics have {PARTITIONS} "
-            "partitions: a process beyond them would read nothing"
+            f"{origin}: {settings.dataflow.processes} processes, but the input topics have {partitions} "
+            "partitions (ATP_INPUT_PARTITIONS): a process beyond them would read nothing"
         )
     return settings
 

@@ -186,6 +186,13 @@ def print_flow_metrics(ports: list[int], out: Progress) -> None:
     for topic, outcomes in sorted(accounted.items()):
         used, dead = int(outcomes.get("used", 0)), int(outcomes.get("dead_lettered", 0))
         out(f"  {topic:<28} used {used:>9}  dead-lettered {dead:>6}")
+    skus, holds, keys = cluster_state(samples)
+    out(f"state: {skus} SKUs, {holds} active holds, {keys} keys in all steps")
+
+
+def cluster_state(samples: Samples) -> tuple[int, int, int]:
+    """(SKUs, active holds, keys in all steps) of the cluster: each process holds its own share, so they add up."""
+    skus = sum(v for n, labels, v in samples if n == "atp_keys_in_state" and labels.get("step") == "availability")
     holds = sum(v for n, _, v in samples if n == "atp_active_holds")
-    keys = {labels["step"]: int(v) for n, labels, v in samples if n == "atp_keys_in_state"}
-    out(f"state: {keys.get('availability', 0)} SKUs, {int(holds)} active holds, {sum(keys.values())} keys in all steps")
+    keys = sum(v for n, _, v in samples if n == "atp_keys_in_state")
+    return int(skus), int(holds), int(keys)

@@ -46,7 +46,7 @@ def personal_columns(table: str) -> tuple[str, ...]:
 Progress = Callable[[str], None]
 
 
-def _common() -> dict[str, str]:
+def _common(partitions: int) -> dict[str, str]:
     return {
         "tasks.max": "1",
         "key.converter": "org.apache.kafka.connect.json.JsonConverter",
@@ -60,7 +60,9 @@ def _common() -> dict[str, str]:
         # change waits up to this long before it is handed to Kafka, the largest part of commit-to-record
         # latency at low rates. 10 ms costs 100 idle wake-ups a second.
         "poll.interval.ms": "10",
-        "topic.creation.default.partitions": "4",
+        # A change topic Debezium makes itself (a table added later) is split like those atp.bootstrap made,
+        # so its SKUs are spread over the same partition numbers the dataflow reads (ATP_INPUT_PARTITIONS).
+        "topic.creation.default.partitions": str(partitions),
         "topic.creation.default.replication.factor": "1",
         # Change topics keep every change (no personal data reaches them), so a replay from the start works on
         # any day; atp.bootstrap creates the ones the dataflow reads with the same (connectors.topics).
@@ -115,16 +117,23 @@ def _schema_history_security(stack: LocalStackSettings, kafka: KafkaSettings) ->
 def erp_config(stack: LocalStackSettings, kafka: KafkaSettings) -> dict[str, str]:
     """The ERP connector of the local stack (its schema history with atp's Kafka security)."""
     connector = erp_connector(
-        "127.0.0.1", stack.mariadb_port, _secret(stack, "erp_cdc_password"), kafka.bootstrap_servers
+        "127.0.0.1",
+        stack.mariadb_port,
+        _secret(stack, "erp_cdc_password"),
+        kafka.bootstrap_servers,
+        partitions=kafka.input_partitions,
     )
     return connector | _schema_history_security(stack, kafka)
 
 
-def erp_connector(hostname: str, port: int, password_ref: str, bootstrap_servers: str) -> dict[str, str]:
+def erp_connector(
+    hostname: str, port: int, password_ref: str, bootstrap_servers: str, *, partitions: int
+) -> dict[str, str]:
     """The ERP connector reading MariaDB at ``hostname:port``; ``password_ref`` names the password for one of
-    Connect's config providers (the password itself never enters a connector's config)."""
+    Connect's config providers (the password itself never enters a connector's config); ``partitions``: of
+    the change topics it creates."""
     return {
-        **_common(),
+        **_common(partitions),
         "connector.class": "io.debezium.connector.mariadb.MariaDbConnector",
         "database.hostname": hostname,
         "database.port": str(port),
@@ -143,15 +152,18 @@ def erp_connector(hostname: str, port: int, password_ref: str, bootstrap_servers
     }
 
 
-def pos_config(stack: LocalStackSettings) -> dict[str, str]:
+def pos_config(stack: LocalStackSettings, kafka: KafkaSettings) -> dict[str, str]:
     """The POS connector of the local stack."""
-    return pos_connector("127.0.0.1", stack.postgres_port, _secret(stack, "pos_cdc_password"))
+    return pos_connector(
+        "127.0.0.1", stack.postgres_port, _secret(stack, "pos_cdc_password"), partitions=kafka.input_partitions
+    )
 
 
-def pos_connector(hostname: str, port: int, password_ref: str) -> dict[str, str]:
-    """The POS connector reading PostgreSQL at ``hostname:port`` (``password_ref``: as for :func:`erp_connector`)."""
+def pos_connector(hostname: str, port: int, password_ref: str, *, partitions: int) -> dict[str, str]:
+    """The POS connector reading PostgreSQL at ``hostname:port`` (``password_ref``, ``partitions``: as for
+    :func:`erp_connector`)."""
     return {
-        **_common(),
+        **_common(partitions),
         "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
         "database.hostname": hostname,
         "database.port": str(port),
@@ -177,7 +189,7 @@ def pos_connector(hostname: str, port: int, password_ref: str) -> dict[str, str]
 def register_cdc(stack: LocalStackSettings, kafka: KafkaSettings, progress: Progress) -> None:
     """Create or update both connectors and wait until they run (idempotent)."""
     client = connect_client(stack)
-    for name, config in ((ERP_CONNECTOR, erp_config(stack, kafka)), (POS_CONNECTOR, pos_config(stack))):
+    for name, config in ((ERP_CONNECTOR, erp_config(stack, kafka)), (POS_CONNECTOR, pos_config(stack, kafka))):
         client.put_config(name, config)
         client.wait_running(name)
         progress(f"  connector {name} RUNNING")

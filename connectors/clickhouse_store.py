@@ -105,7 +105,16 @@ class ChdbStore:
 
 
 class ServerStore:
-    """A ClickHouse server through clickhouse-connect (``ATP_CLICKHOUSE_URL``)."""
+    """A ClickHouse server through clickhouse-connect (``ATP_CLICKHOUSE_URL``).
+
+    It answers exactly as :class:`ChdbStore` does: rows are read as ``JSONEachRow`` (dates and times as
+    text, 64-bit integers as numbers), not as clickhouse-connect's Python objects, so the CLI, the
+    reconciliation and the privacy requests see the same values whichever store they run on; and every
+    refusal is a :class:`StoreError`, which the loader retries on.
+    """
+
+    # chdb 4.4 writes 64-bit integers unquoted; older servers quote them by default.
+    _JSON_SETTINGS = {"output_format_json_quote_64bit_integers": 0}
 
     def __init__(self, url: str) -> None:
         import clickhouse_connect
@@ -116,10 +125,20 @@ class ServerStore:
             raise StoreError(f"clickhouse server at ATP_CLICKHOUSE_URL: {exc}") from exc
 
     def command(self, sql: str) -> None:
-        self._client.command(sql)
+        try:
+            self._client.command(sql)
+        except Exception as exc:
+            raise StoreError(f"clickhouse: {exc}") from exc
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
-        return list(self._client.query(sql, parameters=params).named_results())
+        # clickhouse-connect appends its own FORMAT clause, after which a statement's `;` is an error.
+        statement = sql.strip().rstrip(";")
+        try:
+            body = self._client.raw_query(statement, parameters=params or None, settings=self._JSON_SETTINGS,
+                                          fmt="JSONEachRow")  # fmt: skip
+        except Exception as exc:
+            raise StoreError(f"clickhouse: {exc}") from exc
+        return [orjson.loads(line) for line in body.splitlines() if line]
 
     def insert_rows(self, table: str, rows: Sequence[Row]) -> None:
         if rows:

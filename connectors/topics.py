@@ -87,17 +87,22 @@ def topic_config(topic: str) -> dict[str, str]:
     return {}
 
 
-# Partitions for the CDC and output topics: the unit of parallelism of a Bytewax cluster.
+# Partitions for the CDC, event input and output topics when ATP_INPUT_PARTITIONS is not set: the unit of
+# parallelism of a Bytewax cluster. The topics take settings.kafka.input_partitions; this is its default.
 PARTITIONS = 4
 # Debezium's transaction topics have one partition: their BEGIN and END records stay in commit order (and
 # PostgreSQL's BEGIN and END of one transaction have different keys, so they would land on different partitions).
 TRANSACTION_PARTITIONS = 1
 
 
-def ensure_topics(kafka: KafkaSettings, topics: tuple[str, ...], partitions: int = PARTITIONS) -> None:
+def ensure_topics(kafka: KafkaSettings, topics: tuple[str, ...], partitions: int | None = None) -> None:
     """Create whichever of ``topics`` do not exist yet, with their :func:`topic_config`, and set that config
-    on those that existed (a topic created before its retention was decided gets it); idempotent."""
-    create_configured(AdminClient(client_config(kafka)), topics, partitions)
+    on those that existed (a topic created before its retention was decided gets it); idempotent.
+
+    ``partitions``: None for ``kafka.input_partitions`` (ATP_INPUT_PARTITIONS). An existing topic keeps its count.
+    """
+    count = kafka.input_partitions if partitions is None else partitions
+    create_configured(AdminClient(client_config(kafka)), topics, count)
 
 
 def create_configured(admin: AdminClient, topics: tuple[str, ...], partitions: int) -> None:

@@ -77,7 +77,8 @@ def _write_config(stack: LocalStackSettings, kafka: KafkaSettings) -> Path:
                 "listener.name.sasl_ssl.ssl.keystore.type=PEM",
                 f"listener.name.sasl_ssl.ssl.keystore.location={tls.broker_key_store}",
                 f"log.dirs={logs}",
-                "num.partitions=4",
+                # A topic made on first write (none of the pipeline's: atp.bootstrap creates them) is split as they are.
+                f"num.partitions={kafka.input_partitions}",
                 "auto.create.topics.enable=true",
                 "offsets.topic.replication.factor=1",
                 "transaction.state.log.replication.factor=1",

@@ -138,6 +138,15 @@ class EnvironmentSettings(BaseSettings):
         description="CA bundle that signs the brokers' certificates (with SSL or SASL_SSL). Unset: the local "
         "broker's CA, ATP_HOME/secrets/tls/ca.pem.",
     )
+    # Each SKU's changes are keyed to one partition, so they stay in order; the partitions are the unit of the
+    # dataflow's parallelism. Fixed once the topics exist: a different count re-keys (README, "Partitions").
+    input_partitions: int = Field(
+        default=4,
+        ge=1,
+        le=1024,
+        description="Partitions of the input topics (Debezium's change topics, orders.reservations, atp.reconcile) "
+        "and of the output topics, made at the first start; at most this many dataflow processes.",
+    )
     registry_url: str = Field(
         default="",
         description="Confluent-compatible API of the schema registry (http://host:port/apis/ccompat/v7). "
@@ -331,6 +340,7 @@ class EnvironmentSettings(BaseSettings):
                 ssl_ca_file=self.kafka_ssl_ca_file or self._local_ca_file(),
                 registry_url=self.registry_url or f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7",
                 registry_basic_auth=self.registry_basic_auth,
+                input_partitions=self.input_partitions,
             ),
             engine=EngineSettings(
                 low_stock_threshold=self.low_stock_threshold,

@@ -54,6 +54,7 @@ class KafkaSettings(_Part):
     ssl_ca_file: Path | None
     registry_url: str  # the Confluent-compatible API of the schema registry
     registry_basic_auth: SecretStr
+    input_partitions: int  # of the input (and output) topics: the dataflow's parallelism (ATP_INPUT_PARTITIONS)
 
 
 class EngineSettings(_Part):

@@ -184,9 +184,15 @@ def connector_configs(params: DeployParameters) -> dict[str, dict[str, str]]:
         "topic.creation.default.replication.factor": str(params.replication_factor),
     }
     erp = cdc_connectors.erp_connector(
-        params.erp_host, params.erp_port, password("erp_cdc_password"), f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"
+        params.erp_host,
+        params.erp_port,
+        password("erp_cdc_password"),
+        f"{KAFKA_CLUSTER}-kafka-bootstrap:9092",
+        partitions=params.partitions,
     )
-    pos = cdc_connectors.pos_connector(params.pos_host, params.pos_port, password("pos_cdc_password"))
+    pos = cdc_connectors.pos_connector(
+        params.pos_host, params.pos_port, password("pos_cdc_password"), partitions=params.partitions
+    )
     return {cdc_connectors.ERP_CONNECTOR: {**erp, **cluster}, cdc_connectors.POS_CONNECTOR: {**pos, **cluster}}
 
 

@@ -132,10 +132,10 @@ def resnapshot_the_pos(settings: Settings) -> None:
     from connectors.cdc_connectors import POS_CONNECTOR, connect_client, pos_config
 
     client = connect_client(settings.stack)
-    client.put_config(POS_CONNECTOR, pos_config(settings.stack) | {"snapshot.mode": "always"})
+    client.put_config(POS_CONNECTOR, pos_config(settings.stack, settings.kafka) | {"snapshot.mode": "always"})
     client.wait_running(POS_CONNECTOR)
     time.sleep(5)  # the snapshot of a demo POS takes about a second
-    client.put_config(POS_CONNECTOR, pos_config(settings.stack))
+    client.put_config(POS_CONNECTOR, pos_config(settings.stack, settings.kafka))
     client.wait_running(POS_CONNECTOR)
 
 

@@ -32,6 +32,7 @@ from atp.pipeline import start_detached, stop_pipeline
 from atp.reconcile import reconcile
 from atp.settings import Settings
 from connectors import topics
+from connectors.kafka_config import client_config
 from connectors.legacy_db import pos_connection
 from tests.integration.accounting import wait_until_every_input_is_accounted
 from tests.integration.legacy_writes import (
@@ -95,7 +96,7 @@ class Stream:
         rng = random.Random(SEED)
         open_holds: list[tuple[str, str, int]] = []
         # Sent as they happen, so a short hold reaches the flow well before it lapses.
-        producer = Producer({"bootstrap.servers": self.settings.kafka.bootstrap_servers, "enable.idempotence": True})
+        producer = Producer(client_config(self.settings.kafka) | {"enable.idempotence": True})
 
         def send(event: tuple[bytes, bytes]) -> None:
             producer.produce(topics.RESERVATIONS, key=event[0], value=event[1])

@@ -135,7 +135,7 @@ def _validate_body(settings: Settings) -> dict[str, str]:
     """A config whose validation would resolve a ``${file:...}`` reference to the CDC passwords."""
     from connectors.cdc_connectors import pos_config
 
-    return pos_config(settings.stack) | {"name": "atp-validate-probe"}
+    return pos_config(settings.stack, settings.kafka) | {"name": "atp-validate-probe"}
 
 
 def test_connect_refuses_every_rest_call_without_the_credential(cdc: Settings) -> None:

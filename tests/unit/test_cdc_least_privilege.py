@@ -47,7 +47,8 @@ def test_a_column_added_to_sale_ticket_is_granted_at_the_next_up_a_personal_one_
 
 
 def test_the_connector_excludes_exactly_what_the_grants_withhold_and_takes_no_table_lock() -> None:
-    config = pos_config(settings_from_fields().stack)
+    settings = settings_from_fields()
+    config = pos_config(settings.stack, settings.kafka)
     excluded = set(config["column.exclude.list"].split(","))
     assert excluded == set(POS_PERSONAL_COLUMNS)
     assert {f"public.{t}.{c}" for t in POS_TABLES for c in personal_columns(t)} == excluded

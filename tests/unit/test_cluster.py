@@ -27,7 +27,7 @@ from atp.cluster import (
 from atp.errors import AtpError, ConfigError
 from atp.pipeline import _refuse_another_size
 from atp.settings import settings_from_fields
-from atp.status import latency_rows, print_processes, process_figures
+from atp.status import cluster_state, latency_rows, print_processes, process_figures
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
@@ -83,15 +83,19 @@ def test_the_command_line_size_overrides_the_setting_and_is_checked_with_the_por
 @pytest.mark.parametrize(
     ("value", "says"),
     [
-        ("0", "argument --processes: '0' must be from 1 to 4, the input topics' partitions"),
-        ("5", "argument --processes: '5' must be from 1 to 4, the input topics' partitions"),
-        ("two", "argument --processes: 'two' is not a whole number"),
-        ("1.5", "argument --processes: '1.5' is not a whole number"),
+        ("0", "atp run: argument --processes: '0' must be at least 1"),
+        (
+            "5",
+            "--processes: 5 processes, but the input topics have 4 partitions (ATP_INPUT_PARTITIONS): "
+            "a process beyond them would read nothing",
+        ),
+        ("two", "atp run: argument --processes: 'two' is not a whole number"),
+        ("1.5", "atp run: argument --processes: '1.5' is not a whole number"),
     ],
 )
 def test_a_bad_processes_argument_is_one_line_and_exit_2(capsys, value, says):
     assert main(["run", "--processes", value]) == 2
-    assert one_line_error(capsys) == f"atp: atp run: {says}"
+    assert one_line_error(capsys) == f"atp: {says}"
 
 
 def test_a_bad_processes_setting_is_one_line_and_exit_2(capsys, monkeypatch):
@@ -235,6 +239,17 @@ def test_each_process_reports_its_own_lag_and_state():
         ("atp_active_holds", {}, 2.0),
     ]
     assert process_figures(samples) == (12, 40, 2)
+
+
+def test_the_clusters_state_adds_up_every_process_share():
+    def process(skus: float, kits: float, holds: float) -> list[tuple[str, dict[str, str], float]]:
+        return [
+            ("atp_keys_in_state", {"step": "availability"}, skus),
+            ("atp_keys_in_state", {"step": "kits"}, kits),
+            ("atp_active_holds", {}, holds),
+        ]
+
+    assert cluster_state(process(48, 2, 11) + process(33, 1, 5)) == (81, 16, 84)
 
 
 def test_latency_of_a_cluster_adds_every_process_bucket_by_bucket():

@@ -125,7 +125,7 @@ def test_topics_keep_the_local_partitions_and_retention(rendered):
 def test_the_connectors_are_the_local_ones_with_only_addresses_passwords_and_topic_sizes_changed(rendered):
     stack, kafka_settings = settings_from_fields().stack, settings_from_fields().kafka
     local = {cdc_connectors.ERP_CONNECTOR: cdc_connectors.erp_config(stack, kafka_settings),
-             cdc_connectors.POS_CONNECTOR: cdc_connectors.pos_config(stack)}  # fmt: skip
+             cdc_connectors.POS_CONNECTOR: cdc_connectors.pos_config(stack, kafka_settings)}  # fmt: skip
     # The local schema history's client security (SASL_SSL to the local broker) is the local stack's; the
     # cluster's Connect reaches Strimzi's internal listener with the worker's own settings.
     local_security = ("schema.history.internal.producer.", "schema.history.internal.consumer.")

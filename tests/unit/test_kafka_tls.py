@@ -113,3 +113,25 @@ def test_the_registry_storage_talks_sasl_ssl_from_a_private_file(settings: Setti
     for client in ("producer", "consumer", "admin"):
         assert f"apicurio.kafkasql.{client}.security.protocol=SASL_SSL" in lines, client
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_every_kafka_client_in_the_project_is_built_from_the_security_settings() -> None:
+    """A client made from a bare address would talk PLAINTEXT and be refused by the local broker, or by a
+    secured cluster: only connectors/kafka_config.py writes ``bootstrap.servers`` (the peer bench excepted:
+    its broker is PLAINTEXT by choice, bench/quix_peer/stack.py)."""
+    from atp.settings import PROJECT_ROOT
+
+    allowed = {
+        Path("connectors/kafka_config.py"),
+        Path("tests/unit/test_cli.py"),
+        Path(__file__).relative_to(PROJECT_ROOT),
+    }
+    offenders = []
+    for folder in ("atp", "connectors", "flows", "infra", "bench", "tests"):
+        for path in (PROJECT_ROOT / folder).rglob("*.py"):
+            relative = path.relative_to(PROJECT_ROOT)
+            if relative in allowed or relative.parts[:2] == ("bench", "quix_peer"):
+                continue
+            if '{"bootstrap.servers":' in path.read_text():
+                offenders.append(str(relative))
+    assert offenders == []

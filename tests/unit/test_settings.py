@@ -57,6 +57,7 @@ def _changed_values(tmp_path: Path) -> dict[str, object]:
         "timezone": "Europe/Paris",
         "location_timezones": {"DC0001": "America/New_York"},
         "recovery_partitions": 2,
+        "input_partitions": 6,
         "snapshot_interval_s": 0.5,
         "processes": 2,
         "cluster_port": 19110,

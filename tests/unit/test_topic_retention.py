@@ -62,7 +62,7 @@ def test_new_topics_are_created_with_their_retention_and_existing_ones_get_it() 
 def test_topics_debezium_creates_itself_keep_every_change_too() -> None:
     stack = settings_from_fields().stack
     kafka = settings_from_fields().kafka
-    for config in (erp_config(stack, kafka), pos_config(stack)):
+    for config in (erp_config(stack, kafka), pos_config(stack, kafka)):
         assert config["topic.creation.default.retention.ms"] == "-1"
         assert config["topic.creation.default.retention.bytes"] == "-1"
         assert config["topic.creation.default.cleanup.policy"] == "delete"
