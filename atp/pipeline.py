@@ -2,6 +2,8 @@
 
 ``atp run`` is one supervisor process that
 - loads the output topics into the store in a thread (and, for chdb, owns the store);
+- keeps the lookup API's read model current from the output topics in a thread, and serves the API
+  (:mod:`connectors.api_server`) on ``ATP_API_PORT``;
 - runs the dataflow as child processes with recovery on: one, or a Bytewax cluster of
   ``ATP_PROCESSES`` (``atp run --processes N``) supervised as one (:mod:`atp.cluster`); if
   any of them dies, all are restarted (they resume from the last snapshot; re-sent
@@ -21,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from atp.cluster import cluster_file, process_commands, read_members, sized, supervise_as_one, write_members
@@ -90,8 +93,8 @@ def supervise(settings: Settings, stop: threading.Event, with_dataflow: bool = T
     """Run loader and dataflow until ``stop`` is set (or SIGTERM); restart all the dataflow's processes if one dies.
 
     Without the dataflow (``atp run --outputs-only``: a cluster runs the dataflow as its own StatefulSet,
-    infra/deploy) only the loader, the webhooks and their lag reporters run; the connectors' gauge is left to
-    the cluster too (it reads the local Connect worker's REST password).
+    infra/deploy) only the loader, the webhooks, the lookup API and their lag reporters run; the connectors' gauge
+    is left to the cluster too (it reads the local Connect worker's REST password).
     """
     from atp import metrics
     from connectors import lag, topics
@@ -123,6 +126,37 @@ def supervise(settings: Settings, stop: threading.Event, with_dataflow: bool = T
         target=run_webhooks, args=(settings.webhooks, kafka, stop), name="webhooks", daemon=True
     )
     webhooks.start()
+    api = start_api(settings, stop)
+    try:
+        _supervise_outputs(settings, stop, loader, with_dataflow)
+    finally:
+        api.shutdown()
+        api.server_close()
+
+
+def start_api(settings: Settings, stop: threading.Event) -> ThreadingHTTPServer:
+    """The lookup API and the feed of its read model, which is seeded from the store once, then reads the output
+    topics on its own thread (like the webhooks); the API answers from memory, never from the store."""
+    from connectors.api_feed import run_feed
+    from connectors.api_read_model import ReadModel
+    from connectors.api_server import serve_api
+    from connectors.secret_files import ensure_secret
+
+    read_model = ReadModel()
+    threading.Thread(
+        target=run_feed,
+        args=(settings.kafka, settings.channels, settings.store, read_model, stop),
+        name="api-read-model",
+        daemon=True,
+    ).start()
+    return serve_api(read_model, settings.api.port, ensure_secret(settings.api.token_file))
+
+
+def _supervise_outputs(
+    settings: Settings, stop: threading.Event, loader: threading.Thread, with_dataflow: bool
+) -> None:
+    """Until ``stop``: the dataflow's processes (restarted together if one dies), or with ``--outputs-only`` the
+    loader alone; a loader that stopped on its own is an error."""
     if not with_dataflow:
         while not stop.is_set() and loader.is_alive():
             stop.wait(0.5)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from atp.demo.generator import DemoSize
 from bench import latency, peer, report, snapshot_cost, throughput
+from bench.api_load import ApiLoadResult
 from bench.machine import Machine
 from bench.memory import MemoryResult, ResumeResult
 from bench.profile import Profile
@@ -38,6 +39,7 @@ class Findings:
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     peer: peer.PeerFindings | None = None
     inprocess: Breakdown | None = None  # the flow in process, its time by stage (bench.stages)
+    api: ApiLoadResult | None = None  # the lookup API in process under a steady load (bench.api_load)
 
 
 def _median_rate(runs: list[throughput.ThroughputRun]) -> float:
@@ -109,4 +111,12 @@ def summary_table(findings: Findings) -> str:
                     f"peer p50 {report.fmt(theirs.p50_ms)} / p99 {report.fmt(theirs.p99_ms)} ms",
                     "", "",
                 ])  # fmt: skip
+    if findings.api:
+        a = findings.api
+        rows.append([
+            f"lookup API in process, {a.keys:,} keys, {a.achieved_rate:,.0f} of {a.target_rate:,.0f} requests/s",
+            f"p50 {report.fmt(a.latency.p50_ms)} / p95 {report.fmt(a.latency.p95_ms)} / "
+            f"p99 {report.fmt(a.latency.p99_ms)} ms ({a.errors} errors)",
+            "", "",
+        ])  # fmt: skip
     return report.table(["figure", "measured", "target", "verdict"], rows)

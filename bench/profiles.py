@@ -190,6 +190,15 @@ def latency_at(rates: tuple[float, ...], seconds: int) -> None:
         stack_down()
 
 
+def measure_api(findings: Findings) -> None:
+    """The lookup API in process (bench.api_load), with the stack down so that it has the cores to itself."""
+    from bench import api_load
+
+    findings.api = api_load.measure()
+    for line in api_load.describe(findings.api):
+        say(line)
+
+
 def long(rate: float, seconds: int, repeats: int, memory_items: int, out: Path, keep_stack: bool) -> None:
     settings = stack_up()
     findings = Findings(this_machine())
@@ -206,6 +215,7 @@ def long(rate: float, seconds: int, repeats: int, memory_items: int, out: Path, 
     if not keep_stack:
         stack_down()
     attempt(findings, "f (Quix Streams peer)", lambda: measure_peer(findings))
+    attempt(findings, "lookup API load, in process", lambda: measure_api(findings))
     findings.load_after = this_machine().load_average
     attempt(findings, "h (stage breakdown, in process)", lambda: measure_stages(findings))
     from bench.results import write_results

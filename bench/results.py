@@ -356,6 +356,25 @@ def _stages_section(findings: Findings) -> list[str]:
     ]
 
 
+def _api_section(findings: Findings) -> list[str]:
+    if findings.api is None:
+        return []
+    from bench.api_load import describe
+
+    return [
+        "## Lookup API (in process)",
+        "",
+        "`python -m bench.api_load`: the API server in the bench's process over a read model filled directly, a "
+        "client in a child process on a fixed schedule over keep-alive connections; latency from each request's "
+        "scheduled time to the end of its answer.",
+        "",
+        "```",
+        *describe(findings.api),
+        "```",
+        "",
+    ]
+
+
 def write_results(findings: Findings, out: Path) -> None:
     machine = findings.machine
     one, five, fifteen = findings.load_after
@@ -387,6 +406,7 @@ def write_results(findings: Findings, out: Path) -> None:
         *_profile_section(findings),
         *_stages_section(findings),
         *_peer_section(findings),
+        *_api_section(findings),
         "## Missing",
         "",
         *[f"- {line}" for line in findings.missing],

@@ -54,6 +54,10 @@ def summary_figures(findings: Findings, commit: str | None = None) -> dict[str, 
             findings.resume.seconds_to_fresh_output if findings.resume and findings.resume.keys >= 900_000 else None
         ),
         "peer_ratio": findings.peer.ratio if findings.peer else None,
+        # The lookup API in process at 1,000 requests/s (bench.api_load).
+        "api_p50_ms": findings.api.latency.p50_ms if findings.api else None,
+        "api_p95_ms": findings.api.latency.p95_ms if findings.api else None,
+        "api_p99_ms": findings.api.latency.p99_ms if findings.api else None,
     }
     for rate in (200.0, 1000.0):
         run = _live_at(findings, rate)

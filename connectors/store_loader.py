@@ -27,6 +27,7 @@ from atp.errors import StoreError
 from atp.metrics import STORE_BATCH_ROWS, STORE_WRITE_ERRORS, STORE_WRITE_SECONDS
 from atp.settings import ChannelSettings, KafkaSettings, StoreSettings
 from connectors import avro_contracts, topics
+from connectors.cdc import reference_rows
 from connectors.cdc.decode import masked_payload
 from connectors.clickhouse_store import Row, Store, apply_ddl, open_owned_store
 from connectors.group_consumer import GroupConsumer
@@ -43,7 +44,11 @@ TABLES_BY_TOPIC: dict[str, tuple[str, ...]] = {
     topics.AVAILABILITY: ("atp.location_availability", "atp.availability_history"),
     topics.DLQ: ("atp.dlq",),
     topics.ALERTS: ("atp.alerts",),
+    # ERP reference rows the analysts' nearby views need (coordinates, styles): Debezium JSON, not Avro.
+    reference_rows.LOCATIONS_TOPIC: ("atp.erp_location",),
+    reference_rows.ITEMS_TOPIC: ("atp.erp_item",),
 }
+REFERENCE_TOPICS = frozenset({reference_rows.LOCATIONS_TOPIC, reference_rows.ITEMS_TOPIC})
 
 
 def tables_by_topic(channels: ChannelSettings) -> dict[str, tuple[str, ...]]:
@@ -78,7 +83,7 @@ class StoreLoader:
         }
         self._consumer = GroupConsumer(self._config, list(self._tables))
         self._decoders: dict[str, Callable[[bytes], Any]] = {
-            topic: avro_contracts.deserializer(client, topic) for topic in self._tables
+            topic: avro_contracts.deserializer(client, topic) for topic in self._tables if topic not in REFERENCE_TOPICS
         }
         self.loaded = 0
         self._stop = threading.Event()
@@ -135,6 +140,8 @@ class StoreLoader:
             except Exception as exc:  # noqa: BLE001 - a record we cannot read must not stop the loader
                 batches["atp.dlq"].append(self._undecodable(message, exc))
                 continue
+            if row is None:  # the tombstone after a reference row's delete: the delete said it all
+                continue
             for table in self._tables[message.topic() or ""]:
                 batches[table].append(row)
         for table, rows in batches.items():
@@ -159,8 +166,10 @@ class StoreLoader:
             }
         )
 
-    def _decode(self, message: Message) -> Row:
+    def _decode(self, message: Message) -> Row | None:
         topic = message.topic() or ""
+        if topic in REFERENCE_TOPICS:
+            return reference_rows.store_row(topic, message.value(), message.offset() or 0)
         record = self._decoders[topic](message.value() or b"")
         return to_store_row(record)
 

@@ -9,6 +9,7 @@ from atp.settings.environment import (
     settings_from_fields,
 )
 from atp.settings.parts import (
+    ApiSettings,
     ChannelSettings,
     DataflowSettings,
     EngineSettings,
@@ -23,6 +24,7 @@ from atp.settings.parts import (
 __all__ = [
     "PROJECT_ROOT",
     "TOOL_VARIABLES",
+    "ApiSettings",
     "ChannelSettings",
     "DataflowSettings",
     "EngineSettings",

@@ -91,6 +91,7 @@ def cluster_port_problem(settings: Settings) -> str:
     taken = {
         "ATP_PIPELINE_METRICS_PORT": range(pipeline_metrics, pipeline_metrics + 1),
         "ATP_STORE_PORT": range(store, store + 1),
+        "ATP_API_PORT": range(settings.api.port, settings.api.port + 1),
     }
     if dataflow.flow_metrics_port:
         first = dataflow.flow_metrics_port

@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from atp.errors import ConfigError
 from atp.settings.checks import check_together
 from atp.settings.parts import (
+    ApiSettings,
     ChannelSettings,
     DataflowSettings,
     EngineSettings,
@@ -78,6 +79,12 @@ class EnvironmentSettings(BaseSettings):
     )
     store_port: int = Field(
         default=18124, ge=1, le=65535, description="Query endpoint of the process that owns the chdb store."
+    )
+    api_port: int = Field(
+        default=18180,
+        ge=1,
+        le=65535,
+        description="ATP lookup API of the supervisor (bearer token in ATP_HOME/secrets/api.token).",
     )
     flow_metrics_port: int = Field(
         default=18100,
@@ -364,6 +371,7 @@ class EnvironmentSettings(BaseSettings):
                 store_port=self.store_port,
                 token_file=self.home / "secrets" / "store.token",
             ),
+            api=ApiSettings(port=self.api_port, token_file=self.home / "secrets" / "api.token"),
             dataflow=DataflowSettings(
                 recovery_dir=self.home / "recovery",
                 recovery_partitions=self.recovery_partitions,

@@ -105,6 +105,13 @@ class StoreSettings(_Part):
         return f"http://127.0.0.1:{self.store_port}"
 
 
+class ApiSettings(_Part):
+    """The ATP lookup API the supervisor serves on 127.0.0.1 from its read model of the output topics."""
+
+    port: int
+    token_file: Path  # the bearer token every path but /health asks for (ATP_HOME/secrets/api.token)
+
+
 class DataflowSettings(_Part):
     """The Bytewax dataflow's recovery store, epoch, metrics, and its cluster of processes on this machine."""
 
@@ -177,5 +184,6 @@ class Settings(_Part):
     channels: ChannelSettings
     webhooks: WebhookSettings
     store: StoreSettings
+    api: ApiSettings
     dataflow: DataflowSettings
     stack: LocalStackSettings

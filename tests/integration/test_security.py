@@ -206,6 +206,7 @@ def test_the_running_stack_keeps_its_files_private(pipeline: Settings) -> None:
     assert loose == []
     assert {p.name for p in (home / "secrets").iterdir()} >= {
         "store.token",
+        "api.token",
         "connect.properties",
         "connect-rest.password",
         "connect-rest-users.properties",

@@ -60,3 +60,24 @@ def test_the_summary_figures_name_every_figure_and_leave_unmeasured_ones_null():
     for rate in ("200", "1000"):
         for figure in ("availability_p50_ms", "availability_p99_ms", "channel_p50_ms", "channel_p99_ms"):
             assert f"{figure}_at_{rate}" in figures
+
+
+def test_the_lookup_api_load_lands_in_the_summary_figures_and_the_table():
+    from bench.api_load import ApiLoadResult
+    from bench.findings import summary_table
+    from bench.stats import LatencySummary
+
+    findings = _findings(ours=5_000, peer=2_000)
+    assert summary_figures(findings, commit="abc")["api_p99_ms"] is None
+    latency = LatencySummary(count=30_000, p50_ms=0.4, p95_ms=0.9, p99_ms=2.5, max_ms=12.0)
+    findings.api = ApiLoadResult(100_000, 1000.0, 999.0, 30.0, 16, latency, {"sku_at_location": latency}, 0)
+    assert summary_figures(findings, commit="abc")["api_p99_ms"] == 2.5
+    assert "lookup API in process, 100,000 keys" in summary_table(findings)
+
+
+def test_the_api_load_tool_drives_the_server_on_its_schedule_and_every_lookup_finds_its_key():
+    from bench.api_load import measure
+
+    result = measure(keys=400, rate=200.0, seconds=1, connections=2)
+    assert result.keys == 400 and result.errors == 0 and result.latency.count == 200
+    assert set(result.by_kind) <= {"sku_at_location", "sku_across_locations", "channel_sku", "nearby"}

@@ -29,6 +29,7 @@ def _changed_values(tmp_path: Path) -> dict[str, object]:
         "kafka_sasl_port": 29094,
         "kafka_ssl_port": 29095,
         "store_port": 28124,
+        "api_port": 28180,
         "flow_metrics_port": 28100,
         "pipeline_metrics_port": 28099,
         "erp_admin_password": SecretStr("a"),
