@@ -24,6 +24,8 @@ from __future__ import annotations
 # 8: a FULFILL's grace counts from its receipt (Reservation.grace_from_ms); Reservation.seen_event_ids keeps each
 # event id's contents (conflicting duplicates); UpcState.waiting_since_ms (unknown UPCs are dead-lettered).
 # Also in 8: the input ledger remembers the offsets it counted as dead-lettered, and is `account_inputs.input_ledger`.
+# 9: the published figures in a state are plain tuples, not named tuples (LocationState.published and epoch_base,
+# KitState's, ChannelSums' stamps, ChannelFeed's): a named tuple pickles at several times a tuple's cost.
 # A changed format is not migrated: `atp run` refuses the old recovery store, and the runbook's replay rebuilds the
 # state from the input topics (README, "Replay").
-STATE_FORMAT = 8
+STATE_FORMAT = 9

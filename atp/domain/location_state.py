@@ -23,7 +23,7 @@ from atp.domain.events import (
     StockCorrected,
     StockLevel,
 )
-from atp.domain.published_availability import PublishedAvailability
+from atp.domain.published_availability import KeptFigures, PublishedAvailability, published_figures
 from atp.domain.records import CAUSE_SALE, CAUSE_STOCK
 from atp.domain.reservations import Reservation, ReservationEvent
 from atp.domain.rules import utc_day
@@ -63,11 +63,16 @@ class LocationState:
     reservations: dict[str, Reservation] = field(default_factory=dict)
     daily_sales: dict[int, int] = field(default_factory=dict)  # UTC day -> net units sold
     version: int = 0
-    published: PublishedAvailability | None = None
+    published: KeptFigures | None = None  # a plain tuple: see atp.domain.published_availability
     # The epoch's open version: what was published when it opened (the epoch's changes share one version,
     # and alerts compare with where the epoch began). Cleared when the epoch closes (SkuState.seal).
     epoch_open: bool = False
-    epoch_base: PublishedAvailability | None = None
+    epoch_base: KeptFigures | None = None
+
+    @property
+    def published_figures(self) -> PublishedAvailability | None:
+        """What the location last published, by name."""
+        return None if self.published is None else published_figures(self.published)
 
 
 def apply_stock_level(location: LocationState, level: StockLevel) -> str:

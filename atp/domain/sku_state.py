@@ -58,7 +58,13 @@ from atp.domain.kit_terms import changed_kit_terms
 from atp.domain.kits import ComponentSupply, KitTerms, is_component_share
 from atp.domain.location_figures import location_figures
 from atp.domain.location_state import LocationState
-from atp.domain.published_availability import PublishedAvailability, availability_record, component_supply
+from atp.domain.published_availability import (
+    PublishedAvailability,
+    availability_record,
+    component_supply,
+    kept_figures,
+    published_figures,
+)
 from atp.domain.records import (
     AVAILABILITY_KIND,
     CAUSE_INBOUND,
@@ -244,9 +250,9 @@ class SkuState:
         if change.qty_per_kit <= 0:
             return []
         return [
-            component_supply(change.kit_sku, self.sku, code, location.published, change.provenance, CAUSE_KIT)
+            component_supply(change.kit_sku, self.sku, code, figures, change.provenance, CAUSE_KIT)
             for code, location in sorted(self.locations.items())
-            if location.published is not None
+            if (figures := location.published_figures) is not None
         ]
 
     def _apply_correction(self, fix: StockCorrected, now_ms: int, rules: EngineRules) -> list[Output]:
@@ -338,7 +344,7 @@ class SkuState:
         if not location.epoch_open:
             location.epoch_open, location.epoch_base = True, location.published
             location.version += 1
-        location.published = published
+        location.published = kept_figures(published)
         base = location.epoch_base
         supplies: list[Output] = [
             component_supply(kit_sku, self.sku, code, published, provenance, cause)
@@ -354,7 +360,7 @@ class SkuState:
             # The channel steps still need the state it is back to; the publisher drops both.
             return [record, Withdrawn(AVAILABILITY_KIND, record.key), *supplies]
         # Alerts compare with where the epoch began, so a crossing and its undoing in one epoch raise nothing.
-        previous_available = base.available if base is not None else None
+        previous_available = published_figures(base).available if base is not None else None
         return [record, *alerts_for(record, previous_available, rules.low_stock_threshold), *supplies]
 
     def seal(self) -> None:
