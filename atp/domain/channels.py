@@ -303,6 +303,10 @@ class ChannelRecord:
 # for the channel). A plain tuple, read by unpacking, like Stamp.
 FeedPublished = tuple[str, int, str, dt.date | None, int]
 
+# What a listing keeps of an item's latest figures for its channel: (available, status, promise date, buffer).
+# A plain tuple, like Stamp (a ChannelFigures, with its provenance, pickles at several times the cost).
+FeedFigures = tuple[int, str, dt.date | None, int]
+
 
 @pickled_by_position
 @dataclass(slots=True)
@@ -312,7 +316,7 @@ class ChannelFeed:
     sku: str | None = None
     active: bool = False
     position: SourcePosition = ()
-    latest: dict[str, ChannelFigures] = field(default_factory=dict)  # by SKU, including one not (yet) listed
+    latest: dict[str, FeedFigures] = field(default_factory=dict)  # by SKU, including one not (yet) listed
     version: int = 0
     published: FeedPublished | None = None
     # The epoch's open version and what was published when it opened (see SkuState.seal).
@@ -321,7 +325,7 @@ class ChannelFeed:
 
     def apply(self, value: ChannelFigures | ListingChanged, now_ms: int) -> list[ChannelRecord | Withdrawn]:
         if isinstance(value, ChannelFigures):
-            self.latest[value.sku] = value
+            self.latest[value.sku] = (value.available, value.status, value.promise_date, value.buffer)
             return self._publish(now_ms, value.provenance)
         if value.moved or value.position < self.position:
             return []  # a remap's "gone from the old item" half: the row for the new item follows
@@ -345,7 +349,7 @@ class ChannelFeed:
             figures = self.latest.get(self.sku)
             if figures is None:
                 return []  # the item's figures have not arrived yet: publish nothing rather than a guess
-            published = (self.sku, figures.available, figures.status, figures.promise_date, figures.buffer)
+            published = (self.sku, *figures)
         if published == self.published or (self.published is None and not self.active):
             return []
         if not self.epoch_open:

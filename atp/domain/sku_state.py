@@ -123,7 +123,8 @@ _NO_PLANNER_ROW: tuple[int | None, SourcePosition] = (None, ())
 _NOT_IN_KIT: tuple[int, SourcePosition] = (0, ())
 
 
-@pickled_by_position
+# Its locations pickle inline, as their field values (atp.domain.compact).
+@pickled_by_position(inline=("locations", LocationState))
 @dataclass(slots=True)
 class SkuState:
     """One SKU (the key of the ``availability`` step): its item, its locations, and what it told kits."""
