@@ -26,8 +26,8 @@ from __future__ import annotations
 # Also in 8: the input ledger remembers the offsets it counted as dead-lettered, and is `account_inputs.input_ledger`.
 # 9: the published figures in a state are plain tuples, not named tuples (LocationState.published and epoch_base,
 # KitState's, ChannelSums' stamps, ChannelFeed's): a named tuple pickles at several times a tuple's cost; a SKU's
-# locations pickle inline as their field values (atp.domain.compact), and ChannelFeed.latest keeps plain tuples
-# (available, status, promise date, buffer), not the ChannelFigures it was sent.
+# locations pickle as one pickle of field values each, kept until the location changes (location_state.Locations),
+# and ChannelFeed.latest keeps plain tuples (available, status, promise date, buffer), not the ChannelFigures sent.
 # A changed format is not migrated: `atp run` refuses the old recovery store, and the runbook's replay rebuilds the
 # state from the input topics (README, "Replay").
 STATE_FORMAT = 9

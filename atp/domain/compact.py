@@ -11,10 +11,10 @@ changes the recovery format (flows/state_format.py, ``STATE_FORMAT``), as it did
 
 The pickler writes plain tuples, dicts and lists in C but calls back into Python for each object
 of any other class, so what a state holds many of is kept as plain data where it can be (the
-published figures are plain tuples: atp.domain.published_availability). A class can also name a
-dict field whose values are objects of another class pickled by position (``inline``): the field
-is written as a dict of their field values, one call into Python for the whole dict rather than
-one per value (a SKU's locations: a third off the SKU's pickling time on the bench's workload).
+published figures are plain tuples: atp.domain.published_availability). A class can also name
+one field written as something else (``encoded``): a SKU's locations are written as the pickles
+each kept since it last changed (atp.domain.location_state.Locations), so a SKU whose one location
+changed in an epoch does not pickle its twenty others again.
 """
 
 from __future__ import annotations
@@ -27,55 +27,50 @@ from typing import Any, TypeVar, overload
 T = TypeVar("T")
 
 
+# (a field, how its value is written, and the module-level function that reads it back from that).
+Encoding = tuple[str, Callable[[Any], Any], Callable[[Any], Any]]
+
+
 @overload
 def pickled_by_position(cls: type[T], /) -> type[T]: ...
 
 
 @overload
-def pickled_by_position(*, inline: tuple[str, type]) -> Callable[[type[T]], type[T]]: ...
+def pickled_by_position(*, encoded: Encoding) -> Callable[[type[T]], type[T]]: ...
 
 
 def pickled_by_position(
-    cls: type[T] | None = None, /, *, inline: tuple[str, type] | None = None
+    cls: type[T] | None = None, /, *, encoded: Encoding | None = None
 ) -> type[T] | Callable[[type[T]], type[T]]:
-    """Pickle a dataclass as its field values; ``inline``: (a dict field, the class pickled by position of its
-    values) to write that dict's values as their field values."""
+    """Pickle a dataclass as its field values, one of them (``encoded``) written as something else."""
 
     def decorate(cls: type[T]) -> type[T]:
-        _by_position(cls, inline)
+        _by_position(cls, encoded)
         return cls
 
     return decorate if cls is None else decorate(cls)
 
 
-def _by_position(cls: type[Any], inline: tuple[str, type] | None) -> None:
+def _by_position(cls: type[Any], encoded: Encoding | None) -> None:
     names = tuple(field.name for field in dataclasses.fields(cls))
     get = operator.attrgetter(*names)
     values: Callable[[Any], tuple[Any, ...]] = get if len(names) > 1 else (lambda obj: (get(obj),))
-    setattr(cls, _VALUES, staticmethod(values))
-    if inline is None:
+    if encoded is None:
 
         def __reduce__(self: Any) -> tuple[Any, tuple[Any, ...]]:
             return cls, values(self)
 
     else:
-        name, member = inline
+        name, encode, decode = encoded
         index = names.index(name)
-        member_values: Callable[[Any], tuple[Any, ...]] = getattr(member, _VALUES)
 
         def __reduce__(self: Any) -> tuple[Any, tuple[Any, ...]]:
             fields = values(self)
-            members = {key: member_values(value) for key, value in fields[index].items()}
-            return with_members, (cls, index, member, (*fields[:index], members, *fields[index + 1 :]))
+            return with_decoded, (cls, index, decode, (*fields[:index], encode(fields[index]), *fields[index + 1 :]))
 
     setattr(cls, "__reduce__", __reduce__)  # noqa: B010 (a method set on an existing class)
 
 
-# Where a class pickled by position keeps the function that reads its field values.
-_VALUES = "_position_values"
-
-
-def with_members(cls: Callable[..., T], index: int, member: Callable[..., Any], fields: tuple[Any, ...]) -> T:
-    """An object pickled with its members inlined (``inline``): what unpickling calls, so module-level."""
-    members = {key: member(*values) for key, values in fields[index].items()}
-    return cls(*fields[:index], members, *fields[index + 1 :])
+def with_decoded(cls: Callable[..., T], index: int, decode: Callable[[Any], Any], fields: tuple[Any, ...]) -> T:
+    """An object one of whose fields was pickled encoded (``encoded``): what unpickling calls, so module-level."""
+    return cls(*fields[:index], decode(fields[index]), *fields[index + 1 :])

@@ -4,15 +4,20 @@ a SKU's locations inline, and a listing's latest figures without the ChannelFigu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import pickle
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from atp.domain.channels import ChannelFeed, ChannelFigures, ChannelPolicy, ChannelRules, ChannelSums, LocationSupply
-from atp.domain.events import ListingChanged, Provenance
+from atp.domain.events import ALL_LOCATIONS, ListingChanged, Provenance
 from atp.domain.kits import ComponentSupply, KitState, KitTerms
 from atp.domain.published_availability import PublishedAvailability
+from atp.domain.reservations import CONFIRM, FULFILL, HOLD, RELEASE
 from atp.domain.sku_state import SkuState
-from tests.engine_inputs import NOW, RULES, component, item, lot, reservation, stock
+from tests.engine_inputs import MINUTE, NOW, RULES, component, inbound, item, lot, reservation, safety, sale, stock
 
 P = Provenance(1, "test")
 CHANNEL_RULES = ChannelRules(policies={}, default=ChannelPolicy(), low_stock_threshold=3)
@@ -85,3 +90,53 @@ def test_channel_sums_and_a_feed_come_back_from_their_snapshots_equal():
     assert resumed == feed
     later = ChannelFigures("SHOPIFY", "SH-1", "TEE-1", 5, "IN_STOCK", dt.date(2027, 1, 15), P)
     assert resumed.apply(later, NOW) == feed.apply(later, NOW)
+
+
+# A SKU's locations keep their pickles until they change (atp.domain.location_state.Locations): whatever the inputs,
+# timers and epochs, what a snapshot says must be the state as it is, never a location as it was.
+LOCATIONS = ("DC0001", "DC0002", "ST0001")
+DYNAMIC = dataclasses.replace(RULES, dynamic_safety_factor=1.0, sales_window_days=4)
+
+
+@st.composite
+def sku_inputs(draw: st.DrawFn, position: int) -> object:
+    where = draw(st.sampled_from(LOCATIONS))
+    kind = "S" if where.startswith("ST") else "D"
+    units = draw(st.integers(0, 20))
+    rid = draw(st.sampled_from(("r1", "r2", "r3")))
+    return draw(
+        st.sampled_from(
+            (
+                stock(units, position, location=where, hold=units // 4, location_type=kind),
+                item(position, discontinued=units == 0),
+                reservation(draw(st.sampled_from((HOLD, CONFIRM, FULFILL, RELEASE))), rid, units % 5 + 1,
+                            at=NOW + position * MINUTE, expires=NOW + (position + units) * MINUTE, location=where),
+                lot(f"L{units % 3}", units, 20_833 + units % 3, position, location=where),
+                inbound(f"PO{units % 2}", units, 20_830, position, location=where),
+                safety(draw(st.sampled_from((*LOCATIONS, ALL_LOCATIONS))), units % 4, position),
+                sale(units % 6, 20_833 + units % 5, store="ST0001"),
+            )
+        )
+    )  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_a_sku_snapshot_always_says_what_every_location_is_now(data: st.DataObject):
+    state = SkuState("TEE-1")
+    now = NOW
+    for position in range(1, data.draw(st.integers(1, 40)) + 1):
+        action = data.draw(st.sampled_from(("input", "input", "input", "timer", "seal", "snapshot")))
+        now += data.draw(st.integers(0, 20 * MINUTE))
+        if action == "input":
+            state.apply(data.draw(sku_inputs(position)), now, DYNAMIC)
+        elif action == "timer":
+            state.on_timer(now, DYNAMIC)
+        elif action == "seal":
+            state.seal()
+        else:
+            assert pickle.loads(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)) == state
+    resumed = pickle.loads(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    assert resumed == state
+    nxt = stock(3, 1_000, location="DC0001")
+    assert resumed.apply(nxt, now + MINUTE, DYNAMIC) == state.apply(nxt, now + MINUTE, DYNAMIC)
