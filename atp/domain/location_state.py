@@ -88,7 +88,7 @@ class Locations(dict[str, LocationState]):
     one location of twenty. Each location keeps its pickle until it is handed out to be changed
     (:meth:`changing`: whoever changes a location gets it from there), so a SKU's snapshot pickles
     what changed and copies the rest's bytes (a fourth of a whole SKU's pickling time on the
-    bench's workload). Reading a location (``get``, ``[]``, iterating) does not mark it.
+    bench's workload). Reading a location (``get``, ``[]``, iterating) does not mark it; putting one in does.
     """
 
     __slots__ = ("_kept", "_changed")
@@ -105,6 +105,10 @@ class Locations(dict[str, LocationState]):
         if location is None:
             location = self[code] = LocationState()
         return location
+
+    def __setitem__(self, code: str, location: LocationState) -> None:
+        self._changed.add(code)  # a location put in place of another: the pickle kept was the other's
+        super().__setitem__(code, location)
 
     def pickles(self) -> dict[str, bytes]:
         """Each location's pickle, taken again for the locations that changed since the last call."""

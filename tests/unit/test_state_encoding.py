@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from atp.domain.channels import ChannelFeed, ChannelFigures, ChannelPolicy, ChannelRules, ChannelSums, LocationSupply
 from atp.domain.events import ALL_LOCATIONS, ListingChanged, Provenance
 from atp.domain.kits import ComponentSupply, KitState, KitTerms
+from atp.domain.location_state import LocationState
 from atp.domain.published_availability import PublishedAvailability
 from atp.domain.reservations import CONFIRM, FULFILL, HOLD, RELEASE
 from atp.domain.sku_state import SkuState
@@ -140,3 +141,10 @@ def test_a_sku_snapshot_always_says_what_every_location_is_now(data: st.DataObje
     assert resumed == state
     nxt = stock(3, 1_000, location="DC0001")
     assert resumed.apply(nxt, now + MINUTE, DYNAMIC) == state.apply(nxt, now + MINUTE, DYNAMIC)
+
+
+def test_a_location_put_in_place_of_another_is_snapshotted_as_itself():
+    state = sku_mid_epoch()
+    pickle.dumps(state)  # every location's pickle is kept from here
+    state.locations["DC0001"] = LocationState(on_hand=99)
+    assert pickle.loads(pickle.dumps(state)).locations["DC0001"].on_hand == 99
