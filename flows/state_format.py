@@ -29,6 +29,10 @@ from __future__ import annotations
 # 10: back-in-stock notices (`back_in_stock.wish_customers`, CustomerWishes per customer digest, and
 # `back_in_stock.back_in_stock`, WishList per listing): new steps that must have seen every wish event and channel
 # record from the first on (a wish-listed SKU that came back before would be told again, or never).
+# 11: the published figures in a state are plain tuples, not named tuples (LocationState.published and epoch_base,
+# KitState's, ChannelSums' stamps, ChannelFeed's): a named tuple pickles at several times a tuple's cost; a SKU's
+# locations pickle as one pickle of field values each, kept until the location changes (location_state.Locations),
+# and ChannelFeed.latest keeps plain tuples (available, status, promise date, buffer), not the ChannelFigures sent.
 # A changed format is not migrated: `atp run` refuses the old recovery store, and the runbook's replay rebuilds the
 # state from the input topics (README, "Replay").
-STATE_FORMAT = 10
+STATE_FORMAT = 11

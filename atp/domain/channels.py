@@ -24,7 +24,6 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from atp.domain.compact import pickled_by_position
@@ -176,14 +175,10 @@ class ChannelFigures:
     buffer: int = 0  # units the channel's buffer kept back
 
 
-class Stamp(NamedTuple):
-    """What channel sums keep of a SKU at one location (small: it is snapshotted whenever the SKU changes)."""
-
-    available: int
-    status: str
-    next_inbound_date: dt.date | None
-    location_type: str | None
-    ship_from: bool
+# What channel sums keep of a SKU at one location: (available, status, next inbound date, location type, ship from).
+# A plain tuple, read by unpacking: it is pickled whenever the SKU changes, where a NamedTuple costs several times
+# a tuple's pickling time (atp.domain.compact).
+Stamp = tuple[int, str, dt.date | None, str | None, bool]
 
 
 @pickled_by_position
@@ -197,16 +192,25 @@ class ChannelSums:
         self, value: LocationSupply | LocationRestamp | ListingChanged, now_ms: int, rules: ChannelRules
     ) -> list[ChannelFigures]:
         if isinstance(value, LocationSupply):
-            self.locations[value.location] = Stamp(
-                value.available, value.status, value.next_inbound_date, value.location_type, value.ship_from
+            self.locations[value.location] = (
+                value.available,
+                value.status,
+                value.next_inbound_date,
+                value.location_type,
+                value.ship_from,
             )
             return self._figures(sorted(self.listings), value.provenance, now_ms, rules)
         if isinstance(value, LocationRestamp):
             stamp = self.locations.get(value.location)
             if stamp is None:
                 return []
-            self.locations[value.location] = stamp._replace(
-                location_type=value.location_type, ship_from=value.ship_from
+            available, status, next_inbound_date, _, _ = stamp
+            self.locations[value.location] = (
+                available,
+                status,
+                next_inbound_date,
+                value.location_type,
+                value.ship_from,
             )
             return self._figures(sorted(self.listings), value.provenance, now_ms, rules)
         key = (value.channel, value.channel_sku)
@@ -238,14 +242,13 @@ class ChannelSums:
         total = 0
         preorder = False
         soonest: dt.date | None = None
-        for location, s in self.locations.items():
-            if s.location_type is None or not may_fulfil_from(location, s.location_type, s.ship_from):
+        for location, (units, status, inbound, location_type, ship_from) in self.locations.items():
+            if location_type is None or not may_fulfil_from(location, location_type, ship_from):
                 continue
-            if s.status == DISCONTINUED:
+            if status == DISCONTINUED:
                 return 0, DISCONTINUED, None, 0
-            total += s.available
-            preorder = preorder or s.status == PREORDER
-            inbound = s.next_inbound_date
+            total += units
+            preorder = preorder or status == PREORDER
             if inbound is not None and (soonest is None or inbound < soonest):
                 soonest = inbound
         available = policy.after_buffer(total)
@@ -296,14 +299,13 @@ class ChannelRecord:
         }
 
 
-class FeedPublished(NamedTuple):
-    """What a listing last published: the item it named, and that item's figures for the channel."""
+# What a listing last published: (the item it named, and that item's available, status, promise date and buffer
+# for the channel). A plain tuple, read by unpacking, like Stamp.
+FeedPublished = tuple[str, int, str, dt.date | None, int]
 
-    sku: str
-    available: int
-    status: str
-    promise_date: dt.date | None
-    buffer: int
+# What a listing keeps of an item's latest figures for its channel: (available, status, promise date, buffer).
+# A plain tuple, like Stamp (a ChannelFigures, with its provenance, pickles at several times the cost).
+FeedFigures = tuple[int, str, dt.date | None, int]
 
 
 @pickled_by_position
@@ -314,7 +316,7 @@ class ChannelFeed:
     sku: str | None = None
     active: bool = False
     position: SourcePosition = ()
-    latest: dict[str, ChannelFigures] = field(default_factory=dict)  # by SKU, including one not (yet) listed
+    latest: dict[str, FeedFigures] = field(default_factory=dict)  # by SKU, including one not (yet) listed
     version: int = 0
     published: FeedPublished | None = None
     # The epoch's open version and what was published when it opened (see SkuState.seal).
@@ -323,7 +325,7 @@ class ChannelFeed:
 
     def apply(self, value: ChannelFigures | ListingChanged, now_ms: int) -> list[ChannelRecord | Withdrawn]:
         if isinstance(value, ChannelFigures):
-            self.latest[value.sku] = value
+            self.latest[value.sku] = (value.available, value.status, value.promise_date, value.buffer)
             return self._publish(now_ms, value.provenance)
         if value.moved or value.position < self.position:
             return []  # a remap's "gone from the old item" half: the row for the new item follows
@@ -342,12 +344,12 @@ class ChannelFeed:
         if self.sku is None:
             return []
         if not self.active:
-            published = FeedPublished(self.sku, 0, DISCONTINUED, None, 0)  # delisted: stop selling it
+            published: FeedPublished = (self.sku, 0, DISCONTINUED, None, 0)  # delisted: stop selling it
         else:
             figures = self.latest.get(self.sku)
             if figures is None:
                 return []  # the item's figures have not arrived yet: publish nothing rather than a guess
-            published = FeedPublished(self.sku, figures.available, figures.status, figures.promise_date, figures.buffer)
+            published = (self.sku, *figures)
         if published == self.published or (self.published is None and not self.active):
             return []
         if not self.epoch_open:
@@ -358,16 +360,8 @@ class ChannelFeed:
             self.epoch_open, self.epoch_base = False, None
             self.version -= 1
             return [Withdrawn(CHANNEL_KIND, f"{self.channel}/{self.channel_sku}")]
+        sku, available, status, promise_date, buffer = published
         record = ChannelRecord(
-            self.channel,
-            self.channel_sku,
-            published.sku,
-            published.available,
-            published.status,
-            published.promise_date,
-            self.version,
-            now_ms,
-            published.buffer,
-            cause,
+            self.channel, self.channel_sku, sku, available, status, promise_date, self.version, now_ms, buffer, cause
         )
         return [record]

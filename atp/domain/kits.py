@@ -17,7 +17,7 @@ availability then already accounts for kits held, which is why the kit's
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import Final
 
 from atp.domain.compact import pickled_by_position
 from atp.domain.events import KitComponentChanged, Provenance, ReservationReceived, SourcePosition
@@ -64,17 +64,10 @@ Supply = tuple[int, int, int, int | None]
 NO_SUPPLY: Supply = (0, 0, 0, None)
 
 
-class KitPublished(NamedTuple):
-    """What a kit at a location last published (a kit has no stock of its own, so nothing is unsellable)."""
-
-    on_hand: int
-    reserved: int
-    committed: int
-    safety_stock: int
-    available: int
-    incoming: int
-    next_inbound_day: int | None
-    status: str
+# What a kit at a location last published (a kit has no stock of its own, so nothing is unsellable): (on_hand,
+# reserved, committed, safety_stock, available, incoming, next_inbound_day, status). A plain tuple, like Supply.
+KitPublished = tuple[int, int, int, int, int, int, int | None, str]
+_AVAILABLE: Final = 4  # the place of `available` in KitPublished
 
 
 KitInput = ComponentSupply | KitTerms | KitComponentChanged
@@ -146,8 +139,15 @@ class KitState:
         reserved = dict(terms.reserved).get(code, 0)
         committed = dict(terms.committed).get(code, 0)
         status = stock_status(KIT, terms.discontinued, available, incoming, low_stock_threshold)
-        published = KitPublished(
-            on_hand, reserved, committed, safety_stock, available, incoming, next_inbound_day, status
+        published: KitPublished = (
+            on_hand,
+            reserved,
+            committed,
+            safety_stock,
+            available,
+            incoming,
+            next_inbound_day,
+            status,
         )
         previous = self.published.get(code)
         if published == previous:
@@ -182,7 +182,7 @@ class KitState:
         )
         if withdrawn:  # the channel steps still need the state it is back to; the publisher drops both
             return [record, Withdrawn(AVAILABILITY_KIND, record.key)]
-        previous_available = base.available if base is not None else None  # alerts compare with the epoch's start
+        previous_available = base[_AVAILABLE] if base is not None else None  # alerts compare with the epoch's start
         return [record, *alerts_for(record, previous_available, low_stock_threshold)]
 
     def seal(self) -> None:

@@ -1,14 +1,16 @@
 """What a SKU at a location last published, and the records built from it.
 
 A location keeps its last published figures (and, while an epoch is open, the figures the
-epoch began from) to publish only a change, and to tell an alert's crossing. A
-:class:`typing.NamedTuple` keeps that as compact as a plain tuple (no per-instance dict:
-memory per SKU-location key matters) and as cheap to compare, while callers read fields by name.
+epoch began from) to publish only a change, and to tell an alert's crossing. It keeps them as
+a plain tuple (:data:`KeptFigures`): the location is pickled at every epoch it changed in, and a
+:class:`typing.NamedTuple` pickles through a Python-level ``__reduce__`` at several times a
+tuple's cost (atp.domain.compact). Callers read them by name as :class:`PublishedAvailability`,
+which compares equal to its plain tuple.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from atp.domain.events import Provenance
 from atp.domain.kits import ComponentSupply
@@ -28,6 +30,20 @@ class PublishedAvailability(NamedTuple):
     incoming: int
     next_inbound_day: int | None  # days since 1970-01-01; None: nothing on order
     status: str
+
+
+# PublishedAvailability's fields in order, as a location keeps them.
+KeptFigures = tuple[int, int, int, int, int, int, int, int | None, str]
+
+
+def kept_figures(figures: PublishedAvailability) -> KeptFigures:
+    """The figures as a location keeps them: a plain tuple, equal to ``figures``."""
+    return cast(KeptFigures, tuple(figures))
+
+
+def published_figures(kept: KeptFigures) -> PublishedAvailability:
+    """The figures a location kept, by name."""
+    return PublishedAvailability._make(kept)
 
 
 def availability_record(

@@ -57,8 +57,14 @@ from atp.domain.events import (
 from atp.domain.kit_terms import changed_kit_terms
 from atp.domain.kits import ComponentSupply, KitTerms, is_component_share
 from atp.domain.location_figures import location_figures
-from atp.domain.location_state import LocationState
-from atp.domain.published_availability import PublishedAvailability, availability_record, component_supply
+from atp.domain.location_state import Locations, LocationState, locations_from_pickles
+from atp.domain.published_availability import (
+    PublishedAvailability,
+    availability_record,
+    component_supply,
+    kept_figures,
+    published_figures,
+)
 from atp.domain.records import (
     AVAILABILITY_KIND,
     CAUSE_INBOUND,
@@ -117,7 +123,8 @@ _NO_PLANNER_ROW: tuple[int | None, SourcePosition] = (None, ())
 _NOT_IN_KIT: tuple[int, SourcePosition] = (0, ())
 
 
-@pickled_by_position
+# Its locations pickle as the pickles each kept since it last changed (atp.domain.location_state.Locations).
+@pickled_by_position(encoded=("locations", Locations.pickles, locations_from_pickles))
 @dataclass(slots=True)
 class SkuState:
     """One SKU (the key of the ``availability`` step): its item, its locations, and what it told kits."""
@@ -127,7 +134,8 @@ class SkuState:
     item_type: str = STOCKED
     discontinued: bool = False
     item_position: SourcePosition = ()
-    locations: dict[str, LocationState] = field(default_factory=dict)
+    # Every change of a location goes through _location or _publish (or seal), which tell Locations it changed.
+    locations: Locations = field(default_factory=Locations)
     # Stock changes seen before the item, per location, in source order (empty once the item is known).
     waiting: Waiting = field(default_factory=dict)
     waiting_since_ms: int | None = None
@@ -135,6 +143,10 @@ class SkuState:
     kits: dict[str, tuple[int, SourcePosition]] = field(default_factory=dict)  # kits using this SKU
     timers_run_to_ms: int = 0
     kit_terms_sent: KitTerms | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.locations, Locations):  # given as a plain dict: tracked from now on
+            self.locations = Locations(self.locations)
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -244,9 +256,9 @@ class SkuState:
         if change.qty_per_kit <= 0:
             return []
         return [
-            component_supply(change.kit_sku, self.sku, code, location.published, change.provenance, CAUSE_KIT)
+            component_supply(change.kit_sku, self.sku, code, figures, change.provenance, CAUSE_KIT)
             for code, location in sorted(self.locations.items())
-            if location.published is not None
+            if (figures := location.published_figures) is not None
         ]
 
     def _apply_correction(self, fix: StockCorrected, now_ms: int, rules: EngineRules) -> list[Output]:
@@ -259,10 +271,8 @@ class SkuState:
         return self._publish(fix.location, fix.provenance, CAUSE_RECONCILE, now_ms, rules)
 
     def _location(self, code: str) -> LocationState:
-        location = self.locations.get(code)
-        if location is None:
-            location = self.locations[code] = LocationState()
-        return location
+        """The location ``code``, created if new, to be changed."""
+        return self.locations.changing(code)
 
     # -- time -----------------------------------------------------------------------------------
 
@@ -319,7 +329,7 @@ class SkuState:
         planner_everywhere, _ = self.planner_safety_stock.get(ALL_LOCATIONS, _NO_PLANNER_ROW)
         return location_figures(
             code,
-            self.locations[code],
+            self.locations.changing(code),  # it refreshes the location's shipments
             self.item_type,
             self.discontinued,
             planner_at_location,
@@ -331,14 +341,14 @@ class SkuState:
     def _publish(self, code: str, provenance: Provenance, cause: str, now_ms: int, rules: EngineRules) -> list[Output]:
         if not self.item_known or self.item_type == KIT:
             return []  # kits publish from their components (atp.domain.kits)
-        location = self.locations[code]
+        location = self.locations.changing(code)  # figures() refreshes its shipments
         published = self.figures(code, now_ms, rules)
         if published == location.published:
             return []
         if not location.epoch_open:
             location.epoch_open, location.epoch_base = True, location.published
             location.version += 1
-        location.published = published
+        location.published = kept_figures(published)
         base = location.epoch_base
         supplies: list[Output] = [
             component_supply(kit_sku, self.sku, code, published, provenance, cause)
@@ -354,13 +364,14 @@ class SkuState:
             # The channel steps still need the state it is back to; the publisher drops both.
             return [record, Withdrawn(AVAILABILITY_KIND, record.key), *supplies]
         # Alerts compare with where the epoch began, so a crossing and its undoing in one epoch raise nothing.
-        previous_available = base.available if base is not None else None
+        previous_available = published_figures(base).available if base is not None else None
         return [record, *alerts_for(record, previous_available, rules.low_stock_threshold), *supplies]
 
     def seal(self) -> None:
         """The epoch closed: its versions are published; the next change opens a new one."""
-        for location in self.locations.values():
+        for code, location in self.locations.items():
             if location.epoch_open:
+                self.locations.changing(code)
                 location.epoch_open, location.epoch_base = False, None
 
     def _kit_terms(self, provenance: Provenance, cause: str, rules: EngineRules, now_ms: int) -> list[Output]:

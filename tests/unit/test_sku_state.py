@@ -191,7 +191,7 @@ def test_a_release_before_its_hold_leaves_nothing_held():
     state = known_sku(10)
     state.apply(reservation(RELEASE, at=NOW + 1), NOW + 2, RULES)
     assert state.apply(reservation(HOLD, expires=NOW + MINUTE), NOW + 2, RULES) == []
-    assert state.locations["DC0001"].published.available == 10
+    assert state.locations["DC0001"].published_figures.available == 10
 
 
 def test_a_duplicated_event_changes_nothing():
@@ -310,7 +310,7 @@ def test_the_dynamic_rule_raises_safety_stock_where_daily_sales_swing():
     for qty, day in [(1, 100), (9, 101), (1, 102)]:
         state.apply(sale(qty, day), NOW, rules)
     # daily sales over the 4-day window: [0, 1, 9, 1] -> population std-dev 3.63 -> 4
-    assert state.locations["ST0001"].published.safety_stock == 4
+    assert state.locations["ST0001"].published_figures.safety_stock == 4
 
 
 def test_steady_sales_keep_the_dynamic_rule_low_and_it_is_off_by_default():
@@ -319,7 +319,7 @@ def test_steady_sales_keep_the_dynamic_rule_low_and_it_is_off_by_default():
     state.apply(stock(50, 100, location="ST0001", location_type=STORE), NOW, rules)
     for day in (100, 101, 102):
         state.apply(sale(2, day), NOW, rules)
-    assert state.locations["ST0001"].published.safety_stock == 0
+    assert state.locations["ST0001"].published_figures.safety_stock == 0
     assert known_sku(10).apply(sale(9, 100, store="DC0001"), NOW, RULES) == []
 
 
