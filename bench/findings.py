@@ -18,7 +18,7 @@ TARGET_P99_MS = 100.0
 TARGET_EVENTS_PER_WORKER = 50_000.0
 TARGET_BYTES_PER_KEY = 300.0
 TARGET_RESUME_S = 10.0
-
+TARGET_CPU_RATIO_2PROC = 1.3  # CPU per event with 2 processes, at most this many times that of 1 process
 
 
 @dataclass
@@ -44,6 +44,27 @@ def _median_rate(runs: list[throughput.ThroughputRun]) -> float:
     return median([r.result.steady_rate for r in runs])
 
 
+def cpu_per_kevent(findings: Findings, processes: int) -> float | None:
+    """Median CPU seconds (all flow processes) per 1,000 input events of the throughput runs; None if none ran."""
+    runs = findings.throughput.get(processes)
+    return median([r.result.cpu_per_kevent_s for r in runs]) if runs else None
+
+
+def _cpu_rows(findings: Findings) -> list[list[str]]:
+    one, two = cpu_per_kevent(findings, 1), cpu_per_kevent(findings, 2)
+    rows = [
+        [f"CPU per 1,000 input events, {processes} process(es)", f"{cost:.3f} CPU-s", "", ""]
+        for processes, cost in ((1, one), (2, two))
+        if cost is not None
+    ]
+    if one and two is not None:
+        rows.append([
+            "CPU per event, 2 processes / 1 process", f"{two / one:.2f}x",
+            f"<= {TARGET_CPU_RATIO_2PROC:.1f}x", report.verdict(two / one <= TARGET_CPU_RATIO_2PROC),
+        ])  # fmt: skip
+    return rows
+
+
 def summary_table(findings: Findings) -> str:
     rows: list[list[str]] = []
     for processes, runs in sorted(findings.throughput.items()):
@@ -55,6 +76,7 @@ def summary_table(findings: Findings) -> str:
             f">= {TARGET_EVENTS_PER_WORKER:,.0f}/worker",
             report.verdict(per_worker >= TARGET_EVENTS_PER_WORKER),
         ])  # fmt: skip
+    rows += _cpu_rows(findings)
     for run in findings.live:
         target = f"{run.target_rate:,.0f}/s" if run.target_rate else "max"
         rows.append([

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from atp.settings import PROJECT_ROOT
-from bench.findings import Findings
+from bench.findings import Findings, cpu_per_kevent
 from bench.latency import LatencyRun
 from bench.stats import median
 
@@ -46,9 +46,8 @@ def summary_figures(findings: Findings, commit: str | None = None) -> dict[str, 
             if findings.inprocess
             else None
         ),
-        # Not measured yet: the throughput runs time the flow, not its CPU (issue 16 asks for it).
-        "cpu_per_kevent_1proc_s": None,
-        "cpu_per_kevent_2proc_s": None,
+        "cpu_per_kevent_1proc_s": cpu_per_kevent(findings, 1),
+        "cpu_per_kevent_2proc_s": cpu_per_kevent(findings, 2),
         "rss_bytes_per_key": findings.memory.bytes_per_key if findings.memory else None,
         "resume_s_1m_keys": (
             findings.resume.seconds_to_fresh_output if findings.resume and findings.resume.keys >= 900_000 else None
