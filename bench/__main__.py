@@ -4,6 +4,8 @@ short  a few minutes: dataflow throughput (1 process) and commit -> output laten
 latency  commit -> output latency through Debezium at each of --rates (one live stack, one flow), a line each.
 long   every figure (latency at 200 and 1,000 changes/s, or the highest rate sustained, throughput 1 and 2 processes,
        RSS per key, recovery size, resume after SIGKILL, a py-spy profile) into bench/results.md.
+resume RSS per key and resume after SIGKILL at 1M keys, the flow in process (no stack; about 10-15 minutes);
+       its figures go into bench/results.json beside those of the last long run.
 down   stop the bench stack.
 """
 
@@ -65,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     latency = sub.add_parser("latency", help="commit -> output latency at several rates; a line each", program="bench")
     latency.add_argument("--rates", type=_rates, default=(200.0, 1000.0), help="changes/s, comma-separated (200,1000)")
     latency.add_argument("--seconds", type=_seconds, default=20, help="length of each run (20)")
+    at_scale = sub.add_parser(
+        "resume", help="RSS per key and resume after SIGKILL at 1M keys, in process (no stack)", program="bench"
+    )
+    at_scale.add_argument("--items", type=_count, default=47_200, help="items x 22 locations = keys (47200: 1M)")
+    at_scale.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
     sub.add_parser("down", help=f"stop the bench stack (ATP_HOME={BENCH_HOME})", program="bench")
     return parser
 
@@ -82,6 +89,8 @@ def _run(args: argparse.Namespace) -> None:
         profiles.short(args.rate, args.seconds, args.keep_stack)
     elif args.profile == "long":
         profiles.long(args.rates, args.seconds, args.repeats, args.memory_items, args.out, args.keep_stack)
+    elif args.profile == "resume":
+        profiles.resume_at_scale(args.items, args.out)
     elif args.profile == "latency":
         profiles.latency_at(args.rates, args.seconds)
     else:

@@ -10,6 +10,7 @@ from bench import latency, peer, report, snapshot_cost, throughput
 from bench.machine import Machine
 from bench.memory import MemoryResult, ResumeResult
 from bench.profile import Profile
+from bench.resume import ResumeAtScale
 from bench.stages import Breakdown
 from bench.stats import median
 from bench.throughput import ThroughputRun, Workload
@@ -38,6 +39,7 @@ class Findings:
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     peer: peer.PeerFindings | None = None
     inprocess: Breakdown | None = None  # the flow in process, its time by stage (bench.stages)
+    at_scale: ResumeAtScale | None = None  # RSS per key and resume at 1M keys, in process (bench.resume)
 
 
 def _median_rate(runs: list[throughput.ThroughputRun]) -> float:
@@ -63,6 +65,25 @@ def _cpu_rows(findings: Findings) -> list[list[str]]:
             f"<= {TARGET_CPU_RATIO_2PROC:.1f}x", report.verdict(two / one <= TARGET_CPU_RATIO_2PROC),
         ])  # fmt: skip
     return rows
+
+
+def _at_scale_rows(findings: Findings) -> list[list[str]]:
+    found = findings.at_scale
+    if found is None:
+        return []
+    comparable = found.keys >= 900_000
+    return [
+        [
+            f"RSS per SKU-location key, in process ({found.keys:,} keys)", f"{report.fmt(found.bytes_per_key)} bytes",
+            f"<= {TARGET_BYTES_PER_KEY:.0f} bytes at 1M keys",
+            report.verdict(found.bytes_per_key <= TARGET_BYTES_PER_KEY) if comparable else "not comparable",
+        ],
+        [
+            f"resume after SIGKILL, in process ({found.keys:,} keys)", f"{found.seconds_to_fresh_output:.1f} s",
+            f"<= {TARGET_RESUME_S:.0f} s with 1M keys",
+            report.verdict(found.seconds_to_fresh_output <= TARGET_RESUME_S) if comparable else "not comparable",
+        ],
+    ]  # fmt: skip
 
 
 def summary_table(findings: Findings) -> str:
@@ -113,6 +134,7 @@ def summary_table(findings: Findings) -> str:
             f"< {TARGET_RESUME_S:.0f} s with 1M keys", "not comparable" if r.keys < 900_000 else
             report.verdict(r.seconds_to_fresh_output < TARGET_RESUME_S),
         ])  # fmt: skip
+    rows += _at_scale_rows(findings)
     if findings.peer:
         f = findings.peer
         rows.append([

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from bench.__main__ import build_parser
 from bench.dataflow import Throughput
 from bench.findings import Findings, summary_table
@@ -10,7 +12,8 @@ from bench.load import LoadResult
 from bench.machine import Machine
 from bench.peer import LiveLatency, PeerFindings
 from bench.results import write_results
-from bench.results_json import summary_figures
+from bench.results_json import merge_at_scale, summary_figures
+from bench.resume import ResumeAtScale
 from bench.stages import Breakdown
 from bench.stats import LatencySummary
 from bench.throughput import ThroughputRun
@@ -130,3 +133,48 @@ def test_long_measures_latency_at_200_and_1000_changes_a_second_by_default():
     args = build_parser().parse_args(["long"])
     assert args.rates == (200.0, 1000.0)
     assert build_parser().parse_args(["long", "--rates", "500"]).rates == (500.0,)
+
+
+def _at_scale(keys: int, resume_s: float) -> ResumeAtScale:
+    return ResumeAtScale(keys, 600.0, 2**28, 2**28 + 250 * keys, 2**30, resume_s)
+
+
+def test_resume_and_rss_per_key_at_1m_keys_in_process_fill_their_figures_and_rows(tmp_path):
+    findings = _findings(ours=5_000, peer=2_000)
+    findings.at_scale = _at_scale(1_038_400, 7.5)
+    figures = summary_figures(findings, commit="abc123")
+    assert figures["resume_s_1m_keys"] == 7.5
+    assert figures["rss_bytes_per_key_1m_keys"] == 250.0
+    rows = _rows(summary_table(findings))
+    rss_row = ["RSS per SKU-location key, in process (1,038,400 keys)", "250 bytes", "<= 300 bytes at 1M keys", "met"]
+    assert rss_row in rows
+    assert ["resume after SIGKILL, in process (1,038,400 keys)", "7.5 s", "<= 10 s with 1M keys", "met"] in rows
+    out = tmp_path / "results.md"
+    write_results(findings, out)
+    text = out.read_text()
+    assert "## c, d at 1M keys: RSS per key and resume after SIGKILL, in process" in text
+    assert ["resume after SIGKILL to the fresh change's record", "**7.5 s** (target <= 10 s)"] in _rows(text)
+
+
+def test_fewer_than_1m_keys_in_process_give_no_1m_figures_and_no_verdict():
+    findings = _findings(ours=5_000, peer=2_000)
+    findings.at_scale = _at_scale(106_150, 1.6)
+    figures = summary_figures(findings, commit="abc123")
+    assert figures["resume_s_1m_keys"] is None and figures["rss_bytes_per_key_1m_keys"] is None
+    rows = _rows(summary_table(findings))
+    resume_row = ["resume after SIGKILL, in process (106,150 keys)", "1.6 s", "<= 10 s with 1M keys", "not comparable"]
+    assert resume_row in rows
+
+
+def test_the_resume_profile_puts_its_figures_beside_the_long_runs_in_results_json(tmp_path):
+    out = tmp_path / "results.json"
+    out.write_bytes(orjson.dumps({"throughput_eps_1proc": 5_000.0, "resume_s_1m_keys": None}))
+    merge_at_scale(_at_scale(1_038_400, 7.5), out)
+    figures = orjson.loads(out.read_bytes())
+    assert figures["throughput_eps_1proc"] == 5_000.0
+    assert (figures["resume_s_1m_keys"], figures["rss_bytes_per_key_1m_keys"]) == (7.5, 250.0)
+    assert figures["at_scale"]["keys"] == 1_038_400
+
+
+def test_the_resume_profile_takes_1m_keys_by_default():
+    assert build_parser().parse_args(["resume"]).items * 22 >= 1_000_000
