@@ -78,8 +78,19 @@ def summary_figures(findings: Findings, commit: str | None = None) -> dict[str, 
     return figures
 
 
+AT_SCALE_FIGURES = ("resume_s_1m_keys", "rss_bytes_per_key_1m_keys", "at_scale")
+
+
 def write_results_json(findings: Findings, out: Path, commit: str | None = None) -> None:
-    out.write_bytes(orjson.dumps(summary_figures(findings, commit), option=orjson.OPT_INDENT_2) + b"\n")
+    figures = summary_figures(findings, commit)
+    previous: dict[str, Any] = orjson.loads(out.read_bytes()) if out.exists() else {}
+    if findings.at_scale is None and "at_scale" in previous:
+        # The 1M-key figures come from `python -m bench resume`, not from this run: keep the last ones (with their
+        # own commit and date in "at_scale") unless this run measured them itself.
+        for key in AT_SCALE_FIGURES:
+            if figures.get(key) is None:
+                figures[key] = previous.get(key)
+    out.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def merge_at_scale(found: ResumeAtScale, out: Path) -> None:

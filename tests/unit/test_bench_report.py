@@ -12,7 +12,7 @@ from bench.load import LoadResult
 from bench.machine import Machine
 from bench.peer import LiveLatency, PeerFindings
 from bench.results import write_results
-from bench.results_json import merge_at_scale, summary_figures
+from bench.results_json import merge_at_scale, summary_figures, write_results_json
 from bench.resume import ResumeAtScale
 from bench.stages import Breakdown
 from bench.stats import LatencySummary
@@ -178,3 +178,12 @@ def test_the_resume_profile_puts_its_figures_beside_the_long_runs_in_results_jso
 
 def test_the_resume_profile_takes_1m_keys_by_default():
     assert build_parser().parse_args(["resume"]).items * 22 >= 1_000_000
+
+
+def test_a_long_run_keeps_the_1m_key_figures_of_the_last_resume_profile(tmp_path):
+    out = tmp_path / "results.json"
+    merge_at_scale(_at_scale(1_038_400, 7.5), out)
+    write_results_json(_findings(ours=5_000, peer=2_000), out, commit="abc123")
+    figures = orjson.loads(out.read_bytes())
+    assert figures["commit"] == "abc123" and figures["peer_ratio"] == 2.5
+    assert (figures["resume_s_1m_keys"], figures["at_scale"]["keys"]) == (7.5, 1_038_400)
