@@ -220,10 +220,10 @@ def long(rates: tuple[float, ...], seconds: int, repeats: int, memory_items: int
     findings.load_after = this_machine().load_average
     attempt(findings, "h (stage breakdown, in process)", lambda: measure_stages(findings))
     if not (findings.resume and findings.resume.keys >= 900_000):
-        # Loading 1M keys takes the flow 10-15 minutes even in process (bench/results.md, c and d at 1M keys),
-        # more than the rest of this profile: it has a profile of its own, which fills the same keys.
+        # Loading 1M keys takes the flow many minutes even in process (bench/resume.py), a large share of this
+        # profile's time: it has a profile of its own, whose figures results.json keeps across long runs.
         findings.missing.append(
-            "resume after SIGKILL and RSS per key at 1M keys: not in this profile (10-15 minutes of loading); "
+            "resume after SIGKILL and RSS per key at 1M keys: not in this profile (minutes of loading in process); "
             "`python -m bench resume` measures them in process and writes them into bench/results.json"
         )
     from bench.results import write_results

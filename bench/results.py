@@ -17,6 +17,7 @@ from bench.findings import (
     summary_table,
 )
 from bench.latency import LatencyRun
+from bench.resume import LOAD_EPOCH_S
 from bench.stats import LatencySummary, median
 from bench.throughput import HOT_SHARE, LIVE_SIZE
 
@@ -167,10 +168,13 @@ def _at_scale_section(findings: Findings) -> list[str]:
             ],
         ),  # fmt: skip
         "",
-        "How (`python -m bench.resume`): the real dataflow (recovery on, the configured epoch) in a child process "
-        "over Bytewax's testing source: the demo retailer's reference data, then every stock balance (ERP "
-        "STOCK_BAL at 2 DCs, POS store_stock at 20 stores, every item everywhere), generated lazily. RSS is taken "
-        "in the child before and after the stock, each once its outputs have stopped for three epochs. The child "
+        "How (`python -m bench resume`): the real dataflow (recovery on) in a child process over Bytewax's testing "
+        "source: the demo retailer's reference data, then every stock balance (ERP STOCK_BAL at 2 DCs, POS "
+        "store_stock at 20 stores, every item everywhere), generated lazily. The load runs with "
+        f"{LOAD_EPOCH_S:.0f} s epochs (at 0.2 s each epoch re-snapshots every location-keyed state, and the load "
+        "takes well over half an hour; the keys in the store are the same); loading time includes three epochs of "
+        "waiting for the outputs to stop. RSS is taken in the child before and after the stock, each once its "
+        "outputs have stopped. The resumed process runs at the configured epoch. The child "
         "is then SIGKILLed; a new one starts on the same store at the saved source position, reads one fresh "
         "STOCK_BAL change, and the figure runs from starting that process to the change's availability record in "
         "its sink (interpreter start, imports, Bytewax restoring every key, the change itself). No Kafka: "

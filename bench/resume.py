@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.resume [--items 47200]
 
 Loading 1M keys through Kafka and the Avro sink takes far longer than the flow itself needs, so this runs the
-real dataflow (``flows.process.availability_flow``, recovery on, the configured epoch) in a child process over
+real dataflow (``flows.process.availability_flow``, recovery on; ``LOAD_EPOCH_S`` epochs) in a child process over
 Bytewax's testing source: the demo retailer's reference data, then every stock balance (ERP STOCK_BAL at each
 DC, POS store_stock at each store; one SKU-location key each), generated lazily so the inputs do not sit in
 memory. The child takes its RSS before and after the stock, then is SIGKILLed once its outputs have stopped
@@ -38,6 +38,11 @@ from atp.arguments import OneLineParser, bounded_number
 from atp.settings import PROJECT_ROOT
 
 ITEMS_FOR_1M_KEYS = 47_200  # x (2 DCs + 20 stores), every item at every store: just over 1,000,000 keys
+# The load is read with long epochs: each epoch snapshots every location-keyed state (one entry per SKU stocked
+# at the location), so at the configured 0.2 s a 1M-key load spends most of its time copying those and takes
+# well over half an hour. The keys and the store the resume starts from are the same whatever the load's epoch;
+# the resumed process runs at the configured epoch.
+LOAD_EPOCH_S = 10.0
 MARKER_ON_HAND = 987_654  # the fresh change's on-hand: no demo balance is that large
 
 
@@ -138,7 +143,7 @@ def _demo(items: int) -> Any:
     return generate(DemoSize(items=items, dcs=2, stores=20, store_assortment=1.0))
 
 
-def build_child(recovery: Path, items: int, epoch: dt.timedelta) -> None:
+def build_child(recovery: Path, items: int, epoch: dt.timedelta) -> None:  # epoch: LOAD_EPOCH_S
     """Load every stock balance, say ``LOADED keys inputs rss_before rss_after seconds``, then idle until killed."""
     from bytewax.testing import TestingSource
 
@@ -225,7 +230,12 @@ def _store_bytes(recovery: Path) -> int:
     return sum(path.stat().st_blocks * 512 for path in recovery.rglob("*") if path.is_file())
 
 
-def measure(items: int = ITEMS_FOR_1M_KEYS, epoch_s: float | None = None, timeout_s: float = 1800) -> ResumeAtScale:
+def measure(
+    items: int = ITEMS_FOR_1M_KEYS,
+    epoch_s: float | None = None,
+    timeout_s: float = 1800,
+    load_epoch_s: float = LOAD_EPOCH_S,
+) -> ResumeAtScale:
     from atp.settings import settings_from_fields
 
     dataflow = settings_from_fields().dataflow
@@ -234,7 +244,7 @@ def measure(items: int = ITEMS_FOR_1M_KEYS, epoch_s: float | None = None, timeou
         recovery = Path(scratch)
         partitions = str(dataflow.recovery_partitions)
         subprocess.run([sys.executable, "-m", "bytewax.recovery", str(recovery), partitions], check=True)
-        build = _child("build", str(recovery), "--items", str(items), "--epoch", epoch)
+        build = _child("build", str(recovery), "--items", str(items), "--epoch", str(load_epoch_s))
         try:
             (keys, read, before, after, seconds), _ = _line_starting(build, "LOADED", timeout_s)
         finally:
