@@ -2,8 +2,10 @@
 
 short  a few minutes: dataflow throughput (1 process) and commit -> output latency at a modest rate; a table.
 latency  commit -> output latency through Debezium at each of --rates (one live stack, one flow), a line each.
-long   every figure (latency at 1,000 changes/s or the highest rate sustained, throughput 1 and 2 processes,
+long   every figure (latency at 200 and 1,000 changes/s, or the highest rate sustained, throughput 1 and 2 processes,
        RSS per key, recovery size, resume after SIGKILL, a py-spy profile) into bench/results.md.
+resume RSS per key and resume after SIGKILL at 1M keys, the flow in process (no stack; minutes of loading);
+       its figures go into bench/results.json beside those of the last long run.
 down   stop the bench stack.
 """
 
@@ -54,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     short.add_argument("--seconds", type=_seconds, default=15, help="length of the latency run (15)")
     short.add_argument("--keep-stack", action="store_true", help="leave the bench stack running afterwards")
     long = sub.add_parser("long", help="every figure into bench/results.md", program="bench")
-    long.add_argument("--rate", type=_positive_rate, default=1000.0, help="target changes/s (1000)")
+    long.add_argument(
+        "--rates", type=_rates, default=(200.0, 1000.0), help="latency runs, changes/s, comma-separated (200,1000)"
+    )
     long.add_argument("--seconds", type=_seconds, default=20, help="length of each latency run (20)")
     long.add_argument("--repeats", type=_count, default=3, help="runs per throughput figure; median (3)")
     long.add_argument("--memory-items", type=_count, default=3_000, help="items of the RSS/resume run (3000)")
@@ -63,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     latency = sub.add_parser("latency", help="commit -> output latency at several rates; a line each", program="bench")
     latency.add_argument("--rates", type=_rates, default=(200.0, 1000.0), help="changes/s, comma-separated (200,1000)")
     latency.add_argument("--seconds", type=_seconds, default=20, help="length of each run (20)")
+    at_scale = sub.add_parser(
+        "resume", help="RSS per key and resume after SIGKILL at 1M keys, in process (no stack)", program="bench"
+    )
+    at_scale.add_argument("--items", type=_count, default=47_200, help="items x 22 locations = keys (47200: 1M)")
+    at_scale.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
     sub.add_parser("down", help=f"stop the bench stack (ATP_HOME={BENCH_HOME})", program="bench")
     return parser
 
@@ -79,7 +88,9 @@ def _run(args: argparse.Namespace) -> None:
     if args.profile == "short":
         profiles.short(args.rate, args.seconds, args.keep_stack)
     elif args.profile == "long":
-        profiles.long(args.rate, args.seconds, args.repeats, args.memory_items, args.out, args.keep_stack)
+        profiles.long(args.rates, args.seconds, args.repeats, args.memory_items, args.out, args.keep_stack)
+    elif args.profile == "resume":
+        profiles.resume_at_scale(args.items, args.out)
     elif args.profile == "latency":
         profiles.latency_at(args.rates, args.seconds)
     else:

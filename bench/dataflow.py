@@ -115,6 +115,15 @@ class FlowRun:
                 total += psutil.Process(pid).memory_info().rss
         return total
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the flow's processes (and any children they waited for) have used so far."""
+        total = 0.0
+        for pid in self.pids:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                used = psutil.Process(pid).cpu_times()
+                total += used.user + used.system + used.children_user + used.children_system
+        return total
+
     def kill(self) -> None:
         """SIGKILL: what an OOM killer or a lost node does."""
         for child in self.children:
@@ -165,6 +174,7 @@ class Progress:
     seconds: float  # since the flow was started
     consumed: int
     rss_bytes: int
+    cpu_s: float = 0.0  # user + system of every flow process since it started
 
 
 def follow(
@@ -186,7 +196,7 @@ def follow(
             done = consumed(run.settings, start)
         except Exception:  # the store is being created or written: try again
             done = samples[-1].consumed if samples else 0
-        samples.append(Progress(time.monotonic() - run.started, done, run.rss_bytes()))
+        samples.append(Progress(time.monotonic() - run.started, done, run.rss_bytes(), run.cpu_seconds()))
         if done >= target:
             return samples
         time.sleep(0.5)
@@ -200,6 +210,12 @@ class Throughput:
     steady_s: float  # from the first snapshot that showed progress to everything read
     steady_events: int
     peak_rss_bytes: int
+    steady_cpu_s: float = 0.0  # CPU (user + system) of every flow process over the steady interval
+
+    @property
+    def cpu_per_kevent_s(self) -> float:
+        """CPU seconds per 1,000 input events over the steady interval, all processes together."""
+        return self.steady_cpu_s * 1000 / self.steady_events if self.steady_events else 0.0
 
     @property
     def steady_rate(self) -> float:
@@ -219,4 +235,5 @@ def throughput_of(samples: list[Progress], events: int) -> Throughput:
         steady_s=last.seconds - first.seconds,
         steady_events=last.consumed - first.consumed,
         peak_rss_bytes=max(s.rss_bytes for s in samples),
+        steady_cpu_s=last.cpu_s - first.cpu_s,
     )

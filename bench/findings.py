@@ -11,6 +11,7 @@ from bench.api_load import ApiLoadResult
 from bench.machine import Machine
 from bench.memory import MemoryResult, ResumeResult
 from bench.profile import Profile
+from bench.resume import ResumeAtScale
 from bench.stages import Breakdown
 from bench.stats import median
 from bench.throughput import ThroughputRun, Workload
@@ -19,7 +20,7 @@ TARGET_P99_MS = 100.0
 TARGET_EVENTS_PER_WORKER = 50_000.0
 TARGET_BYTES_PER_KEY = 300.0
 TARGET_RESUME_S = 10.0
-
+TARGET_CPU_RATIO_2PROC = 1.3  # CPU per event with 2 processes, at most this many times that of 1 process
 
 
 @dataclass
@@ -40,10 +41,51 @@ class Findings:
     peer: peer.PeerFindings | None = None
     inprocess: Breakdown | None = None  # the flow in process, its time by stage (bench.stages)
     api: ApiLoadResult | None = None  # the lookup API in process under a steady load (bench.api_load)
+    at_scale: ResumeAtScale | None = None  # RSS per key and resume at 1M keys, in process (bench.resume)
 
 
 def _median_rate(runs: list[throughput.ThroughputRun]) -> float:
     return median([r.result.steady_rate for r in runs])
+
+
+def cpu_per_kevent(findings: Findings, processes: int) -> float | None:
+    """Median CPU seconds (all flow processes) per 1,000 input events of the throughput runs; None if none ran."""
+    runs = findings.throughput.get(processes)
+    return median([r.result.cpu_per_kevent_s for r in runs]) if runs else None
+
+
+def _cpu_rows(findings: Findings) -> list[list[str]]:
+    one, two = cpu_per_kevent(findings, 1), cpu_per_kevent(findings, 2)
+    rows = [
+        [f"CPU per 1,000 input events, {processes} process(es)", f"{cost:.3f} CPU-s", "", ""]
+        for processes, cost in ((1, one), (2, two))
+        if cost is not None
+    ]
+    if one and two is not None:
+        rows.append([
+            "CPU per event, 2 processes / 1 process", f"{two / one:.2f}x",
+            f"<= {TARGET_CPU_RATIO_2PROC:.1f}x", report.verdict(two / one <= TARGET_CPU_RATIO_2PROC),
+        ])  # fmt: skip
+    return rows
+
+
+def _at_scale_rows(findings: Findings) -> list[list[str]]:
+    found = findings.at_scale
+    if found is None:
+        return []
+    comparable = found.keys >= 900_000
+    return [
+        [
+            f"RSS per SKU-location key, in process ({found.keys:,} keys)", f"{report.fmt(found.bytes_per_key)} bytes",
+            f"<= {TARGET_BYTES_PER_KEY:.0f} bytes at 1M keys",
+            report.verdict(found.bytes_per_key <= TARGET_BYTES_PER_KEY) if comparable else "not comparable",
+        ],
+        [
+            f"resume after SIGKILL, in process ({found.keys:,} keys)", f"{found.seconds_to_fresh_output:.1f} s",
+            f"<= {TARGET_RESUME_S:.0f} s with 1M keys",
+            report.verdict(found.seconds_to_fresh_output <= TARGET_RESUME_S) if comparable else "not comparable",
+        ],
+    ]  # fmt: skip
 
 
 def summary_table(findings: Findings) -> str:
@@ -57,6 +99,7 @@ def summary_table(findings: Findings) -> str:
             f">= {TARGET_EVENTS_PER_WORKER:,.0f}/worker",
             report.verdict(per_worker >= TARGET_EVENTS_PER_WORKER),
         ])  # fmt: skip
+    rows += _cpu_rows(findings)
     for run in findings.live:
         target = f"{run.target_rate:,.0f}/s" if run.target_rate else "max"
         rows.append([
@@ -93,6 +136,7 @@ def summary_table(findings: Findings) -> str:
             f"< {TARGET_RESUME_S:.0f} s with 1M keys", "not comparable" if r.keys < 900_000 else
             report.verdict(r.seconds_to_fresh_output < TARGET_RESUME_S),
         ])  # fmt: skip
+    rows += _at_scale_rows(findings)
     if findings.peer:
         f = findings.peer
         rows.append([

@@ -11,8 +11,9 @@ from typing import Any
 import orjson
 
 from atp.settings import PROJECT_ROOT
-from bench.findings import Findings
+from bench.findings import Findings, cpu_per_kevent
 from bench.latency import LatencyRun
+from bench.resume import ResumeAtScale
 from bench.stats import median
 
 
@@ -28,6 +29,18 @@ def _live_at(findings: Findings, rate: float) -> LatencyRun | None:
 def _throughput(findings: Findings, processes: int) -> float | None:
     runs = findings.throughput.get(processes)
     return median([run.result.steady_rate for run in runs]) if runs else None
+
+
+AT_SCALE_KEYS = 900_000  # "1M keys" figures need at least this many keys in state
+
+
+def _resume_at_1m_keys(findings: Findings) -> float | None:
+    """Resume after SIGKILL with 1M keys: the Kafka run's if it loaded that many, else the in-process one's."""
+    if findings.resume and findings.resume.keys >= AT_SCALE_KEYS:
+        return findings.resume.seconds_to_fresh_output
+    if findings.at_scale and findings.at_scale.keys >= AT_SCALE_KEYS:
+        return findings.at_scale.seconds_to_fresh_output
+    return None
 
 
 def summary_figures(findings: Findings, commit: str | None = None) -> dict[str, Any]:
@@ -46,12 +59,12 @@ def summary_figures(findings: Findings, commit: str | None = None) -> dict[str, 
             if findings.inprocess
             else None
         ),
-        # Not measured yet: the throughput runs time the flow, not its CPU (issue 16 asks for it).
-        "cpu_per_kevent_1proc_s": None,
-        "cpu_per_kevent_2proc_s": None,
+        "cpu_per_kevent_1proc_s": cpu_per_kevent(findings, 1),
+        "cpu_per_kevent_2proc_s": cpu_per_kevent(findings, 2),
         "rss_bytes_per_key": findings.memory.bytes_per_key if findings.memory else None,
-        "resume_s_1m_keys": (
-            findings.resume.seconds_to_fresh_output if findings.resume and findings.resume.keys >= 900_000 else None
+        "resume_s_1m_keys": _resume_at_1m_keys(findings),
+        "rss_bytes_per_key_1m_keys": (
+            findings.at_scale.bytes_per_key if findings.at_scale and findings.at_scale.keys >= AT_SCALE_KEYS else None
         ),
         "peer_ratio": findings.peer.ratio if findings.peer else None,
         # The lookup API in process at 1,000 requests/s (bench.api_load).
@@ -69,5 +82,35 @@ def summary_figures(findings: Findings, commit: str | None = None) -> dict[str, 
     return figures
 
 
+AT_SCALE_FIGURES = ("resume_s_1m_keys", "rss_bytes_per_key_1m_keys", "at_scale")
+
+
 def write_results_json(findings: Findings, out: Path, commit: str | None = None) -> None:
-    out.write_bytes(orjson.dumps(summary_figures(findings, commit), option=orjson.OPT_INDENT_2) + b"\n")
+    figures = summary_figures(findings, commit)
+    previous: dict[str, Any] = orjson.loads(out.read_bytes()) if out.exists() else {}
+    if findings.at_scale is None and "at_scale" in previous:
+        # The 1M-key figures come from `python -m bench resume`, not from this run: keep the last ones (with their
+        # own commit and date in "at_scale") unless this run measured them itself.
+        for key in AT_SCALE_FIGURES:
+            if figures.get(key) is None:
+                figures[key] = previous.get(key)
+    out.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def merge_at_scale(found: ResumeAtScale, out: Path) -> None:
+    """Put the 1M-key figures of ``python -m bench resume`` into ``out`` beside the last long run's."""
+    figures: dict[str, Any] = orjson.loads(out.read_bytes()) if out.exists() else {}
+    at_1m = found.keys >= AT_SCALE_KEYS
+    figures["resume_s_1m_keys"] = found.seconds_to_fresh_output if at_1m else None
+    figures["rss_bytes_per_key_1m_keys"] = found.bytes_per_key if at_1m else None
+    figures["at_scale"] = {
+        "commit": _commit(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "keys": found.keys,
+        "load_s": found.load_seconds,
+        "rss_bytes_per_key": found.bytes_per_key,
+        "recovery_bytes": found.recovery_bytes,
+        "resume_s": found.seconds_to_fresh_output,
+        "how": "python -m bench resume: the flow in process over the testing source, recovery on, SIGKILL",
+    }
+    out.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2) + b"\n")
