@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from atp.errors import ServiceError
 from atp.settings import KafkaSettings, LocalStackSettings
 from connectors.connect_client import ConnectClient
 from connectors.kafka_config import java_client_properties
@@ -191,7 +192,14 @@ def register_cdc(stack: LocalStackSettings, kafka: KafkaSettings, progress: Prog
     client = connect_client(stack)
     for name, config in ((ERP_CONNECTOR, erp_config(stack, kafka)), (POS_CONNECTOR, pos_config(stack, kafka))):
         client.put_config(name, config)
-        client.wait_running(name)
+        try:
+            client.wait_running(name)
+        except ServiceError:
+            # A task that failed under the connector's previous config (an upgrade that moved the broker to
+            # another listener, say) stays FAILED until it is restarted; a failure under this config fails again.
+            progress(f"  connector {name} failed: restarting it under its current config")
+            client.restart(name)
+            client.wait_running(name)
         progress(f"  connector {name} RUNNING")
 
 
