@@ -16,8 +16,10 @@ from bench.stages import Breakdown
 from bench.stats import median
 from bench.throughput import ThroughputRun, Workload
 
-TARGET_P99_MS = 100.0
-TARGET_EVENTS_PER_WORKER = 50_000.0
+# Issue 16's targets: commit -> channel topic p99 by rate (end to end, everything on this machine), and input
+# events/s per process over Kafka on the bench mix.
+TARGET_CHANNEL_P99_MS = {200.0: 60.0, 1000.0: 150.0}
+TARGET_EVENTS_PER_WORKER = 25_000.0
 TARGET_BYTES_PER_KEY = 300.0
 TARGET_RESUME_S = 10.0
 TARGET_CPU_RATIO_2PROC = 1.3  # CPU per event with 2 processes, at most this many times that of 1 process
@@ -88,6 +90,14 @@ def _at_scale_rows(findings: Findings) -> list[list[str]]:
     ]  # fmt: skip
 
 
+def _channel_target(rate: float | None, p99_ms: float, sustained: bool) -> list[str]:
+    """The target column and verdict of a commit -> channel row: only the rates the targets name have one."""
+    target_ms = TARGET_CHANNEL_P99_MS.get(rate or 0.0)
+    if target_ms is None:
+        return ["", ""]
+    return [f"p99 <= {target_ms:.0f} ms at {rate:,.0f}/s", report.verdict(p99_ms <= target_ms and sustained)]
+
+
 def summary_table(findings: Findings) -> str:
     rows: list[list[str]] = []
     for processes, runs in sorted(findings.throughput.items()):
@@ -112,8 +122,7 @@ def summary_table(findings: Findings) -> str:
             f"commit -> atp.channel.shopify at {target}",
             f"p50 {report.fmt(run.channel.p50_ms)} / p95 {report.fmt(run.channel.p95_ms)} / "
             f"p99 {report.fmt(run.channel.p99_ms)} / max {report.fmt(run.channel.max_ms)} ms",
-            f"p99 < {TARGET_P99_MS:.0f} ms at 1,000/s",
-            report.verdict(run.channel.p99_ms < TARGET_P99_MS and (run.target_rate or 0) >= 1000 and run.sustained),
+            *_channel_target(run.target_rate, run.channel.p99_ms, run.sustained),
         ])  # fmt: skip
     if findings.fastest:
         rows.append([
@@ -143,7 +152,7 @@ def summary_table(findings: Findings) -> str:
             f"throughput against the Quix Streams peer, same topics ({f.inputs:,} inputs)",
             f"ours {report.fmt(f.ours_kafka_events_per_s)} vs peer {report.fmt(f.peer_events_per_s)} events/s "
             f"({f.ratio:.2f}x; {f.mismatched_keys} of {f.keys:,} keys differ)",
-            ">= 1.5x the peer", report.verdict(f.ratio >= 1.5 and f.mismatched_keys == 0),
+            "ahead of the peer", report.verdict(f.ratio > 1.0 and f.mismatched_keys == 0),
         ])  # fmt: skip
         for rate in sorted({r.rate for r in f.live}):
             ours, theirs = (next((r for r in f.live if r.rate == rate and r.engine.startswith(e)), None)
