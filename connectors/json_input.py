@@ -11,9 +11,11 @@ message nested deeper than :data:`MAX_JSON_DEPTH` is refused with its own reason
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel, ValidationError
 
 from atp.errors import InputError
 
@@ -65,3 +67,26 @@ def parse_json(value: bytes) -> Any:
         return orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise InputError("unparsable_json", str(exc)) from exc
+
+
+Message = TypeVar("Message", bound=BaseModel)
+
+
+def validated_message(
+    value: bytes | None, model: type[Message], what: str, reason_by_field: Mapping[str, str]
+) -> Message:
+    """One JSON object message validated by ``model``, or an :class:`InputError` whose reason is
+    ``reason_by_field`` of the first field that failed (``invalid_field`` otherwise). ``what`` names the
+    message in the error ("a reservation message")."""
+    if value is None or not value.strip():
+        raise InputError("empty_message", f"{what} without a value")
+    doc = parse_json(value)
+    if not isinstance(doc, dict):
+        raise InputError("not_an_object", f"expected a JSON object, got {type(doc).__name__}")
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        # The text names the field and the rule, never the value: it could be personal data.
+        raise InputError(reason_by_field.get(field, "invalid_field"), f"{field}: {first['msg']}") from exc

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from atp.domain.events import Event, Provenance, ReservationReceived
 from atp.domain.inputs import Decoded
 from atp.domain.time_window import IMPLAUSIBLE_TIMESTAMP, event_time_problem, moment_ahead_problem
 from atp.errors import InputError
 from connectors.cdc.decode import dead_letter_for
-from connectors.json_input import parse_json
+from connectors.json_input import validated_message
 
 _NON_EMPTY = Field(min_length=1, max_length=200)
 
@@ -56,18 +56,7 @@ def decode_reservation(topic: str, partition: int, offset: int, value: bytes | N
 
 
 def _parse(topic: str, partition: int, offset: int, value: bytes | None, now_ms: int) -> ReservationReceived:
-    if value is None or not value.strip():
-        raise InputError("empty_message", "a reservation message without a value")
-    doc = parse_json(value)
-    if not isinstance(doc, dict):
-        raise InputError("not_an_object", f"expected a JSON object, got {type(doc).__name__}")
-    try:
-        message = ReservationMessage.model_validate(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
-        # The message names the field and the rule, never the value: it could be personal data.
-        raise InputError(_REASON_BY_FIELD.get(field, "invalid_field"), f"{field}: {first['msg']}") from exc
+    message = validated_message(value, ReservationMessage, "a reservation message", _REASON_BY_FIELD)
     if message.op not in _OPS:
         raise InputError("unknown_op", f"op must be one of {sorted(_OPS)}")
     if not 0 < message.qty <= _MAX_QTY:

@@ -10,7 +10,7 @@ else: never into an error text, a log line or ``provenance.cause_ref``, and mask
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from atp.domain.back_in_stock import FORGET, OPS, WISH, WISH_OPS
 from atp.domain.events import CustomerForgotten, Event, Provenance, WishChanged
@@ -18,7 +18,7 @@ from atp.domain.inputs import Decoded
 from atp.domain.time_window import IMPLAUSIBLE_TIMESTAMP, event_time_problem
 from atp.errors import InputError
 from connectors.cdc.decode import dead_letter_for
-from connectors.json_input import parse_json
+from connectors.json_input import validated_message
 from connectors.reservations import rfc3339_ms
 
 _NON_EMPTY = Field(min_length=1, max_length=200)
@@ -55,18 +55,7 @@ def decode_wish(topic: str, partition: int, offset: int, value: bytes | None, no
 
 
 def _parse(topic: str, partition: int, offset: int, value: bytes | None, now_ms: int) -> Event:
-    if value is None or not value.strip():
-        raise InputError("empty_message", "a wish-list message without a value")
-    doc = parse_json(value)
-    if not isinstance(doc, dict):
-        raise InputError("not_an_object", f"expected a JSON object, got {type(doc).__name__}")
-    try:
-        message = WishMessage.model_validate(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
-        # The text names the field and the rule, never the value: it could be personal data.
-        raise InputError(_REASON_BY_FIELD.get(field, "invalid_field"), f"{field}: {first['msg']}") from exc
+    message = validated_message(value, WishMessage, "a wish-list message", _REASON_BY_FIELD)
     if message.op not in OPS:
         raise InputError("unknown_op", f"op must be one of {sorted(OPS)}")
     occurred_at_ms = rfc3339_ms("occurred_at", message.occurred_at)
