@@ -12,6 +12,9 @@ import time
 from typing import Any
 
 from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition
+from bytewax.testing import TestingSink, cluster_main, run_main
+
+from atp.settings import Settings
 
 
 class _Partition(StatelessSourcePartition[Any]):
@@ -72,3 +75,18 @@ class ResumablePacedSource(FixedPartitionedSource[Any, int]):
 
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _ResumablePartition:
         return _ResumablePartition(self._schedule, self._linger_s, resume_state or 0)
+
+
+def run_paced(
+    settings: Settings, schedule: list[Any], linger_s: float, epoch: dt.timedelta, workers: int = 1
+) -> list[Any]:
+    """What the whole availability flow publishes for ``schedule``, on one worker or ``workers`` in one process."""
+    from flows.process import availability_flow
+
+    out: list[Any] = []
+    flow = availability_flow(settings, PacedSource(schedule, linger_s), TestingSink(out))
+    if workers == 1:
+        run_main(flow, epoch_interval=epoch)
+    else:
+        cluster_main(flow, [], 0, epoch_interval=epoch, worker_count_per_proc=workers)
+    return out

@@ -133,3 +133,13 @@ def availability(pipeline: Settings) -> Iterator[TopicWatcher]:
     watcher = TopicWatcher(pipeline.kafka, topics.AVAILABILITY)
     yield watcher
     watcher.close()
+
+
+@pytest.fixture
+def shopify(pipeline: Settings) -> Iterator[TopicWatcher]:
+    """``atp.channel.shopify`` from its end now on: the SHOPIFY feed's records during the test."""
+    from connectors import topics
+
+    watcher = TopicWatcher(pipeline.kafka, topics.channel_topic("SHOPIFY"))
+    yield watcher
+    watcher.close()

@@ -24,13 +24,6 @@ HEAD_START_S = 3.0
 
 
 @pytest.fixture
-def shopify(pipeline: Settings) -> Iterator[TopicWatcher]:
-    watcher = TopicWatcher(pipeline.kafka, topics.channel_topic("SHOPIFY"))
-    yield watcher
-    watcher.close()
-
-
-@pytest.fixture
 def notices(pipeline: Settings) -> Iterator[TopicWatcher]:
     watcher = TopicWatcher(pipeline.kafka, topics.back_in_stock_topic("SHOPIFY"))
     yield watcher

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from atp import analyst
 from atp.settings import Settings
-from connectors import topics
 from connectors.legacy_db import erp_connection
 from connectors.output_watch import TopicWatcher
 from tests.integration.legacy_writes import DC, list_on_channel, new_item, put_on_shelf, set_dc_stock
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def shopify(pipeline: Settings) -> Iterator[TopicWatcher]:
-    watcher = TopicWatcher(pipeline.kafka, topics.channel_topic("SHOPIFY"))
-    yield watcher
-    watcher.close()
 
 
 def stores_by_ship_from(settings: Settings) -> tuple[str, str]:

@@ -22,13 +22,6 @@ MARGIN_S = 0.05  # clocks: the pipeline's timer may fire a few ms before the fig
 
 
 @pytest.fixture
-def shopify(pipeline: Settings) -> Iterator[TopicWatcher]:
-    watcher = TopicWatcher(pipeline.kafka, topics.channel_topic("SHOPIFY"))
-    yield watcher
-    watcher.close()
-
-
-@pytest.fixture
 def promotable(pipeline: Settings) -> Iterator[TopicWatcher]:
     watcher = TopicWatcher(pipeline.kafka, topics.promotable_topic("SHOPIFY"))
     yield watcher

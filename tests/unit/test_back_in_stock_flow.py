@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from bytewax.recovery import RecoveryConfig
-from bytewax.testing import TestingSink, cluster_main, run_main
+from bytewax.testing import TestingSink, run_main
 
 from atp import privacy_requests
 from atp.domain.back_in_stock import BackInStockNotice
@@ -26,7 +26,7 @@ from connectors.store_loader import tables_by_topic
 from connectors.topics import WISHLIST, back_in_stock_topic
 from flows.process import availability_flow
 from tests.debezium_events import ERP_STOCK, message, stock_bal_row, wish_value
-from tests.paced_source import PacedSource, ResumablePacedSource
+from tests.paced_source import ResumablePacedSource, run_paced
 from tests.unit.test_engine_flow import EPOCH, a_shirt_listed_on_shopify, erp
 
 _offsets = iter(range(1, 10**6))
@@ -44,13 +44,7 @@ def restock(units: str) -> object:
 
 
 def run(schedule: list, linger_s: float = 0.4, workers: int = 1) -> list:
-    out: list = []
-    flow = availability_flow(SETTINGS, PacedSource(schedule, linger_s), TestingSink(out))
-    if workers == 1:
-        run_main(flow, epoch_interval=EPOCH)
-    else:
-        cluster_main(flow, [], 0, epoch_interval=EPOCH, worker_count_per_proc=workers)
-    return out
+    return run_paced(SETTINGS, schedule, linger_s, EPOCH, workers)
 
 
 def notices(out: list) -> list[tuple[str, str, str, int, int]]:

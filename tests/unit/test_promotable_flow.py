@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 from bytewax.recovery import RecoveryConfig
-from bytewax.testing import TestingSink, cluster_main, run_main
+from bytewax.testing import TestingSink, run_main
 
 from atp.domain.channels import ChannelRecord
 from atp.domain.promotable import PromotableRecord
 from atp.settings import settings_from_fields
 from flows.process import availability_flow
 from tests.debezium_events import ERP_STOCK, stock_bal_row
-from tests.paced_source import PacedSource, ResumablePacedSource
+from tests.paced_source import PacedSource, ResumablePacedSource, run_paced
 from tests.unit.test_engine_flow import EPOCH, a_shirt_listed_on_shopify, erp
 
 STABLE_S = 0.6
@@ -33,13 +33,7 @@ SETTINGS = settings_from_fields(
 
 
 def run(schedule: list, linger_s: float, workers: int = 1) -> list:
-    out: list = []
-    flow = availability_flow(SETTINGS, PacedSource(schedule, linger_s), TestingSink(out))
-    if workers == 1:
-        run_main(flow, epoch_interval=EPOCH)
-    else:
-        cluster_main(flow, [], 0, epoch_interval=EPOCH, worker_count_per_proc=workers)
-    return out
+    return run_paced(SETTINGS, schedule, linger_s, EPOCH, workers)
 
 
 def promotable(out: list) -> list[PromotableRecord]:
