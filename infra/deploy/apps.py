@@ -27,6 +27,16 @@ def _labels(app: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "atp-stream"}
 
 
+def _service(app: str, namespace: str, port_name: str, port: int) -> Manifest:
+    """A ClusterIP Service in front of ``app``'s pods, one named port."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": app, "namespace": namespace, "labels": _labels(app)},
+        "spec": {"selector": _labels(app), "ports": [{"name": port_name, "port": port}]},
+    }
+
+
 def registry_url(params: DeployParameters) -> str:
     return f"http://{REGISTRY}.{params.namespace}.svc:{REGISTRY_PORT}/apis/ccompat/v7"
 
@@ -79,13 +89,7 @@ def schema_registry(params: DeployParameters) -> list[Manifest]:
             },
         },
     }
-    service: Manifest = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": REGISTRY, "namespace": params.namespace, "labels": _labels(REGISTRY)},
-        "spec": {"selector": _labels(REGISTRY), "ports": [{"name": "http", "port": REGISTRY_PORT}]},
-    }
-    return [deployment, service]
+    return [deployment, _service(REGISTRY, params.namespace, "http", REGISTRY_PORT)]
 
 
 def peer_addresses(params: DeployParameters) -> str:
@@ -225,10 +229,4 @@ def outputs(params: DeployParameters, stack: LocalStackSettings) -> list[Manifes
             },
         },
     }
-    service: Manifest = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": OUTPUTS, "namespace": params.namespace, "labels": _labels(OUTPUTS)},
-        "spec": {"selector": _labels(OUTPUTS), "ports": [{"name": "metrics", "port": port}]},
-    }
-    return [deployment, service]
+    return [deployment, _service(OUTPUTS, params.namespace, "metrics", port)]
