@@ -13,7 +13,7 @@ from pathlib import Path
 from atp.errors import ServiceError
 from atp.settings import KafkaSettings, LocalStackSettings
 from connectors.connect_client import ConnectClient
-from connectors.kafka_config import java_client_properties
+from connectors.kafka_config import java_security_properties
 from connectors.secret_files import read_secret
 
 ERP_CONNECTOR = "atp-erp"
@@ -106,8 +106,7 @@ def _secret(stack: LocalStackSettings, key: str) -> str:
 def _schema_history_security(stack: LocalStackSettings, kafka: KafkaSettings) -> dict[str, str]:
     """The security of the MariaDB connector's schema-history producer and consumer: the same as every client's,
     the SASL password a ``${file:...}`` reference, so Connect's config topic never holds it."""
-    security = java_client_properties(kafka, password=_secret(stack, "kafka_sasl_password"))
-    del security["bootstrap.servers"]
+    security = java_security_properties(kafka, password=_secret(stack, "kafka_sasl_password"))
     return {
         f"schema.history.internal.{client}.{key}": value
         for client in ("producer", "consumer")

@@ -50,12 +50,13 @@ def jaas_config(module: str, username: str, password: str) -> str:
     return f"{module} required username={jaas_quote(username)} password={jaas_quote(password)};"
 
 
-def java_client_properties(kafka: KafkaSettings, password: str | None = None) -> dict[str, str]:
-    """Kafka's Java client settings for the same cluster and security as :func:`client_config`.
+def java_security_properties(kafka: KafkaSettings, password: str | None = None) -> dict[str, str]:
+    """Kafka's Java client security settings matching :func:`client_config`'s (no address: for clients whose
+    address is set apart, such as Debezium's schema history and the registry's storage).
 
     ``password``: what to write in place of the SASL password, e.g. a Connect ``${file:...}``
     reference, so the secret itself never lands in a stored connector config."""
-    properties = {"bootstrap.servers": kafka.bootstrap_servers, "security.protocol": kafka.security_protocol}
+    properties: dict[str, str] = {"security.protocol": kafka.security_protocol}
     if kafka.security_protocol.startswith("SASL"):
         properties["sasl.mechanism"] = kafka.sasl_mechanism
         properties["sasl.jaas.config"] = jaas_config(
@@ -65,3 +66,8 @@ def java_client_properties(kafka: KafkaSettings, password: str | None = None) ->
         properties["ssl.truststore.type"] = "PEM"
         properties["ssl.truststore.location"] = str(kafka.ssl_ca_file)
     return properties
+
+
+def java_client_properties(kafka: KafkaSettings) -> dict[str, str]:
+    """Kafka's Java client settings for the same cluster and security as :func:`client_config`."""
+    return {"bootstrap.servers": kafka.bootstrap_servers, **java_security_properties(kafka)}

@@ -22,7 +22,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from atp.errors import ServiceError
 from atp.settings import KafkaSettings, LocalStackSettings
-from connectors.kafka_config import client_config, java_client_properties
+from connectors.kafka_config import client_config, java_security_properties
 from connectors.secret_files import private_dir, write_private
 from connectors.topics import create_missing
 from infra import java, process
@@ -57,12 +57,11 @@ def _write_storage_config(data: Path, kafka: KafkaSettings) -> Path:
     """The KafkaSQL storage's clients (producer, consumer, admin) with atp's Kafka security, in the
     ``config/application.properties`` Quarkus reads from the working directory (0600; the SASL password
     is in it, so it is never on a command line)."""
-    security = java_client_properties(kafka)
+    security = java_security_properties(kafka)
     lines = [
         f"apicurio.kafkasql.{client}.{key}={java.properties_value(value)}"
         for client in ("producer", "consumer", "admin")
         for key, value in security.items()
-        if key != "bootstrap.servers"
     ]
     return write_private(private_dir(data / "config") / "application.properties", "\n".join(lines) + "\n")
 
