@@ -29,8 +29,30 @@ class Due:
     ref: str
 
 
+def location_deadline_times(code: str, location: LocationState, rules: EngineRules) -> list[int]:
+    """When each of the location's deadlines falls, passed or not. The timer asks this after every input of
+    every key, so it builds no reference text (``location_deadlines`` does, for the ones that fired)."""
+    times = []
+    grace_ms = rules.fulfil_grace_ms
+    for reservation in location.reservations.values():
+        ends = reservation.deadlines_ms(grace_ms)
+        if ends.hold_lapses_ms is not None:
+            times.append(ends.hold_lapses_ms)
+        if ends.grace_ends_ms is not None:
+            times.append(ends.grace_ends_ms)
+    if location.lots:
+        zone = rules.timezone_of(code)
+        times.extend(
+            representable_ms(start_of_day_ms(lot.expiry_day, zone))
+            for lot in location.lots.values()
+            if lot.expiry_day is not None
+        )
+    return times
+
+
 def location_deadlines(code: str, location: LocationState, rules: EngineRules) -> list[Due]:
-    """Every deadline of the location, passed or not (the caller picks the window it runs)."""
+    """Every deadline of the location, passed or not, with the cause and reference its record is published with
+    (the caller picks the window it runs)."""
     deadlines = []
     for reservation in location.reservations.values():
         ends = reservation.deadlines_ms(rules.fulfil_grace_ms)
@@ -39,9 +61,11 @@ def location_deadlines(code: str, location: LocationState, rules: EngineRules) -
         if ends.grace_ends_ms is not None:
             ref = f"timer: fulfil grace {reservation.reservation_id}"
             deadlines.append(Due(ends.grace_ends_ms, CAUSE_EXPIRY, ref))
-    zone = rules.timezone_of(code)
-    for lot_no, lot in location.lots.items():
-        if lot.expiry_day is not None:
-            ref = f"timer: lot {lot_no} expires {day_to_date(lot.expiry_day)} {zone}"
-            deadlines.append(Due(representable_ms(start_of_day_ms(lot.expiry_day, zone)), CAUSE_LOT_EXPIRY, ref))
+    if location.lots:
+        zone = rules.timezone_of(code)
+        for lot_no, lot in location.lots.items():
+            if lot.expiry_day is not None:
+                ref = f"timer: lot {lot_no} expires {day_to_date(lot.expiry_day)} {zone}"
+                at_ms = representable_ms(start_of_day_ms(lot.expiry_day, zone))
+                deadlines.append(Due(at_ms, CAUSE_LOT_EXPIRY, ref))
     return deadlines

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from atp.domain import location_state
 from atp.domain.compact import pickled_by_position
-from atp.domain.deadlines import location_deadlines
+from atp.domain.deadlines import location_deadline_times, location_deadlines
 from atp.domain.engine_rules import EngineRules
 from atp.domain.events import (
     ALL_LOCATIONS,
@@ -283,6 +283,8 @@ class SkuState:
         if not self.item_known or now_ms <= since:
             return out
         for code, location in sorted(self.locations.items()):
+            if not any(since < at_ms <= now_ms for at_ms in location_deadline_times(code, location, rules)):
+                continue
             due = [d for d in location_deadlines(code, location, rules) if since < d.at_ms <= now_ms]
             if due:
                 # One record for all that passed, stamped with the latest: the deadline is its source time.
@@ -307,10 +309,13 @@ class SkuState:
         soonest: int | None = None
         if self.waiting_since_ms is not None:
             soonest = self.waiting_since_ms + rules.unresolved_wait_ms
+        run_to = self.timers_run_to_ms
         for code, location in self.locations.items():
-            for due in location_deadlines(code, location, rules):
-                if due.at_ms > self.timers_run_to_ms and (soonest is None or due.at_ms < soonest):
-                    soonest = due.at_ms
+            if not location.reservations and not location.lots:  # most locations of most SKUs: nothing timed
+                continue
+            for at_ms in location_deadline_times(code, location, rules):
+                if at_ms > run_to and (soonest is None or at_ms < soonest):
+                    soonest = at_ms
         return soonest
 
     def _give_up_waiting(self, now_ms: int, rules: EngineRules) -> list[Output]:

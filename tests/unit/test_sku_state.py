@@ -392,3 +392,20 @@ def test_a_component_tells_each_kit_using_it_what_it_has_at_every_location():
     assert (supply.kit_sku, supply.location, supply.available) == ("GIFT-1", "DC0001", 10)
     out = state.apply(stock(7, 101), NOW, RULES)
     assert [(type(o).__name__, o.available) for o in out] == [("AvailabilityRecord", 7), ("ComponentSupply", 7)]
+
+
+def test_the_timer_s_deadline_times_are_those_of_the_deadlines_published_when_they_fire():
+    from atp.domain.deadlines import location_deadline_times, location_deadlines
+
+    paris = dataclasses.replace(RULES, location_timezones={"DC0001": "Europe/Paris"})
+    state = known_sku(10, rules=paris)
+    state.apply(reservation(HOLD, expires=NOW + 15 * MINUTE), NOW, paris)
+    state.apply(reservation(CONFIRM, qty=1, rid="r2"), NOW, paris)
+    state.apply(reservation(FULFILL, qty=1, at=NOW + 1, rid="r2"), NOW + 1, paris)
+    state.apply(lot("L1", 4, day_of(dt.date(2027, 3, 10)), 150), NOW, paris)
+    state.apply(lot("FOREVER", 5, None, 151), NOW, paris)
+    for code, location in state.locations.items():
+        assert location_deadline_times(code, location, paris) == [
+            d.at_ms for d in location_deadlines(code, location, paris)
+        ]
+    assert len(location_deadline_times("DC0001", state.locations["DC0001"], paris)) == 3
