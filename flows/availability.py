@@ -8,9 +8,8 @@ alerts, channel figures, back-in-stock notices and dead letters out. It reads as
                                       order)                                            (availability, kits)
                                                                                               │
                                                             channel_feeds ◄───────────────────┤
-                                                                  │  ├─► promotions ──────────┤
-                                                                  │  └─► back_in_stock ───────┤
-                                                                  │   (+ wish-list events)    │
+                                                                  │                           │
+                     wish_customers ─► listings: channel records, promotions, back in stock ──┤
                           publish: each key's last record of an epoch, at its close ◄─────────┘
                           account_inputs: the input ledger (each input used or dead-lettered, once)
 
@@ -21,8 +20,8 @@ Every stateful step may dead-letter an input (its rules, or ``engine_error`` whe
 Keys (``flows.routing`` is the table): ``transactions`` by source database (``erp``, ``pos``),
 ``resolve_upc`` by UPC, ``join_tickets`` by ticket, ``check_location`` by location,
 ``resolve_listing`` by channel and channel SKU, ``explode_kits``, ``availability`` and ``kits``
-by SKU, ``channel_locations`` by location, ``channel_sums`` by SKU, ``channel_feed``, ``promotable`` and
-``back_in_stock`` by listing, ``wish_customers`` by a digest of the customer ref.
+by SKU, ``channel_locations`` by location, ``channel_sums`` by SKU, ``listing`` by listing (channel and
+channel SKU: its feed, promotions gate and wishes, one key), ``wish_customers`` by a digest of the customer ref.
 Time-driven changes (holds that lapse, lots that expire, fulfilment grace, inputs that waited in
 vain for their reference, a channel figure that has held long enough to be promoted) are Bytewax
 timers on those keys: ``notify_at`` returns the soonest deadline, and it fires with no further input.
@@ -61,8 +60,6 @@ from flows.epoch_gate import EpochGate
 from flows.keyed import Clock, wall_clock_ms
 from flows.steps import (
     Availability,
-    BackInStockLogic,
-    ChannelFeedLogic,
     ChannelLocations,
     ChannelSumsLogic,
     CheckReference,
@@ -70,7 +67,7 @@ from flows.steps import (
     InputLedgerLogic,
     JoinTickets,
     Kits,
-    PromotableLogic,
+    ListingLogic,
     ResolveUpc,
     TransactionAssembly,
     WishCustomers,
@@ -136,20 +133,20 @@ class Available:
 
 
 @dataclass(frozen=True)
-class Fed:
-    channel_records: Stream[Any]  # channel records and withdrawals
+class Figured:
+    figures: Stream[Any]  # per SKU and channel, the sum over where the channel may fulfil from
     letters: Stream[DeadLetter]
 
 
 @dataclass(frozen=True)
-class Noticed:
-    notices: Stream[Any]  # back-in-stock notices and withdrawals of notices an epoch undid
+class Wished:
+    wishes: Stream[Any]  # wish events, each once its customer's deletion requests have been applied
     letters: Stream[DeadLetter]
 
 
 @dataclass(frozen=True)
-class Promoted:
-    promotable: Stream[Any]  # promotable records and withdrawals
+class Listed:
+    records: Stream[Any]  # channel, promotable and back-in-stock records, and withdrawals of them
     letters: Stream[DeadLetter]
 
 
@@ -317,10 +314,8 @@ def channel_feeds(
     events: Stream[Event],
     clock: Clock,
     channel_rules: ChannelRules,
-    channels: frozenset[str],
-) -> Fed:
-    """Availability stamped per location, summed per SKU over where each channel may fulfil from,
-    versioned per listing."""
+) -> Figured:
+    """Availability stamped per location, then summed per SKU over where each channel may fulfil from."""
     by_location = op.merge(
         "channel_location_inputs",
         op.flat_map("route_records_to_location", records, to.RECORDS_TO_CHANNEL_LOCATIONS),
@@ -339,49 +334,13 @@ def channel_feeds(
         "unkey_figures",
         op.stateful_batch("channel_sums", sums_inputs, lambda resumed: ChannelSumsLogic(resumed, clock, channel_rules)),
     )
-    to_feed = to.to_channel_feed(channels)
-    feed_inputs = op.merge(
-        "channel_feed_inputs",
-        op.flat_map("route_figures_to_listing", figures, to_feed),
-        op.flat_map("route_listings_to_feed", events, to_feed),
-    )
-    channel_records, feed_letters = _letters_apart(
-        "feed_letters",
-        op.key_rm(
-            "unkey_channel_records", op.stateful_batch("channel_feed", feed_inputs, ChannelFeedLogic.builder(clock))
-        ),
-    )
-    letters = op.merge(
-        "letters",
-        _letters_of("location_letters", stamped),
-        _letters_of("sum_letters", figures),
-        feed_letters,
-    )
-    return Fed(channel_records, letters)
+    letters = op.merge("letters", _letters_of("location_letters", stamped), _letters_of("sum_letters", figures))
+    return Figured(figures, letters)
 
 
 @operator
-def promotions(step_id: str, channel_records: Stream[Any], clock: Clock, rules: PromotionRules) -> Promoted:
-    """Per listing, whether a promotion may advertise it: once the channel figure has held at or above the
-    threshold for the stable time (a timer, with no further input), and no longer from the moment it falls."""
-    promotable, letters = _letters_apart(
-        "promotable_letters",
-        op.key_rm(
-            "unkey_promotable",
-            op.stateful_batch(
-                "promotable",
-                op.flat_map("route_channel_records", channel_records, to.CHANNEL_RECORDS_TO_PROMOTABLE),
-                lambda resumed: PromotableLogic(resumed, clock, rules),
-            ),
-        ),
-    )
-    return Promoted(promotable, letters)
-
-
-@operator
-def back_in_stock(step_id: str, events: Stream[Event], channel_records: Stream[Any], clock: Clock) -> Noticed:
-    """Wish-list events by customer (so a deletion request reaches each of their wishes), then by listing with
-    its channel records: one notice per wish with consent, when the listing's figure is back in stock."""
+def wish_customers(step_id: str, events: Stream[Event], clock: Clock) -> Wished:
+    """Wish-list events by customer (a digest of the ref), so a deletion request reaches each of their wishes."""
     by_customer = op.key_rm(
         "unkey_wishes",
         op.stateful_batch(
@@ -390,19 +349,38 @@ def back_in_stock(step_id: str, events: Stream[Event], channel_records: Stream[A
             WishCustomers.builder(clock),
         ),
     )
-    wishes, customer_letters = _letters_apart("customer_letters", by_customer)
+    wishes, letters = _letters_apart("customer_letters", by_customer)
+    return Wished(wishes, letters)
+
+
+@operator
+def listings(
+    step_id: str,
+    figures: Stream[Any],
+    events: Stream[Event],
+    wishes: Stream[Any],
+    clock: Clock,
+    channels: frozenset[str],
+    rules: PromotionRules,
+) -> Listed:
+    """Per listing, in one keyed step: its channel figure versioned, whether a promotion may advertise it (once
+    the figure has held at or above the threshold for the stable time: a timer, with no further input; no longer
+    from the moment it falls), and one back-in-stock notice per wish with consent when the figure is back."""
+    to_listing = to.to_listing(channels)
     listing_inputs = op.merge(
-        "back_in_stock_inputs",
-        op.flat_map("route_wishes_to_listing", wishes, to.WISHES_TO_BACK_IN_STOCK),
-        op.flat_map("route_channel_records_to_wishes", channel_records, to.CHANNEL_RECORDS_TO_BACK_IN_STOCK),
+        "listing_inputs",
+        op.flat_map("route_figures_to_listing", figures, to_listing),
+        op.flat_map("route_listings_to_listing", events, to_listing),
+        op.flat_map("route_wishes_to_listing", wishes, to_listing),
     )
-    notices, notice_letters = _letters_apart(
-        "notice_letters",
+    records, letters = _letters_apart(
+        "listing_letters",
         op.key_rm(
-            "unkey_notices", op.stateful_batch("back_in_stock", listing_inputs, BackInStockLogic.builder(clock))
+            "unkey_listing_records",
+            op.stateful_batch("listing", listing_inputs, lambda resumed: ListingLogic(resumed, clock, rules)),
         ),
     )
-    return Noticed(notices, op.merge("letters", customer_letters, notice_letters))
+    return Listed(records, letters)
 
 
 @operator
@@ -435,11 +413,13 @@ def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> 
     available = sku_availability(
         "sku_availability", events, from_stores.resolved, reserved.reservations, clock, policy.rules
     )
-    fed = channel_feeds(
-        "channel_feeds", available.records, available.kit_records, events, clock, policy.channel_rules, policy.channels
+    figured = channel_feeds(
+        "channel_feeds", available.records, available.kit_records, events, clock, policy.channel_rules
     )
-    promoted = promotions("promotions", fed.channel_records, clock, policy.promotion_rules)
-    noticed = back_in_stock("back_in_stock", events, fed.channel_records, clock)
+    wished = wish_customers("back_in_stock", events, clock)
+    listed = listings(
+        "listings", figured.figures, events, wished.wishes, clock, policy.channels, policy.promotion_rules
+    )
     # Every dead letter a step made: published, and counted by the ledger against the input it names.
     engine_letters = op.merge(
         "engine_letters",
@@ -447,18 +427,16 @@ def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> 
         from_stores.letters,
         reserved.letters,
         available.letters,
-        fed.letters,
-        promoted.letters,
-        noticed.letters,
+        figured.letters,
+        wished.letters,
+        listed.letters,
     )
     ledger_letters = account_inputs("account_inputs", inputs.reads, engine_letters, clock)
     outgoing: Stream[EpochOutput] = op.merge(
         "outgoing",
         op.filter("engine_out", available.records, to.is_output),
         available.kit_records,
-        fed.channel_records,
-        promoted.promotable,
-        noticed.notices,
+        listed.records,
         engine_letters,
         inputs.letters,
         ledger_letters,

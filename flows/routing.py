@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from atp.domain.back_in_stock import customer_key, customer_sha256
-from atp.domain.channels import ChannelFigures, ChannelRecord, LocationRestamp, LocationSupply
+from atp.domain.channels import ChannelFigures, LocationRestamp, LocationSupply
 from atp.domain.epoch_batch import EpochOutput, batch_key
 from atp.domain.events import (
     CustomerForgotten,
@@ -39,7 +39,7 @@ from atp.domain.events import (
 from atp.domain.inputs import Read
 from atp.domain.kits import ComponentSupply, KitTerms
 from atp.domain.ledger import DEAD_LETTERED, DEAD_LETTERED_LATER, USED
-from atp.domain.records import CHANNEL_KIND, AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
+from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
 from atp.domain.rules import KIT
 from atp.domain.transactions import (
     INCOMPLETE_TRANSACTION,
@@ -149,30 +149,24 @@ RESOLVED_TO_SKUS = Route("availability", {StockLevel: _sku, SaleRecorded: _sku, 
 RECORDS_TO_KITS = Route("kits", {ComponentSupply: _kit, KitTerms: _kit})
 EVENTS_TO_KITS = Route("kits", {KitComponentChanged: _kit})
 
-# Channels: availability stamped per location, summed per SKU, versioned per listing.
+# Channels: availability stamped per location, summed per SKU, then versioned per listing (``to_listing``).
 RECORDS_TO_CHANNEL_LOCATIONS = Route("channel_locations", {AvailabilityRecord: _location})
 EVENTS_TO_CHANNEL_LOCATIONS = Route("channel_locations", {LocationChanged: _location})
 STAMPED_TO_CHANNEL_SUMS = Route("channel_sums", {LocationSupply: _sku, LocationRestamp: _sku})
 EVENTS_TO_CHANNEL_SUMS = Route("channel_sums", {ListingChanged: _sku})
 
 
-def to_channel_feed(channels: frozenset[str]) -> Route:
-    """Figures and listings of the configured channels, by listing (other channels get no topic)."""
+def to_listing(channels: frozenset[str]) -> Route:
+    """Figures and listings of the configured channels (other channels get no topic), and every wish event, by
+    listing."""
 
     def listing_of_configured(value: ChannelFigures | ListingChanged) -> str | None:
         return _listing(value) if value.channel in channels else None
 
-    return Route("channel_feed", {ChannelFigures: listing_of_configured, ListingChanged: listing_of_configured})
-
-
-def _withdrawn_listing(withdrawn: Withdrawn) -> str | None:
-    """The feed withdrew a listing's open version (its key is already ``channel/channel_sku``)."""
-    return withdrawn.key if withdrawn.topic_kind == CHANNEL_KIND else None
-
-
-# Promotions: the channel feed's records and withdrawals, by listing (the feed's own key).
-CHANNEL_RECORDS_TO_PROMOTABLE = Route("promotable", {ChannelRecord: _listing, Withdrawn: _withdrawn_listing})
-
+    return Route(
+        "listing",
+        {ChannelFigures: listing_of_configured, ListingChanged: listing_of_configured, WishChanged: _listing},
+    )
 
 
 def _wisher(value: WishChanged) -> str:
@@ -184,10 +178,8 @@ def _forgotten(value: CustomerForgotten) -> str:
 
 
 # Back-in-stock: wish events and deletion requests by customer (a digest of the ref), then every wish event by
-# listing, with the channel feed's records and withdrawals (the feed's own key).
+# listing (``to_listing``), where the listing's channel figure is.
 EVENTS_TO_WISH_CUSTOMERS = Route("wish_customers", {WishChanged: _wisher, CustomerForgotten: _forgotten})
-WISHES_TO_BACK_IN_STOCK = Route("back_in_stock", {WishChanged: _listing})
-CHANNEL_RECORDS_TO_BACK_IN_STOCK = Route("back_in_stock", {ChannelRecord: _listing, Withdrawn: _withdrawn_listing})
 
 # -- inputs: transactions, the ledger ---------------------------------------------------------------
 

@@ -33,6 +33,8 @@ from __future__ import annotations
 # KitState's, ChannelSums' stamps, ChannelFeed's): a named tuple pickles at several times a tuple's cost; a SKU's
 # locations pickle as one pickle of field values each, kept until the location changes (location_state.Locations),
 # and ChannelFeed.latest keeps plain tuples (available, status, promise date, buffer), not the ChannelFigures sent.
+# 12: a listing is one key of one step (`listings.listing`: Listing, its ChannelFeed, PromotionGate and WishList);
+# `channel_feeds.channel_feed`, `promotions.promotable` and `back_in_stock.back_in_stock` are gone.
 # A changed format is not migrated: `atp run` refuses the old recovery store, and the runbook's replay rebuilds the
 # state from the input topics (README, "Replay").
-STATE_FORMAT = 11
+STATE_FORMAT = 12

@@ -8,11 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from atp.domain.back_in_stock import BackInStockNotice, CustomerWishes, WishList
+from atp.domain.back_in_stock import CustomerWishes
 from atp.domain.channels import (
-    ChannelFeed,
     ChannelFigures,
-    ChannelRecord,
     ChannelRules,
     ChannelSums,
     LocationBook,
@@ -36,7 +34,8 @@ from atp.domain.events import (
 )
 from atp.domain.kits import KitBom, KitInput, KitState
 from atp.domain.ledger import DEAD_LETTERED, DEAD_LETTERED_LATER, USED, InputLedger
-from atp.domain.promotable import PromotableRecord, PromotionGate, PromotionRules
+from atp.domain.listing import Listing, ListingInput, ListingOutput
+from atp.domain.promotable import PromotionRules
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter, Withdrawn
 from atp.domain.references import UNKNOWN_CHANNEL_SKU, UNKNOWN_LOCATION, Reference
 from atp.domain.sales import TicketState
@@ -272,28 +271,12 @@ class ChannelSumsLogic(KeyedLogic[ChannelSums, SumsInput, ChannelFigures]):
         return state.apply(value, now_ms, self.rules)
 
 
-class ChannelFeedLogic(KeyedLogic[ChannelFeed, ChannelFigures | ListingChanged, ChannelRecord | Withdrawn]):
-    """Keyed by channel and channel SKU: the listing's current item, and its versioned records."""
+class ListingLogic(KeyedLogic[Listing, ListingInput, ListingOutput]):
+    """Keyed by channel and channel SKU: the listing's versioned channel records, whether a promotion may advertise
+    it (a timer: the moment a figure that rose has held for the stable time), and its wishes, told once (with
+    consent) when it is back (a timer lets go of the wishes told or closed 31 days ago)."""
 
-    STEP = "channel_feed"
-
-    def create(self, key: str) -> ChannelFeed:
-        channel, _, channel_sku = key.partition("/")
-        return ChannelFeed(channel, channel_sku)
-
-    def apply(
-        self, state: ChannelFeed, value: ChannelFigures | ListingChanged, now_ms: int
-    ) -> list[ChannelRecord | Withdrawn]:
-        return state.apply(value, now_ms)
-
-
-class PromotableLogic(
-    KeyedLogic[PromotionGate, ChannelRecord | Withdrawn, PromotableRecord | Withdrawn]
-):
-    """Keyed by channel and channel SKU: whether a promotion may advertise the listing; its timer is the moment
-    a figure that rose has held for the stable time."""
-
-    STEP = "promotable"
+    STEP = "listing"
 
     __slots__ = ("rules",)
 
@@ -301,21 +284,17 @@ class PromotableLogic(
         super().__init__(resumed, clock)
         self.rules = rules
 
-    def create(self, key: str) -> PromotionGate:
+    def create(self, key: str) -> Listing:
         channel, _, channel_sku = key.partition("/")
-        return PromotionGate(channel, channel_sku)
+        return Listing.of(channel, channel_sku)
 
-    def apply(
-        self, state: PromotionGate, value: ChannelRecord | Withdrawn, now_ms: int
-    ) -> list[PromotableRecord | Withdrawn]:
-        if isinstance(value, Withdrawn):
-            return state.withdraw(now_ms, self.rules)
+    def apply(self, state: Listing, value: ListingInput, now_ms: int) -> list[ListingOutput]:
         return state.apply(value, now_ms, self.rules)
 
-    def expire(self, state: PromotionGate, now_ms: int) -> list[PromotableRecord | Withdrawn]:
+    def expire(self, state: Listing, now_ms: int) -> list[ListingOutput]:
         return state.on_timer(now_ms, self.rules)
 
-    def deadline_ms(self, state: PromotionGate) -> int | None:
+    def deadline_ms(self, state: Listing) -> int | None:
         return state.deadline_ms(self.rules)
 
 
@@ -340,35 +319,6 @@ class WishCustomers(KeyedLogic[CustomerWishes, WishChanged | CustomerForgotten, 
 
     def keep(self, state: CustomerWishes) -> bool:
         return not state.is_empty
-
-
-class BackInStockLogic(
-    KeyedLogic[WishList, WishChanged | ChannelRecord | Withdrawn, BackInStockNotice | Withdrawn]
-):
-    """Keyed by channel and channel SKU: its wishes, told once (with consent) when the listing is back; its timer
-    lets go of the wishes told or closed 31 days ago."""
-
-    STEP = "back_in_stock"
-
-    def create(self, key: str) -> WishList:
-        channel, _, channel_sku = key.partition("/")
-        return WishList(channel, channel_sku)
-
-    def apply(
-        self, state: WishList, value: WishChanged | ChannelRecord | Withdrawn, now_ms: int
-    ) -> list[BackInStockNotice | Withdrawn]:
-        if isinstance(value, WishChanged):
-            return state.apply_wish(value, now_ms)
-        if isinstance(value, Withdrawn):
-            return state.withdraw_figure(now_ms)
-        return state.apply_figure(value, now_ms)
-
-    def expire(self, state: WishList, now_ms: int) -> list[BackInStockNotice | Withdrawn]:
-        state.let_go(now_ms)
-        return []
-
-    def deadline_ms(self, state: WishList) -> int | None:
-        return state.deadline_ms()
 
 
 # The next offset the input ledger has counted, per (topic, partition) of this process: the dataflow's own lag.

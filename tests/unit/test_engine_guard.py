@@ -229,10 +229,8 @@ STEPS = [
     ("kits", steps.Kits),
     ("channel_locations", steps.ChannelLocations),
     ("channel_sums", steps.ChannelSumsLogic),
-    ("channel_feed", steps.ChannelFeedLogic),
-    ("promotable", steps.PromotableLogic),
+    ("listing", steps.ListingLogic),
     ("wish_customers", steps.WishCustomers),
-    ("back_in_stock", steps.BackInStockLogic),
 ]
 
 
