@@ -160,11 +160,15 @@ def _at_scale_section(findings: Findings) -> list[str]:
                 ["SKU-location keys in state", f"{found.keys:,}"],
                 ["loading them (in process, recovery on)", f"{found.load_seconds:,.0f} s"],
                 ["RSS per key", f"{found.bytes_per_key:,.0f} bytes (target <= {TARGET_BYTES_PER_KEY:.0f})"],
-                ["RSS before / after the stock",
-                 f"{found.rss_before_bytes / 2**20:,.0f} / {found.rss_after_bytes / 2**20:,.0f} MiB"],
+                [
+                    "RSS before / after the stock",
+                    f"{found.rss_before_bytes / 2**20:,.0f} / {found.rss_after_bytes / 2**20:,.0f} MiB",
+                ],
                 ["recovery store on disk (`du`)", f"{found.recovery_bytes / 2**20:,.0f} MiB"],
-                ["resume after SIGKILL to the fresh change's record",
-                 f"**{found.seconds_to_fresh_output:.1f} s** (target <= {TARGET_RESUME_S:.0f} s)"],
+                [
+                    "resume after SIGKILL to the fresh change's record",
+                    f"**{found.seconds_to_fresh_output:.1f} s** (target <= {TARGET_RESUME_S:.0f} s)",
+                ],
             ],
         ),  # fmt: skip
         "",
