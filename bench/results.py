@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 from bench import report
+from bench.epoch_cost import FIT_FAST, FIT_SLOW, KEYS_PER_EPOCH, STEP_IDS
+from bench.epoch_cost import describe as describe_epoch_cost
 from bench.findings import (
     TARGET_BYTES_PER_KEY,
     TARGET_CHANNEL_P99_MS,
@@ -409,6 +411,31 @@ def _stages_section(findings: Findings) -> list[str]:
     ]
 
 
+def _epoch_cost_section(findings: Findings) -> list[str]:
+    lines = ["## i. What an epoch close costs (recovery)", ""]
+    found = findings.epoch_cost
+    if found is None:
+        return [*lines, "Not measured (see Missing).", ""]
+    return [
+        *lines,
+        *describe_epoch_cost(found),
+        "",
+        "How (`python -m bench.epoch_cost`): at every epoch close, for each recovery partition, Bytewax 0.21.1 "
+        "(`src/recovery.rs`, `RecoveryCommitter::commit`) records the epoch and deletes the snapshots it "
+        "supersedes with one statement that groups every row of the partition's `snaps` table, however few keys "
+        "changed. The first table runs the same SQL on a partition made by Bytewax "
+        "(`bytewax.recovery.init_db_dir`: its DDL, WAL mode) filled with one snapshot per key over "
+        f"{STEP_IDS} step ids: per epoch, {KEYS_PER_EPOCH} keys' snapshots are written at the new epoch in one "
+        "transaction, then the commit and the GC in another; the median epoch. The second table runs the flow "
+        "over Bytewax's testing source on the throughput workload (as section h, without py-spy), each "
+        "configuration in a child process of its own, one after the other; CPU is the child's. The fixed cost "
+        "of a close is a two-point fit, T = W + E x c with E = T / epoch, over the 8-partition runs at "
+        f"{FIT_FAST.epoch_s:g} s and {FIT_SLOW.epoch_s:g} s: two runs, no error bars. The store table counts the "
+        f"`snaps` rows of the {FIT_FAST.label} run by step, over its partition files, after the run.",
+        "",
+    ]
+
+
 def _api_section(findings: Findings) -> list[str]:
     if findings.api is None:
         return []
@@ -459,6 +486,7 @@ def write_results(findings: Findings, out: Path) -> None:
         *_at_scale_section(findings),
         *_profile_section(findings),
         *_stages_section(findings),
+        *_epoch_cost_section(findings),
         *_peer_section(findings),
         *_api_section(findings),
         "## Missing",

@@ -171,8 +171,22 @@ def _run_flow(run: Callable[[], None]) -> None:
     run()
 
 
-def run_in_process(changes: int, recovery: bool) -> tuple[int, float, float, int]:
-    """(input events, wall s, CPU s, records out) of the flow over the workload, in this process."""
+# What ``atp run`` used when this was written: Bytewax's default partition count and ATP_SNAPSHOT_INTERVAL_S.
+RECOVERY_PARTITIONS = 8
+EPOCH_S = 0.2
+
+
+def run_in_process(
+    changes: int,
+    recovery: bool,
+    epoch_s: float = EPOCH_S,
+    partitions: int = RECOVERY_PARTITIONS,
+    store: Path | None = None,
+) -> tuple[int, float, float, int]:
+    """(input events, wall s, CPU s, records out) of the flow over the workload, in this process.
+
+    ``store``: the (empty) directory of the recovery store, for a caller that reads it afterwards; by default a
+    temporary one, removed after the run."""
     import datetime as dt
 
     from bytewax.recovery import RecoveryConfig
@@ -185,13 +199,15 @@ def run_in_process(changes: int, recovery: bool) -> tuple[int, float, float, int
     sink = _Count()
     flow = availability_flow(settings_from_fields(), TestingSource(messages, batch_size=1000), TestingSink(sink))  # type: ignore[arg-type]
     _tune_garbage_collector()
-    with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = store or Path(scratch)
         config = None
         if recovery:
-            subprocess.run([sys.executable, "-m", "bytewax.recovery", directory, "8"], check=True)
-            config = RecoveryConfig(directory)  # type: ignore[no-untyped-call]
+            subprocess.run([sys.executable, "-m", "bytewax.recovery", str(directory), str(partitions)], check=True)
+            config = RecoveryConfig(str(directory))  # type: ignore[no-untyped-call]
+        epoch = dt.timedelta(seconds=epoch_s)
         started, cpu_started = time.perf_counter(), time.process_time()
-        _run_flow(lambda: run_main(flow, epoch_interval=dt.timedelta(seconds=0.2), recovery_config=config))  # type: ignore[no-untyped-call]
+        _run_flow(lambda: run_main(flow, epoch_interval=epoch, recovery_config=config))  # type: ignore[no-untyped-call]
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return len(messages), wall, cpu, sink.records
 
