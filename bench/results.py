@@ -20,6 +20,7 @@ from bench.findings import (
 )
 from bench.latency import LatencyRun
 from bench.resume import LOAD_EPOCH_S
+from bench.stages import STAGES_BEFORE, comparison_table, load_baseline
 from bench.stats import LatencySummary, median
 from bench.throughput import HOT_SHARE, LIVE_SIZE
 
@@ -396,17 +397,27 @@ def _known_gaps(findings: Findings) -> list[str]:
     return gaps
 
 
-def _stages_section(findings: Findings) -> list[str]:
+def _stages_section(findings: Findings, before: Path = STAGES_BEFORE) -> list[str]:
     if findings.inprocess is None:
         return []
-    return [
+    now = findings.inprocess
+    baseline = load_baseline(before)
+    lines = [
         "## h. Where an input event's time goes, by stage (in process, recovery on)",
         "",
         "`python -m bench.stages --recovery`: the flow in one process over Bytewax's testing source of the "
         "throughput workload (no Kafka, no Avro), sampled by py-spy; each sample is put down to the innermost "
         "frame that names a stage. Time per input event = the stage's share of samples x wall time / events.",
         "",
-        findings.inprocess.table(),
+    ]
+    if baseline is None:
+        return [*lines, now.table(), ""]
+    return [
+        *lines,
+        f"Before: the same measurement in the long run on {baseline.commit[:7]} ({baseline.date}), kept in "
+        f"`bench/runs/{before.name}`; now: {now.summary()}.",
+        "",
+        comparison_table(now, baseline),
         "",
     ]
 
