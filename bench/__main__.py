@@ -3,7 +3,8 @@
 short  a few minutes: dataflow throughput (1 process) and commit -> output latency at a modest rate; a table.
 latency  commit -> output latency through Debezium at each of --rates (one live stack, one flow), a line each.
 long   every figure (latency at 200 and 1,000 changes/s, or the highest rate sustained, throughput 1 and 2 processes,
-       RSS per key, recovery size, resume after SIGKILL, a py-spy profile) into bench/results.md.
+       RSS per key, recovery size, resume after SIGKILL, a py-spy profile, the stage breakdown, what an epoch close
+       costs) into bench/results.md.
 resume RSS per key and resume after SIGKILL at 1M keys, the flow in process (no stack; minutes of loading);
        its figures go into bench/results.json beside those of the last long run.
 down   stop the bench stack.

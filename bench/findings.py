@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from atp.demo.generator import DemoSize
 from bench import latency, peer, report, snapshot_cost, throughput
 from bench.api_load import ApiLoadResult
+from bench.epoch_cost import EpochCost
 from bench.machine import Machine
 from bench.memory import MemoryResult, ResumeResult
 from bench.profile import Profile
@@ -44,6 +45,7 @@ class Findings:
     inprocess: Breakdown | None = None  # the flow in process, its time by stage (bench.stages)
     api: ApiLoadResult | None = None  # the lookup API in process under a steady load (bench.api_load)
     at_scale: ResumeAtScale | None = None  # RSS per key and resume at 1M keys, in process (bench.resume)
+    epoch_cost: EpochCost | None = None  # recovery GC and throughput by epoch, in process (bench.epoch_cost)
 
 
 def _median_rate(runs: list[throughput.ThroughputRun]) -> float:

@@ -112,6 +112,17 @@ def measure_stages(findings: Findings, changes: int = 20_000) -> None:
         findings.missing.append("h (stage breakdown): py-spy missing or the run failed")
 
 
+def measure_epoch_cost(findings: Findings, changes: int = 30_000) -> None:
+    """Bytewax's recovery GC per epoch and the flow in process by epoch length and partitions (bench.epoch_cost)."""
+    from bench import epoch_cost
+
+    say("epoch close cost: Bytewax's recovery GC at 10k, 100k, 1M rows; the flow in process by epoch")
+    findings.epoch_cost = found = epoch_cost.measure(changes, say=say)
+    fit = found.fit
+    if fit is not None:
+        say(f"  fixed cost per epoch close (two-point fit): {fit.close_s * 1000:,.0f} ms")
+
+
 def measure_peer(findings: Findings) -> None:
     # On the peer's own broker (ports 49xxx), after the bench stack is down: the two engines then have the
     # machine to themselves, one after the other.
@@ -229,6 +240,7 @@ def long(rates: tuple[float, ...], seconds: int, repeats: int, memory_items: int
     attempt(findings, "lookup API load, in process", lambda: measure_api(findings))
     findings.load_after = this_machine().load_average
     attempt(findings, "h (stage breakdown, in process)", lambda: measure_stages(findings))
+    attempt(findings, "i (epoch close cost, in process)", lambda: measure_epoch_cost(findings))
     if not (findings.resume and findings.resume.keys >= 900_000):
         # Loading 1M keys takes the flow many minutes even in process (bench/resume.py), a large share of this
         # profile's time: it has a profile of its own, whose figures results.json keeps across long runs.

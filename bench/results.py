@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 from bench import report
+from bench.epoch_cost import FIT_FAST, FIT_SLOW, KEYS_PER_EPOCH, STEP_IDS
+from bench.epoch_cost import describe as describe_epoch_cost
 from bench.findings import (
     TARGET_BYTES_PER_KEY,
     TARGET_CHANNEL_P99_MS,
@@ -18,6 +20,7 @@ from bench.findings import (
 )
 from bench.latency import LatencyRun
 from bench.resume import LOAD_EPOCH_S
+from bench.stages import STAGES_BEFORE, comparison_table, load_baseline
 from bench.stats import LatencySummary, median
 from bench.throughput import HOT_SHARE, LIVE_SIZE
 
@@ -160,11 +163,15 @@ def _at_scale_section(findings: Findings) -> list[str]:
                 ["SKU-location keys in state", f"{found.keys:,}"],
                 ["loading them (in process, recovery on)", f"{found.load_seconds:,.0f} s"],
                 ["RSS per key", f"{found.bytes_per_key:,.0f} bytes (target <= {TARGET_BYTES_PER_KEY:.0f})"],
-                ["RSS before / after the stock",
-                 f"{found.rss_before_bytes / 2**20:,.0f} / {found.rss_after_bytes / 2**20:,.0f} MiB"],
+                [
+                    "RSS before / after the stock",
+                    f"{found.rss_before_bytes / 2**20:,.0f} / {found.rss_after_bytes / 2**20:,.0f} MiB",
+                ],
                 ["recovery store on disk (`du`)", f"{found.recovery_bytes / 2**20:,.0f} MiB"],
-                ["resume after SIGKILL to the fresh change's record",
-                 f"**{found.seconds_to_fresh_output:.1f} s** (target <= {TARGET_RESUME_S:.0f} s)"],
+                [
+                    "resume after SIGKILL to the fresh change's record",
+                    f"**{found.seconds_to_fresh_output:.1f} s** (target <= {TARGET_RESUME_S:.0f} s)",
+                ],
             ],
         ),  # fmt: skip
         "",
@@ -390,17 +397,52 @@ def _known_gaps(findings: Findings) -> list[str]:
     return gaps
 
 
-def _stages_section(findings: Findings) -> list[str]:
+def _stages_section(findings: Findings, before: Path = STAGES_BEFORE) -> list[str]:
     if findings.inprocess is None:
         return []
-    return [
+    now = findings.inprocess
+    baseline = load_baseline(before)
+    lines = [
         "## h. Where an input event's time goes, by stage (in process, recovery on)",
         "",
         "`python -m bench.stages --recovery`: the flow in one process over Bytewax's testing source of the "
         "throughput workload (no Kafka, no Avro), sampled by py-spy; each sample is put down to the innermost "
         "frame that names a stage. Time per input event = the stage's share of samples x wall time / events.",
         "",
-        findings.inprocess.table(),
+    ]
+    if baseline is None:
+        return [*lines, now.table(), ""]
+    return [
+        *lines,
+        f"Before: the same measurement in the long run on {baseline.commit[:7]} ({baseline.date}), kept in "
+        f"`bench/runs/{before.name}`; now: {now.summary()}.",
+        "",
+        comparison_table(now, baseline),
+        "",
+    ]
+
+
+def _epoch_cost_section(findings: Findings) -> list[str]:
+    lines = ["## i. What an epoch close costs (recovery)", ""]
+    found = findings.epoch_cost
+    if found is None:
+        return [*lines, "Not measured (see Missing).", ""]
+    return [
+        *lines,
+        *describe_epoch_cost(found),
+        "",
+        "How (`python -m bench.epoch_cost`): at every epoch close, for each recovery partition, Bytewax 0.21.1 "
+        "(`src/recovery.rs`, `RecoveryCommitter::commit`) records the epoch and deletes the snapshots it "
+        "supersedes with one statement that groups every row of the partition's `snaps` table, however few keys "
+        "changed. The first table runs the same SQL on a partition made by Bytewax "
+        "(`bytewax.recovery.init_db_dir`: its DDL, WAL mode) filled with one snapshot per key over "
+        f"{STEP_IDS} step ids: per epoch, {KEYS_PER_EPOCH} keys' snapshots are written at the new epoch in one "
+        "transaction, then the commit and the GC in another; the median epoch. The second table runs the flow "
+        "over Bytewax's testing source on the throughput workload (as section h, without py-spy), each "
+        "configuration in a child process of its own, one after the other; CPU is the child's. The fixed cost "
+        "of a close is a two-point fit, T = W + E x c with E = T / epoch, over the 8-partition runs at "
+        f"{FIT_FAST.epoch_s:g} s and {FIT_SLOW.epoch_s:g} s: two runs, no error bars. The store table counts the "
+        f"`snaps` rows of the {FIT_FAST.label} run by step, over its partition files, after the run.",
         "",
     ]
 
@@ -455,6 +497,7 @@ def write_results(findings: Findings, out: Path) -> None:
         *_at_scale_section(findings),
         *_profile_section(findings),
         *_stages_section(findings),
+        *_epoch_cost_section(findings),
         *_peer_section(findings),
         *_api_section(findings),
         "## Missing",

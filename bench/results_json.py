@@ -11,6 +11,8 @@ from typing import Any
 import orjson
 
 from atp.settings import PROJECT_ROOT
+from bench.epoch_cost import EPOCH_FIGURES
+from bench.epoch_cost import figures as epoch_figures
 from bench.findings import Findings, cpu_per_kevent
 from bench.latency import LatencyRun
 from bench.resume import ResumeAtScale
@@ -71,6 +73,8 @@ def summary_figures(findings: Findings, commit: str | None = None) -> dict[str, 
         "api_p50_ms": findings.api.latency.p50_ms if findings.api else None,
         "api_p95_ms": findings.api.latency.p95_ms if findings.api else None,
         "api_p99_ms": findings.api.latency.p99_ms if findings.api else None,
+        # What an epoch close costs with recovery on (bench.epoch_cost, section i).
+        **(epoch_figures(findings.epoch_cost) if findings.epoch_cost else dict.fromkeys(EPOCH_FIGURES)),
     }
     for rate in (200.0, 1000.0):
         run = _live_at(findings, rate)

@@ -38,9 +38,7 @@ def location_book(skus: int) -> LocationBook:
         )
     for n in range(skus):
         cause = Provenance(1_700_000_000_000 + n, f"erp.erp.STOCK_BAL[0]@{n} binlog=2:{n}#0", "erp.erp.STOCK_BAL", 0, n)
-        book.figures[
-            f"TEE-{n:06d}-BLK-M"
-        ] = (n % 50, "IN_STOCK", dt.date(2026, 12, 24), cause)
+        book.figures[f"TEE-{n:06d}-BLK-M"] = (n % 50, "IN_STOCK", dt.date(2026, 12, 24), cause)
     return book
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from atp.arguments import OneLineParser, bounded_number
 from atp.settings import PROJECT_ROOT
+from bench import report
 from bench.profile import stacks
 
 # The stage a sample belongs to is decided by the innermost frame of the stack that names one (so a decoder
@@ -71,18 +72,89 @@ class Breakdown:
         """Wall microseconds per input event spent in ``stage`` (its share of the run's wall time)."""
         return self.share.get(stage, 0.0) * self.wall_s * 1e6 / self.events if self.events else 0.0
 
-    def table(self) -> str:
-        lines = [
+    @property
+    def us_per_event_total(self) -> float:
+        return self.wall_s * 1e6 / self.events if self.events else 0.0
+
+    def by_cost(self) -> list[str]:
+        """The stages, costliest first."""
+        return sorted(self.share, key=lambda stage: -self.share[stage])
+
+    def summary(self) -> str:
+        return (
             f"{self.events:,} input events in {self.wall_s:.1f} s ({self.events_per_s:,.0f}/s, "
             f"{self.wall_s * 1e6 / max(self.events, 1):.1f} us each; CPU {self.cpu_s:.1f} s); "
-            f"{self.samples:,} samples",
+            f"{self.samples:,} samples"
+        )
+
+    def table(self) -> str:
+        lines = [
+            self.summary(),
             "",
             "| stage | share | us/event |",
             "|---|---|---|",
         ]
-        for stage, share in sorted(self.share.items(), key=lambda item: -item[1]):
-            lines.append(f"| {stage} | {share:.1%} | {self.us_per_event(stage):.1f} |")
+        for stage in self.by_cost():
+            lines.append(f"| {stage} | {self.share[stage]:.1%} | {self.us_per_event(stage):.1f} |")
         return "\n".join(lines)
+
+
+# The breakdown an earlier long run measured (bench/results.json's in-process figures of that run), kept so that
+# section h of bench/results.md shows what changed since.
+STAGES_BEFORE = PROJECT_ROOT / "bench" / "runs" / "stages-before.json"
+
+
+@dataclass(frozen=True)
+class StagesBaseline:
+    commit: str
+    date: str
+    events_per_s: float
+    us_per_event: float
+    stages: dict[str, float]  # stage -> us/event
+
+
+def load_baseline(path: Path = STAGES_BEFORE) -> StagesBaseline | None:
+    """The baseline in ``path`` (results.json's key names); None if there is none."""
+    if not path.exists():
+        return None
+    import orjson
+
+    found = orjson.loads(path.read_bytes())
+    return StagesBaseline(
+        commit=str(found["commit"]),
+        date=str(found["date"]),
+        events_per_s=float(found["throughput_eps_inprocess"]),
+        us_per_event=float(found["us_per_event_inprocess"]),
+        stages={stage: float(us) for stage, us in found["stages_us_per_event_inprocess"].items()},
+    )
+
+
+def _change(before: float | None, now: float | None) -> str:
+    if before is None:
+        return "new"
+    if now is None:
+        return "no samples now"
+    relative = f" ({now / before - 1:+.0%})" if before else ""
+    return f"{now - before:+,.1f}{relative}"
+
+
+def comparison_table(now: Breakdown, before: StagesBaseline) -> str:
+    """us/event per stage, before and now: this run's stages costliest first, then any only the baseline has."""
+    rows = []
+    for stage in [*now.by_cost(), *sorted(set(before.stages) - set(now.share), key=lambda s: -before.stages[s])]:
+        was = before.stages.get(stage)
+        is_ = now.us_per_event(stage) if stage in now.share else None
+        rows.append([stage, _fixed(was), _fixed(is_), _change(was, is_)])
+    rows.append(["total (wall per input event)", _fixed(before.us_per_event), _fixed(now.us_per_event_total),
+                 _change(before.us_per_event, now.us_per_event_total)])  # fmt: skip
+    rows.append(["events/s", f"{before.events_per_s:,.0f}", f"{now.events_per_s:,.0f}",
+                 f"{now.events_per_s / before.events_per_s - 1:+.0%}" if before.events_per_s else ""])  # fmt: skip
+    header = ["stage", f"before ({before.commit[:7]}) us/event", "now us/event", "change"]
+    return report.table(header, rows)
+
+
+def _fixed(us: float | None) -> str:
+    return "-" if us is None else f"{us:,.1f}"
 
 
 def _step_classes() -> list[tuple[int, int, str]]:
@@ -171,8 +243,22 @@ def _run_flow(run: Callable[[], None]) -> None:
     run()
 
 
-def run_in_process(changes: int, recovery: bool) -> tuple[int, float, float, int]:
-    """(input events, wall s, CPU s, records out) of the flow over the workload, in this process."""
+# What ``atp run`` used when this was written: Bytewax's default partition count and ATP_SNAPSHOT_INTERVAL_S.
+RECOVERY_PARTITIONS = 8
+EPOCH_S = 0.2
+
+
+def run_in_process(
+    changes: int,
+    recovery: bool,
+    epoch_s: float = EPOCH_S,
+    partitions: int = RECOVERY_PARTITIONS,
+    store: Path | None = None,
+) -> tuple[int, float, float, int]:
+    """(input events, wall s, CPU s, records out) of the flow over the workload, in this process.
+
+    ``store``: the (empty) directory of the recovery store, for a caller that reads it afterwards; by default a
+    temporary one, removed after the run."""
     import datetime as dt
 
     from bytewax.recovery import RecoveryConfig
@@ -185,13 +271,15 @@ def run_in_process(changes: int, recovery: bool) -> tuple[int, float, float, int
     sink = _Count()
     flow = availability_flow(settings_from_fields(), TestingSource(messages, batch_size=1000), TestingSink(sink))  # type: ignore[arg-type]
     _tune_garbage_collector()
-    with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = store or Path(scratch)
         config = None
         if recovery:
-            subprocess.run([sys.executable, "-m", "bytewax.recovery", directory, "8"], check=True)
-            config = RecoveryConfig(directory)  # type: ignore[no-untyped-call]
+            subprocess.run([sys.executable, "-m", "bytewax.recovery", str(directory), str(partitions)], check=True)
+            config = RecoveryConfig(str(directory))  # type: ignore[no-untyped-call]
+        epoch = dt.timedelta(seconds=epoch_s)
         started, cpu_started = time.perf_counter(), time.process_time()
-        _run_flow(lambda: run_main(flow, epoch_interval=dt.timedelta(seconds=0.2), recovery_config=config))  # type: ignore[no-untyped-call]
+        _run_flow(lambda: run_main(flow, epoch_interval=epoch, recovery_config=config))  # type: ignore[no-untyped-call]
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return len(messages), wall, cpu, sink.records
 
