@@ -56,6 +56,7 @@ from atp.domain.inputs import Read
 from atp.domain.promotable import PromotableRecord, PromotionRules
 from atp.domain.records import AlertRecord, AvailabilityRecord, DeadLetter
 from flows import routing as to
+from flows.batch_ops import each, each_many, each_some, kept, only, routed, split, values
 from flows.epoch_gate import EpochGate
 from flows.keyed import Clock, wall_clock_ms
 from flows.steps import (
@@ -150,24 +151,14 @@ class Listed:
     letters: Stream[DeadLetter]
 
 
-def _is_consumer_error(item: object) -> bool:
-    return isinstance(item, KafkaError)
-
-
 def _letters_apart(step_id: str, outputs: Stream[Any]) -> tuple[Stream[Any], Stream[DeadLetter]]:
     """A step's outputs without its dead letters (the routes drop what they do not name), and its dead letters."""
-    split = op.branch(step_id, outputs, to.is_dead_letter)
-    return split.falses, split.trues
-
-
-def _only_letters(outputs: list[Any]) -> list[DeadLetter]:
-    return [item for item in outputs if isinstance(item, DeadLetter)]
+    return split(step_id, outputs, DeadLetter)
 
 
 def _letters_of(step_id: str, outputs: Stream[Any]) -> Stream[DeadLetter]:
-    """A step's dead letters, where what it passes on goes to routes (which drop what they do not name).
-    One call per batch (``op.filter`` makes one, and a list, per item)."""
-    return op.flat_map_batch(step_id, outputs, _only_letters)
+    """A step's dead letters, where what it passes on goes to routes (which drop what they do not name)."""
+    return only(step_id, outputs, DeadLetter)
 
 
 @operator
@@ -179,12 +170,10 @@ def decode_inputs(
     clock: Clock,
 ) -> Inputs:
     """Each message decoded once; what cannot be used is a dead letter (the ledger counts both: account_inputs)."""
-    split = op.branch("consumer_errors_or_not", messages, _is_consumer_error)
-    errors = op.map("consumer_errors", split.trues, lambda error: consumer_error(error, clock()))
-    reads = op.map(
-        "decode", split.falses, lambda m: decode(m.topic or "", m.partition or 0, m.offset or 0, m.value, clock())
-    )
-    letters = op.merge("letters", errors, op.filter_map("dead_letters", reads, lambda r: r.decoded.dead_letter))
+    received, failed = split("consumer_errors_or_not", messages, KafkaError)
+    errors = each("consumer_errors", failed, lambda error: consumer_error(error, clock()))
+    reads = each("decode", received, lambda m: decode(m.topic or "", m.partition or 0, m.offset or 0, m.value, clock()))
+    letters = op.merge("letters", errors, each_some("dead_letters", reads, lambda r: r.decoded.dead_letter))
     return Inputs(reads, letters)
 
 
@@ -193,39 +182,39 @@ def commit_order(step_id: str, reads: Stream[Read], clock: Clock, wait_ms: int, 
     """Each source's changes wait in its log until their transaction is whole and every transaction
     committed before it has gone; then its events go on together, in commit order. Snapshot reads,
     reservations and repairs belong to no transaction and go on at once."""
-    released = op.key_rm(
+    released = values(
         "unkey_released",
         op.stateful_batch(
             "transactions",
-            op.flat_map("route_to_transactions", reads, to.to_transactions),
+            each_many("route_to_transactions", reads, to.to_transactions),
             TransactionAssembly.builder_with(clock, wait_ms, max_changes),
         ),
     )
     events = op.merge(
         "events",
-        op.flat_map("untransacted_events", reads, to.untransacted_events),
-        op.flat_map("transaction_events", released, to.released_events),
+        each_many("untransacted_events", reads, to.untransacted_events),
+        each_many("transaction_events", released, to.released_events),
     )
-    return Ordered(events, op.filter_map("transaction_letters", released, to.released_letter))
+    return Ordered(events, each_some("transaction_letters", released, to.released_letter))
 
 
 @operator
 def store_sales_and_stock(step_id: str, events: Stream[Event], clock: Clock, wait_ms: int) -> FromStores:
     """POS sales learn their store from the ticket, then (like store stock) their SKU from the UPC (or, after
     ``wait_ms`` without it, become dead letters)."""
-    sales = op.key_rm(
+    sales = values(
         "unkey_sales",
         op.stateful_batch(
-            "join_tickets", op.flat_map("route_to_ticket", events, to.EVENTS_TO_TICKETS), JoinTickets.builder(clock)
+            "join_tickets", routed("route_to_ticket", events, to.EVENTS_TO_TICKETS), JoinTickets.builder(clock)
         ),
     )
     by_upc = op.merge(
         "upc_inputs",
-        op.flat_map("route_to_upc", events, to.EVENTS_TO_UPCS),
-        op.flat_map("route_sales_to_upc", sales, to.SALES_TO_UPCS),
+        routed("route_to_upc", events, to.EVENTS_TO_UPCS),
+        routed("route_sales_to_upc", sales, to.SALES_TO_UPCS),
     )
     resolved_or_not = op.stateful_batch("resolve_upc", by_upc, lambda resumed: ResolveUpc(resumed, clock, wait_ms))
-    resolved, upc_letters = _letters_apart("upc_letters", op.key_rm("unkey_resolved", resolved_or_not))
+    resolved, upc_letters = _letters_apart("upc_letters", values("unkey_resolved", resolved_or_not))
     letters = op.merge("letters", _letters_of("ticket_letters", sales), upc_letters)
     return FromStores(resolved, letters)
 
@@ -233,20 +222,20 @@ def store_sales_and_stock(step_id: str, events: Stream[Event], clock: Clock, wai
 @operator
 def channel_reservations(step_id: str, events: Stream[Event], clock: Clock, wait_ms: int) -> Reserved:
     """The location must exist, the channel SKU names the SKU, a kit reserves its parts."""
-    located = op.key_rm(
+    located = values(
         "unkey_located",
         op.stateful_batch(
             "check_location",
-            op.flat_map("route_to_location", events, to.EVENTS_TO_LOCATIONS),
+            routed("route_to_location", events, to.EVENTS_TO_LOCATIONS),
             lambda resumed: CheckReference(resumed, clock, False, wait_ms),
         ),
     )
     listing_inputs = op.merge(
         "listing_inputs",
-        op.flat_map("route_to_listing", events, to.EVENTS_TO_LISTINGS),
-        op.flat_map("route_located", located, to.LOCATED_TO_LISTINGS),
+        routed("route_to_listing", events, to.EVENTS_TO_LISTINGS),
+        routed("route_located", located, to.LOCATED_TO_LISTINGS),
     )
-    listed = op.key_rm(
+    listed = values(
         "unkey_listed",
         op.stateful_batch(
             "resolve_listing", listing_inputs, lambda resumed: CheckReference(resumed, clock, True, wait_ms)
@@ -254,12 +243,12 @@ def channel_reservations(step_id: str, events: Stream[Event], clock: Clock, wait
     )
     bom_inputs = op.merge(
         "bom_inputs",
-        op.flat_map("route_kit_bom", events, to.EVENTS_TO_BOMS),
-        op.flat_map("route_listed", listed, to.LISTED_TO_BOMS),
+        routed("route_kit_bom", events, to.EVENTS_TO_BOMS),
+        routed("route_listed", listed, to.LISTED_TO_BOMS),
     )
     reservations, kit_letters = _letters_apart(
         "kit_letters",
-        op.key_rm("unkey_exploded", op.stateful_batch("explode_kits", bom_inputs, ExplodeKits.builder(clock))),
+        values("unkey_exploded", op.stateful_batch("explode_kits", bom_inputs, ExplodeKits.builder(clock))),
     )
     letters = op.merge(
         "letters",
@@ -282,26 +271,26 @@ def sku_availability(
     """Per SKU, what each location can promise; kits from their components' supply."""
     by_sku = op.merge(
         "sku_inputs",
-        op.flat_map("route_to_sku", events, to.EVENTS_TO_SKUS),
-        op.flat_map("route_store_stock", from_stores, to.RESOLVED_TO_SKUS),
-        op.flat_map("route_reservations", reservations, to.RESOLVED_TO_SKUS),
+        routed("route_to_sku", events, to.EVENTS_TO_SKUS),
+        routed("route_store_stock", from_stores, to.RESOLVED_TO_SKUS),
+        routed("route_reservations", reservations, to.RESOLVED_TO_SKUS),
     )
     records, sku_letters = _letters_apart(
         "sku_letters",
-        op.key_rm(
+        values(
             "unkey_records",
             op.stateful_batch("availability", by_sku, lambda resumed: Availability(resumed, clock, rules)),
         ),
     )
     kit_inputs = op.merge(
         "kit_inputs",
-        op.flat_map("route_to_kit", records, to.RECORDS_TO_KITS),
-        op.flat_map("route_bom_to_kit", events, to.EVENTS_TO_KITS),
+        routed("route_to_kit", records, to.RECORDS_TO_KITS),
+        routed("route_bom_to_kit", events, to.EVENTS_TO_KITS),
     )
     threshold = rules.low_stock_threshold
     kit_records, kit_letters = _letters_apart(
         "kit_letters",
-        op.key_rm("unkey_kits", op.stateful_batch("kits", kit_inputs, lambda resumed: Kits(resumed, clock, threshold))),
+        values("unkey_kits", op.stateful_batch("kits", kit_inputs, lambda resumed: Kits(resumed, clock, threshold))),
     )
     return Available(records, kit_records, op.merge("letters", sku_letters, kit_letters))
 
@@ -318,19 +307,19 @@ def channel_feeds(
     """Availability stamped per location, then summed per SKU over where each channel may fulfil from."""
     by_location = op.merge(
         "channel_location_inputs",
-        op.flat_map("route_records_to_location", records, to.RECORDS_TO_CHANNEL_LOCATIONS),
-        op.flat_map("route_kit_records_to_location", kit_records, to.RECORDS_TO_CHANNEL_LOCATIONS),
-        op.flat_map("route_locations_to_channels", events, to.EVENTS_TO_CHANNEL_LOCATIONS),
+        routed("route_records_to_location", records, to.RECORDS_TO_CHANNEL_LOCATIONS),
+        routed("route_kit_records_to_location", kit_records, to.RECORDS_TO_CHANNEL_LOCATIONS),
+        routed("route_locations_to_channels", events, to.EVENTS_TO_CHANNEL_LOCATIONS),
     )
-    stamped = op.key_rm(
+    stamped = values(
         "unkey_stamped", op.stateful_batch("channel_locations", by_location, ChannelLocations.builder(clock))
     )
     sums_inputs = op.merge(
         "channel_sum_inputs",
-        op.flat_map("route_supply_to_sku", stamped, to.STAMPED_TO_CHANNEL_SUMS),
-        op.flat_map("route_listings_to_sku", events, to.EVENTS_TO_CHANNEL_SUMS),
+        routed("route_supply_to_sku", stamped, to.STAMPED_TO_CHANNEL_SUMS),
+        routed("route_listings_to_sku", events, to.EVENTS_TO_CHANNEL_SUMS),
     )
-    figures = op.key_rm(
+    figures = values(
         "unkey_figures",
         op.stateful_batch("channel_sums", sums_inputs, lambda resumed: ChannelSumsLogic(resumed, clock, channel_rules)),
     )
@@ -341,11 +330,11 @@ def channel_feeds(
 @operator
 def wish_customers(step_id: str, events: Stream[Event], clock: Clock) -> Wished:
     """Wish-list events by customer (a digest of the ref), so a deletion request reaches each of their wishes."""
-    by_customer = op.key_rm(
+    by_customer = values(
         "unkey_wishes",
         op.stateful_batch(
             "wish_customers",
-            op.flat_map("route_to_customer", events, to.EVENTS_TO_WISH_CUSTOMERS),
+            routed("route_to_customer", events, to.EVENTS_TO_WISH_CUSTOMERS),
             WishCustomers.builder(clock),
         ),
     )
@@ -369,13 +358,13 @@ def listings(
     to_listing = to.to_listing(channels)
     listing_inputs = op.merge(
         "listing_inputs",
-        op.flat_map("route_figures_to_listing", figures, to_listing),
-        op.flat_map("route_listings_to_listing", events, to_listing),
-        op.flat_map("route_wishes_to_listing", wishes, to_listing),
+        routed("route_figures_to_listing", figures, to_listing),
+        routed("route_listings_to_listing", events, to_listing),
+        routed("route_wishes_to_listing", wishes, to_listing),
     )
     records, letters = _letters_apart(
         "listing_letters",
-        op.key_rm(
+        values(
             "unkey_listing_records",
             op.stateful_batch("listing", listing_inputs, lambda resumed: ListingLogic(resumed, clock, rules)),
         ),
@@ -389,17 +378,17 @@ def account_inputs(step_id: str, reads: Stream[Read], late_letters: Stream[DeadL
     An input a step dead-lettered after it was decoded (``late_letters``) moves from used to dead-lettered."""
     counted = op.merge(
         "ledger_inputs",
-        op.map("route_to_ledger", reads, to.to_ledger),
-        op.flat_map("route_late_letters", late_letters, to.late_letter_to_ledger),
+        each("route_to_ledger", reads, to.to_ledger),
+        each_many("route_late_letters", late_letters, to.late_letter_to_ledger),
     )
-    ledger = op.key_rm("unkey_ledger", op.stateful_batch("input_ledger", counted, InputLedgerLogic.builder(clock)))
+    ledger = values("unkey_ledger", op.stateful_batch("input_ledger", counted, InputLedgerLogic.builder(clock)))
     return _letters_of("ledger_letters", ledger)
 
 
 @operator
 def publish(step_id: str, outgoing: Stream[EpochOutput], sink: DynamicSink[OutputRecord]) -> None:
     """Each epoch publishes, at its close, the last record of each key: a state every step has finished."""
-    op.output("to_kafka", op.map("key_for_publisher", outgoing, to.for_publisher), EpochGate(sink))
+    op.output("to_kafka", each("key_for_publisher", outgoing, to.for_publisher), EpochGate(sink))
 
 
 def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> Dataflow:
@@ -434,7 +423,7 @@ def build_flow(policy: FlowPolicy, io: FlowIO, clock: Clock = wall_clock_ms) -> 
     ledger_letters = account_inputs("account_inputs", inputs.reads, engine_letters, clock)
     outgoing: Stream[EpochOutput] = op.merge(
         "outgoing",
-        op.filter("engine_out", available.records, to.is_output),
+        kept("engine_out", available.records, to.is_output),
         available.kit_records,
         listed.records,
         engine_letters,

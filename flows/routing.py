@@ -69,6 +69,19 @@ class Route:
         key = self.key(value)
         return [] if key is None else [(key, (key, value))]
 
+    def batch(self, values: list[Any]) -> list[Keyed]:
+        """For ``flat_map_batch``: each value it names under its key, in one call for the batch (most values of
+        a stream go to no route, so this is mostly a dict look-up per value)."""
+        key_of_type = self.keys.get
+        out = []
+        for value in values:
+            key_of = key_of_type(type(value))
+            if key_of is not None:
+                key = key_of(value)
+                if key is not None:
+                    out.append((key, (key, value)))
+        return out
+
 
 def keyed(key: str, value: Any) -> Keyed:
     return key, (key, value)
@@ -235,10 +248,6 @@ def late_letter_to_ledger(letter: DeadLetter) -> list[tuple[str, tuple[str, tupl
 
 def is_output(value: object) -> bool:
     return isinstance(value, AvailabilityRecord | AlertRecord | DeadLetter | Withdrawn)
-
-
-def is_dead_letter(value: object) -> bool:
-    return isinstance(value, DeadLetter)
 
 
 def for_publisher(output: EpochOutput) -> tuple[str, EpochOutput]:
