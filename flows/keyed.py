@@ -171,6 +171,12 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W | DeadLetter, Snapshot],
     def keep(self, state: S) -> bool:
         return True
 
+    def leaves_unchanged(self, state: S, value: V) -> bool:
+        """Whether applying ``value`` only reads ``state`` (asked before applying it). A key whose inputs of an
+        epoch all only read it snapshots the bytes it rested as instead of pickling its state again: a location's
+        book holds the names of its tens of thousands of SKUs, and most records only pass through it."""
+        return False
+
     def origin(self, value: Any) -> Provenance | None:
         """Where an input came from, for its dead letter: its events' provenance, when it has one."""
         provenance = getattr(value, "provenance", None)
@@ -186,6 +192,7 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W | DeadLetter, Snapshot],
     def on_batch(self, values: list[tuple[str, V]]) -> tuple[Iterable[W | DeadLetter], bool]:
         key = values[0][0]
         clock = self.clock
+        as_rested = self._applied is None and self._rested is not None  # the state is what its bytes say
         try:
             state = self._changing(key)
         except Exception as error:  # no state to apply them to (its creation or its bytes failed)
@@ -199,16 +206,22 @@ class KeyedLogic(op.StatefulBatchLogic[tuple[str, V], W | DeadLetter, Snapshot],
         for _, item in values:
             now = clock()
             try:
+                unchanged = as_rested and self.leaves_unchanged(state, item)
                 out += self.apply(state, item, now)
             except Exception as error:
                 out.append(self._engine_error(item, error, now))
                 state = self._recover()
+                as_rested = False
                 continue
             applied.append((item, now))
+            as_rested = as_rested and unchanged
         try:
-            return out, self._verdict(state)
+            verdict = self._verdict(state)
         except Exception:  # one of the batch's inputs left a state whose deadline the rules cannot compute
             return self._without_culprits(start, [o for o in out if isinstance(o, DeadLetter)])
+        if as_rested:
+            self._applied = None  # still what its bytes say: its snapshot hands them out again, unpickled
+        return out, verdict
 
     def _without_culprits(self, start: int, letters: list[W | DeadLetter]) -> tuple[list[W | DeadLetter], bool]:
         """The batch again from the state before it, each input followed by the deadline: an input after which

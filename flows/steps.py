@@ -95,6 +95,9 @@ class ResolveUpc(KeyedLogic[UpcState, UpcInput, StockLevel | SaleRecorded | Dead
     def apply(self, state: UpcState, value: UpcInput, now_ms: int) -> list[StockLevel | SaleRecorded | DeadLetter]:
         return list(state.apply(value, now_ms))
 
+    def leaves_unchanged(self, state: UpcState, value: UpcInput) -> bool:
+        return state.passes_through(value)
+
     def expire(self, state: UpcState, now_ms: int) -> list[StockLevel | SaleRecorded | DeadLetter]:
         return list(state.give_up(now_ms, self.wait_ms))
 
@@ -248,6 +251,9 @@ class ChannelLocations(KeyedLogic[LocationBook, AvailabilityRecord | LocationCha
 
     def apply(self, state: LocationBook, value: AvailabilityRecord | LocationChanged, now_ms: int) -> list[Stamped]:
         return state.apply(value)
+
+    def leaves_unchanged(self, state: LocationBook, value: AvailabilityRecord | LocationChanged) -> bool:
+        return state.stamps_only(value)
 
 
 SumsInput = LocationSupply | LocationRestamp | ListingChanged

@@ -127,6 +127,10 @@ class LocationBook:
     position: SourcePosition = ()
     skus: set[str] = field(default_factory=set)
 
+    def stamps_only(self, value: AvailabilityRecord | LocationChanged) -> bool:
+        """Whether ``value`` is a record of a SKU the book holds already: it is stamped, the book stays as it is."""
+        return isinstance(value, AvailabilityRecord) and value.sku in self.skus
+
     def apply(self, value: AvailabilityRecord | LocationChanged) -> list[LocationSupply | LocationRestamp]:
         if isinstance(value, AvailabilityRecord):
             self.skus.add(value.sku)

@@ -84,6 +84,16 @@ class UpcState:
     def deadline_ms(self, wait_ms: int) -> int | None:
         return None if self.waiting_since_ms is None else self.waiting_since_ms + wait_ms
 
+    def passes_through(self, value: UpcInput) -> bool:
+        """Whether ``value`` only passes through under the UPC's SKU, leaving this state as it is."""
+        return (
+            isinstance(value, StoreStockByUpc | SaleRecorded)
+            and self.sku is not None
+            and not self.waiting
+            and not self.waiting_sales
+            and self.waiting_since_ms is None
+        )
+
     def apply_store_stock(self, row: StoreStockByUpc) -> list[StockLevel]:
         if self.sku is None:
             queue = self.waiting.setdefault(row.store, [])

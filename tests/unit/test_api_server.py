@@ -108,7 +108,8 @@ def test_nearby_offers_the_closest_stores_with_stock_and_the_style_s_variants_at
     assert status == 200
     assert (body["available"], body["version"]) == (0, 4)
     assert [(s["location"], s["name"], s["available"]) for s in body["nearby"]] == [
-        ("ST0002", "Store ST0002", 3), ("ST0003", "Store ST0003", 8)
+        ("ST0002", "Store ST0002", 3),
+        ("ST0003", "Store ST0003", 8),
     ]  # fmt: skip  (the DC has stock but is no store, and has no coordinates)
     assert 15 < body["nearby"][0]["distance_km"] < 20 and 380 < body["nearby"][1]["distance_km"] < 400
     assert [(a["sku"], a["available"]) for a in body["alternatives"]] == [("TEE-1001-BLK-L", 2), ("TEE-1001-WHT-M", 5)]

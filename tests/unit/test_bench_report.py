@@ -92,6 +92,8 @@ def test_the_api_load_tool_drives_the_server_on_its_schedule_and_every_lookup_fi
     result = measure(keys=400, rate=200.0, seconds=1, connections=2)
     assert result.keys == 400 and result.errors == 0 and result.latency.count == 200
     assert set(result.by_kind) <= {"sku_at_location", "sku_across_locations", "channel_sku", "nearby"}
+
+
 def _rows(table: str) -> list[list[str]]:
     """The cells of a markdown table, stripped of their padding."""
     return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in table.splitlines()]

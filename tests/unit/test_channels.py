@@ -105,6 +105,15 @@ def test_a_store_that_starts_shipping_online_is_re_sent_for_every_sku_it_holds()
     assert book.apply(LocationChanged("ST0001", "S", False, False, (2, 1, 0), P)) == []  # older: ignored
 
 
+def test_a_record_of_a_sku_the_book_holds_is_only_stamped_and_the_book_can_tell_beforehand():
+    book = LocationBook("ST0001")
+    record = AvailabilityRecord("TEE-1", "ST0001", 5, 0, 0, 0, 0, 5, 0, None, "IN_STOCK", 1, 1, 1, "stock", "x")
+    assert not book.stamps_only(record)  # a SKU new to the location: the book learns it
+    book.apply(record)
+    assert book.stamps_only(record) and not book.stamps_only(LocationChanged("ST0001", "S", True, False, (2, 2, 0), P))
+    assert book.skus == {"TEE-1"}
+
+
 def test_a_re_stamped_store_counts_for_online_channels_with_the_figures_it_already_had():
     sums = sums_with(supply("DC0001", 10), supply("ST0002", 7, "S", ship_from=False))
     sums.apply(listing("SHOPIFY", "SH-1"), NOW, RULES)

@@ -76,3 +76,38 @@ def test_a_key_changed_again_before_its_snapshot_is_never_put_to_rest_by_another
     other.on_batch([("sku-other", 5)])
     other.snapshot()  # pushes the hot key out of the awake set before the hot key's own snapshot
     assert pickle.loads(hot.snapshot()[2]) == Tally([1, 2])
+
+
+class ReadMostly(Tallies):
+    """Tallies where a 0 only reads the tally (it sums what is there)."""
+
+    def apply(self, state: Tally, value: int, now_ms: int) -> list[int]:
+        if value:
+            state.units.append(value)
+        return [sum(state.units)]
+
+    def leaves_unchanged(self, state: Tally, value: int) -> bool:
+        return value == 0
+
+
+def test_a_key_whose_epoch_only_read_it_snapshots_the_bytes_it_rested_as_without_pickling_again(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    logic = ReadMostly(None, lambda: 0)
+    logic.on_batch([("sku-1", 2)])
+    rested = logic.snapshot()[2]
+    pickled = []
+    dumps = pickle.dumps
+    monkeypatch.setattr(keyed.pickle, "dumps", lambda *a, **k: pickled.append(a) or dumps(*a, **k))
+    out, _ = logic.on_batch([("sku-1", 0), ("sku-1", 0)])
+    assert list(out) == [2, 2]
+    assert logic.snapshot()[2] is rested and pickled == []
+    out, _ = logic.on_batch([("sku-1", 0), ("sku-1", 4)])  # one input of the epoch changed it: pickled again
+    assert list(out) == [2, 6]
+    assert pickle.loads(logic.snapshot()[2]) == Tally([2, 4]) and len(pickled) == 1
+
+
+def test_a_new_key_is_pickled_even_when_its_first_input_only_reads_it():
+    logic = ReadMostly(None, lambda: 0)
+    logic.on_batch([("sku-1", 0)])
+    assert pickle.loads(logic.snapshot()[2]) == Tally([])

@@ -58,7 +58,8 @@ def test_nearby_stock_lists_the_stores_that_can_promise_a_sku_out_at_a_store_nea
     fill(store)
     rows = store.query("SELECT sku, out_at, nearby, available, distance_km FROM atp.nearby_stock")
     assert [(r["sku"], r["out_at"], r["nearby"], r["available"]) for r in rows] == [
-        ("TEE-BLK-M", "ST0001", "ST0002", 3), ("TEE-BLK-M", "ST0001", "ST0003", 8)
+        ("TEE-BLK-M", "ST0001", "ST0002", 3),
+        ("TEE-BLK-M", "ST0001", "ST0003", 8),
     ]  # fmt: skip (the DC has stock, but is no store and has no coordinates)
     assert 15 < rows[0]["distance_km"] < 20 and 385 < rows[1]["distance_km"] < 400
 

@@ -37,6 +37,18 @@ def test_once_known_store_stock_passes_straight_through():
     assert (level.sku, level.location, level.on_hand, level.quality_hold) == ("TEE-1", "ST0001", 3, 0)
 
 
+def test_stock_passing_straight_through_leaves_the_state_as_it_was_and_says_so_beforehand():
+    import pickle
+
+    state = UpcState(UPC)
+    assert not state.passes_through(shelf("ST0001", 3, 30))  # it will wait: the state changes
+    state.apply(item("TEE-1", 5), 0)
+    before = pickle.dumps(state)
+    assert state.passes_through(shelf("ST0001", 3, 30)) and not state.passes_through(item("TEE-2", 6))
+    state.apply(shelf("ST0001", 3, 30), 0)
+    assert pickle.dumps(state) == before
+
+
 def test_a_released_upc_no_longer_resolves():
     state = UpcState(UPC)
     state.apply_item(item("TEE-1", 5))
