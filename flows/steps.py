@@ -297,6 +297,9 @@ class ListingLogic(KeyedLogic[Listing, ListingInput, ListingOutput]):
     def apply(self, state: Listing, value: ListingInput, now_ms: int) -> list[ListingOutput]:
         return state.apply(value, now_ms, self.rules)
 
+    def leaves_unchanged(self, state: Listing, value: ListingInput) -> bool:
+        return state.unchanged_by(value)
+
     def expire(self, state: Listing, now_ms: int) -> list[ListingOutput]:
         return state.on_timer(now_ms, self.rules)
 

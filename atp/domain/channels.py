@@ -327,6 +327,16 @@ class ChannelFeed:
     epoch_open: bool = False
     epoch_base: FeedPublished | None = None
 
+    def repeats(self, value: ChannelFigures | ListingChanged) -> bool:
+        """Whether ``value`` is the figures the feed holds for its SKU already: applying them changes nothing
+        (what the feed publishes follows from those figures and the listing, and both stay as they are)."""
+        return isinstance(value, ChannelFigures) and self.latest.get(value.sku) == (
+            value.available,
+            value.status,
+            value.promise_date,
+            value.buffer,
+        )
+
     def apply(self, value: ChannelFigures | ListingChanged, now_ms: int) -> list[ChannelRecord | Withdrawn]:
         if isinstance(value, ChannelFigures):
             self.latest[value.sku] = (value.available, value.status, value.promise_date, value.buffer)

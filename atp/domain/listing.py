@@ -48,6 +48,10 @@ class Listing:
                 out += self.wishes.apply_figure(record, now_ms)
         return out
 
+    def unchanged_by(self, value: ListingInput) -> bool:
+        """Whether applying ``value`` leaves the listing as it is: figures the feed holds already."""
+        return not isinstance(value, WishChanged) and self.feed.repeats(value)
+
     def on_timer(self, now_ms: int, rules: PromotionRules) -> list[ListingOutput]:
         """The gate's figure has held long enough, or wishes done long ago are let go of (each at its own time)."""
         out: list[ListingOutput] = []

@@ -227,3 +227,16 @@ def test_a_listing_feed_only_ever_speaks_for_its_current_item_with_strictly_incr
             assert current is not None and record.sku == current[0]
             assert record.available == (latest.get(record.sku, 0) if current[1] else 0)
     assert versions == sorted(set(versions))
+
+
+def test_figures_the_feed_holds_already_are_a_repeat_that_changes_nothing():
+    import pickle
+
+    feed = ChannelFeed("SHOPIFY", "SH-1")
+    feed.apply(listing("SHOPIFY", "SH-1"), NOW)
+    assert not feed.repeats(figures("TEE-1", 5))
+    [record] = feed.apply(figures("TEE-1", 5), NOW)
+    before = pickle.dumps(feed)
+    assert feed.repeats(figures("TEE-1", 5)) and not feed.repeats(figures("TEE-1", 4))
+    assert not feed.repeats(listing("SHOPIFY", "SH-1"))
+    assert feed.apply(figures("TEE-1", 5), NOW + 1) == [] and pickle.dumps(feed) == before
