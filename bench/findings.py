@@ -45,6 +45,7 @@ class Findings:
     inprocess: Breakdown | None = None  # the flow in process, its time by stage (bench.stages)
     api: ApiLoadResult | None = None  # the lookup API in process under a steady load (bench.api_load)
     at_scale: ResumeAtScale | None = None  # RSS per key and resume at 1M keys, in process (bench.resume)
+    at_scale_from: str | None = None  # which commit and day at_scale is of, when the last bench.resume measured it
     epoch_cost: EpochCost | None = None  # recovery GC and throughput by epoch, in process (bench.epoch_cost)
 
 

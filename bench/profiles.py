@@ -241,9 +241,14 @@ def long(rates: tuple[float, ...], seconds: int, repeats: int, memory_items: int
     findings.load_after = this_machine().load_average
     attempt(findings, "h (stage breakdown, in process)", lambda: measure_stages(findings))
     attempt(findings, "i (epoch close cost, in process)", lambda: measure_epoch_cost(findings))
-    if not (findings.resume and findings.resume.keys >= 900_000):
-        # Loading 1M keys takes the flow many minutes even in process (bench/resume.py), a large share of this
-        # profile's time: it has a profile of its own, whose figures results.json keeps across long runs.
+    from bench.results_json import last_at_scale
+
+    # Loading 1M keys takes the flow many minutes even in process (bench/resume.py), a large share of this
+    # profile's time: it has a profile of its own (`python -m bench resume`), whose last figures are shown here.
+    last = last_at_scale(out.with_suffix(".json"))
+    if last is not None:
+        findings.at_scale, findings.at_scale_from = last
+    elif not (findings.resume and findings.resume.keys >= 900_000):
         findings.missing.append(
             "resume after SIGKILL and RSS per key at 1M keys: not in this profile (minutes of loading in process); "
             "`python -m bench resume` measures them in process and writes them into bench/results.json"

@@ -175,6 +175,11 @@ def _at_scale_section(findings: Findings) -> list[str]:
             ],
         ),  # fmt: skip
         "",
+        *(
+            [f"Measured by the last `python -m bench resume` ({findings.at_scale_from}), not by this run.", ""]
+            if findings.at_scale_from
+            else []
+        ),
         "How (`python -m bench resume`): the real dataflow (recovery on) in a child process over Bytewax's testing "
         "source: the demo retailer's reference data, then every stock balance (ERP STOCK_BAL at 2 DCs, POS "
         "store_stock at 20 stores, every item everywhere), generated lazily. The load runs with "

@@ -114,7 +114,29 @@ def merge_at_scale(found: ResumeAtScale, out: Path) -> None:
         "load_s": found.load_seconds,
         "rss_bytes_per_key": found.bytes_per_key,
         "recovery_bytes": found.recovery_bytes,
+        "rss_before_bytes": found.rss_before_bytes,
+        "rss_after_bytes": found.rss_after_bytes,
         "resume_s": found.seconds_to_fresh_output,
         "how": "python -m bench resume: the flow in process over the testing source, recovery on, SIGKILL",
     }
     out.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def last_at_scale(out: Path) -> tuple[ResumeAtScale, str] | None:
+    """The 1M-key figures ``python -m bench resume`` last put into ``out``, and which commit and day they are of;
+    None when there are none (or they predate the RSS figures it keeps)."""
+    if not out.exists():
+        return None
+    found = orjson.loads(out.read_bytes()).get("at_scale") or {}
+    try:
+        figures = ResumeAtScale(
+            keys=int(found["keys"]),
+            load_seconds=float(found["load_s"]),
+            rss_before_bytes=int(found["rss_before_bytes"]),
+            rss_after_bytes=int(found["rss_after_bytes"]),
+            recovery_bytes=int(found["recovery_bytes"]),
+            seconds_to_fresh_output=float(found["resume_s"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    return figures, f"commit {str(found.get('commit', '?'))[:7]}, {found.get('date', '?')}"
