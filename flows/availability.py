@@ -360,7 +360,7 @@ def listings(
         "listing_inputs",
         routed("route_figures_to_listing", figures, to_listing),
         routed("route_listings_to_listing", events, to_listing),
-        routed("route_wishes_to_listing", wishes, to_listing),
+        routed("route_wishes_to_listing", wishes, to.CUSTOMERS_WISHES_TO_LISTING),
     )
     records, letters = _letters_apart(
         "listing_letters",

@@ -170,16 +170,12 @@ EVENTS_TO_CHANNEL_SUMS = Route("channel_sums", {ListingChanged: _sku})
 
 
 def to_listing(channels: frozenset[str]) -> Route:
-    """Figures and listings of the configured channels (other channels get no topic), and every wish event, by
-    listing."""
+    """Figures and listings of the configured channels, by listing (other channels get no topic)."""
 
     def listing_of_configured(value: ChannelFigures | ListingChanged) -> str | None:
         return _listing(value) if value.channel in channels else None
 
-    return Route(
-        "listing",
-        {ChannelFigures: listing_of_configured, ListingChanged: listing_of_configured, WishChanged: _listing},
-    )
+    return Route("listing", {ChannelFigures: listing_of_configured, ListingChanged: listing_of_configured})
 
 
 def _wisher(value: WishChanged) -> str:
@@ -193,6 +189,9 @@ def _forgotten(value: CustomerForgotten) -> str:
 # Back-in-stock: wish events and deletion requests by customer (a digest of the ref), then every wish event by
 # listing (``to_listing``), where the listing's channel figure is.
 EVENTS_TO_WISH_CUSTOMERS = Route("wish_customers", {WishChanged: _wisher, CustomerForgotten: _forgotten})
+# Only the wish events that came through their customer's key (never the raw ones: a deletion request must be
+# applied before them).
+CUSTOMERS_WISHES_TO_LISTING = Route("listing", {WishChanged: _listing})
 
 # -- inputs: transactions, the ledger ---------------------------------------------------------------
 

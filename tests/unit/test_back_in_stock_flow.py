@@ -136,6 +136,16 @@ def test_forget_customer_stops_the_notices_of_a_ref_it_names_only_by_its_digest(
     assert not [r for r in out if isinstance(r, DeadLetter)]
 
 
+def test_a_wish_re_sent_after_its_customers_deletion_request_is_never_told():
+    """A wish event reaches its listing only through its customer's key, where the deletion request stands."""
+    digest = hashlib.sha256(b"cust-told").hexdigest()
+    key, value = forget_event(digest, int(time.time() * 1000))
+    schedule = wishes_on_a_sold_out_shirt() + [(0.2, message(WISHLIST, value, next(_offsets), key=key))]
+    schedule += [(0.25, wishing("WISH", wish_id="w-told", customer_ref="cust-told"))]  # re-sent, from before it
+    schedule += [(0.3, restock("10.000"))]
+    assert notices(run(schedule)) == []
+
+
 def test_forget_customer_delivers_its_forget_to_the_wish_list_topic_or_fails(monkeypatch: pytest.MonkeyPatch):
     sent: list[tuple[str, bytes, bytes]] = []
 
