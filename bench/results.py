@@ -471,6 +471,16 @@ def _api_section(findings: Findings) -> list[str]:
     ]
 
 
+def _missed_targets_section(findings: Findings) -> list[str]:
+    from bench.target_reasons import missed_targets
+
+    try:
+        return missed_targets(findings)
+    except Exception as error:  # a long run's figures are worth more than this section: write them regardless
+        findings.missing.append(f"the targets-missed section could not be written: {type(error).__name__}: {error}")
+        return []
+
+
 def write_results(findings: Findings, out: Path) -> None:
     machine = findings.machine
     one, five, fifteen = findings.load_after
@@ -505,6 +515,7 @@ def write_results(findings: Findings, out: Path) -> None:
         *_epoch_cost_section(findings),
         *_peer_section(findings),
         *_api_section(findings),
+        *_missed_targets_section(findings),
         "## Missing",
         "",
         *[f"- {line}" for line in findings.missing],
