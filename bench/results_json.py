@@ -92,9 +92,9 @@ AT_SCALE_FIGURES = ("resume_s_1m_keys", "rss_bytes_per_key_1m_keys", "at_scale")
 def write_results_json(findings: Findings, out: Path, commit: str | None = None) -> None:
     figures = summary_figures(findings, commit)
     previous: dict[str, Any] = orjson.loads(out.read_bytes()) if out.exists() else {}
-    if findings.at_scale is None and "at_scale" in previous:
-        # The 1M-key figures come from `python -m bench resume`, not from this run: keep the last ones (with their
-        # own commit and date in "at_scale") unless this run measured them itself.
+    if "at_scale" in previous:
+        # The 1M-key figures come from `python -m bench resume`, not from this run (which shows them, read from
+        # here): keep the last ones, with their own commit and date in "at_scale".
         for key in AT_SCALE_FIGURES:
             if figures.get(key) is None:
                 figures[key] = previous.get(key)

@@ -208,3 +208,17 @@ def test_a_long_run_keeps_the_1m_key_figures_of_the_last_resume_profile(tmp_path
     figures = orjson.loads(out.read_bytes())
     assert figures["commit"] == "abc123" and figures["peer_ratio"] == 2.5
     assert (figures["resume_s_1m_keys"], figures["at_scale"]["keys"]) == (7.5, 1_038_400)
+
+
+def test_a_long_run_that_shows_the_last_resume_profile_still_keeps_its_figures_in_results_json(tmp_path):
+    from bench.results_json import last_at_scale
+
+    out = tmp_path / "results.json"
+    merge_at_scale(_at_scale(1_038_400, 7.5), out)
+    findings = _findings(ours=5_000, peer=2_000)
+    last = last_at_scale(out)
+    assert last is not None
+    findings.at_scale, findings.at_scale_from = last  # as bench long reads them, to show them in results.md
+    write_results_json(findings, out, commit="abc123")
+    figures = orjson.loads(out.read_bytes())
+    assert (figures["resume_s_1m_keys"], figures["at_scale"]["keys"]) == (7.5, 1_038_400)
