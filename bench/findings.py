@@ -53,6 +53,12 @@ def _median_rate(runs: list[throughput.ThroughputRun]) -> float:
     return median([r.result.steady_rate for r in runs])
 
 
+def throughput_eps(findings: Findings, processes: int) -> float | None:
+    """Median steady events/s of the throughput runs with ``processes`` processes; None if none ran."""
+    runs = findings.throughput.get(processes)
+    return _median_rate(runs) if runs else None
+
+
 def cpu_per_kevent(findings: Findings, processes: int) -> float | None:
     """Median CPU seconds (all flow processes) per 1,000 input events of the throughput runs; None if none ran."""
     runs = findings.throughput.get(processes)

@@ -13,10 +13,9 @@ import orjson
 from atp.settings import PROJECT_ROOT
 from bench.epoch_cost import EPOCH_FIGURES
 from bench.epoch_cost import figures as epoch_figures
-from bench.findings import Findings, cpu_per_kevent
+from bench.findings import Findings, cpu_per_kevent, throughput_eps
 from bench.latency import LatencyRun
 from bench.resume import ResumeAtScale
-from bench.stats import median
 
 
 def _commit() -> str:
@@ -26,11 +25,6 @@ def _commit() -> str:
 
 def _live_at(findings: Findings, rate: float) -> LatencyRun | None:
     return next((run for run in findings.live if run.target_rate == rate), None)
-
-
-def _throughput(findings: Findings, processes: int) -> float | None:
-    runs = findings.throughput.get(processes)
-    return median([run.result.steady_rate for run in runs]) if runs else None
 
 
 AT_SCALE_KEYS = 900_000  # "1M keys" figures need at least this many keys in state
@@ -50,8 +44,8 @@ def summary_figures(findings: Findings, commit: str | None = None) -> dict[str, 
         "commit": commit or _commit(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "started": findings.started,
-        "throughput_eps_1proc": _throughput(findings, 1),
-        "throughput_eps_2proc": _throughput(findings, 2),
+        "throughput_eps_1proc": throughput_eps(findings, 1),
+        "throughput_eps_2proc": throughput_eps(findings, 2),
         "throughput_eps_inprocess": findings.inprocess.events_per_s if findings.inprocess else None,
         "us_per_event_inprocess": (
             findings.inprocess.wall_s * 1e6 / findings.inprocess.events if findings.inprocess else None
