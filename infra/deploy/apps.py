@@ -37,6 +37,20 @@ def _service(app: str, namespace: str, port_name: str, port: int) -> Manifest:
     }
 
 
+def _deployment(app: str, namespace: str, pod_spec: Manifest) -> Manifest:
+    """One replica of ``app``'s pod (each process of these holds what a second copy would contend for)."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": app, "namespace": namespace, "labels": _labels(app)},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": _labels(app)},
+            "template": {"metadata": {"labels": _labels(app)}, "spec": pod_spec},
+        },
+    }
+
+
 def registry_url(params: DeployParameters) -> str:
     return f"http://{REGISTRY}.{params.namespace}.svc:{REGISTRY_PORT}/apis/ccompat/v7"
 
@@ -64,31 +78,20 @@ def schema_registry(params: DeployParameters) -> list[Manifest]:
 
     snapshots = "/var/lib/apicurio/snapshots"
     properties = registry.storage_properties(params.bootstrap_servers, snapshots)
-    deployment: Manifest = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": REGISTRY, "namespace": params.namespace, "labels": _labels(REGISTRY)},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": _labels(REGISTRY)},
-            "template": {
-                "metadata": {"labels": _labels(REGISTRY)},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "registry",
-                            "image": f"{REGISTRY_IMAGE}:{pom_version('apicurio.version')}",
-                            "env": quarkus_env(properties),
-                            "ports": [{"name": "http", "containerPort": REGISTRY_PORT}],
-                            "readinessProbe": {"httpGet": {"path": "/apis/ccompat/v7/subjects", "port": "http"}},
-                            "volumeMounts": [{"name": "snapshots", "mountPath": snapshots}],
-                        }
-                    ],
-                    "volumes": [{"name": "snapshots", "emptyDir": {}}],
-                },
-            },
-        },
+    pod_spec: Manifest = {
+        "containers": [
+            {
+                "name": "registry",
+                "image": f"{REGISTRY_IMAGE}:{pom_version('apicurio.version')}",
+                "env": quarkus_env(properties),
+                "ports": [{"name": "http", "containerPort": REGISTRY_PORT}],
+                "readinessProbe": {"httpGet": {"path": "/apis/ccompat/v7/subjects", "port": "http"}},
+                "volumeMounts": [{"name": "snapshots", "mountPath": snapshots}],
+            }
+        ],
+        "volumes": [{"name": "snapshots", "emptyDir": {}}],
     }
+    deployment = _deployment(REGISTRY, params.namespace, pod_spec)
     return [deployment, _service(REGISTRY, params.namespace, "http", REGISTRY_PORT)]
 
 
@@ -201,32 +204,21 @@ def outputs(params: DeployParameters, stack: LocalStackSettings) -> list[Manifes
         {"name": "ATP_CLICKHOUSE_URL", "valueFrom": {"secretKeyRef": {"name": CLICKHOUSE_SECRET, "key": "url"}}},
     ]
     port = stack.pipeline_metrics_port
-    deployment: Manifest = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": OUTPUTS, "namespace": params.namespace, "labels": _labels(OUTPUTS)},
-        "spec": {
-            # One: the webhooks' rate limits per partner hold per process.
-            "replicas": 1,
-            "selector": {"matchLabels": _labels(OUTPUTS)},
-            "template": {
-                "metadata": {"labels": _labels(OUTPUTS)},
-                "spec": {
-                    "securityContext": _POD_SECURITY,
-                    "initContainers": [wait_for_ddl_container()],
-                    "containers": [
-                        {
-                            "name": "outputs",
-                            "image": params.image,
-                            "command": ["atp", "run", "--outputs-only"],
-                            "env": env,
-                            "ports": [{"name": "metrics", "containerPort": port}],
-                            "volumeMounts": [{"name": "home", "mountPath": HOME}],
-                        }
-                    ],
-                    "volumes": [{"name": "home", "emptyDir": {}}],
-                },
-            },
-        },
+    pod_spec: Manifest = {
+        "securityContext": _POD_SECURITY,
+        "initContainers": [wait_for_ddl_container()],
+        "containers": [
+            {
+                "name": "outputs",
+                "image": params.image,
+                "command": ["atp", "run", "--outputs-only"],
+                "env": env,
+                "ports": [{"name": "metrics", "containerPort": port}],
+                "volumeMounts": [{"name": "home", "mountPath": HOME}],
+            }
+        ],
+        "volumes": [{"name": "home", "emptyDir": {}}],
     }
+    # One replica: the webhooks' rate limits per partner hold per process.
+    deployment = _deployment(OUTPUTS, params.namespace, pod_spec)
     return [deployment, _service(OUTPUTS, params.namespace, "metrics", port)]
