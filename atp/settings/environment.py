@@ -39,6 +39,11 @@ from atp.settings.parts import (
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+def _port(default: int, description: str) -> Any:
+    """A TCP port setting (1-65535)."""
+    return Field(default=default, ge=1, le=65535, description=description)
+
+
 class EnvironmentSettings(BaseSettings):
     """Every setting as the environment spells it: ``ATP_<FIELD>``, flat; :func:`load_settings` makes the parts."""
 
@@ -56,47 +61,25 @@ class EnvironmentSettings(BaseSettings):
     )
 
     # -- service ports (all servers bind to 127.0.0.1) -------------------------------
-    kafka_port: int = Field(default=19092, ge=1, le=65535, description="Kafka broker listener.")
-    kafka_controller_port: int = Field(default=19093, ge=1, le=65535, description="KRaft controller listener.")
-    connect_port: int = Field(default=18083, ge=1, le=65535, description="Kafka Connect REST API.")
-    registry_port: int = Field(default=18081, ge=1, le=65535, description="Schema registry HTTP port.")
-    registry_management_port: int = Field(
-        default=18091, ge=1, le=65535, description="Schema registry management (health) port."
-    )
-    postgres_port: int = Field(default=15432, ge=1, le=65535, description="POS PostgreSQL port.")
-    mariadb_port: int = Field(default=13306, ge=1, le=65535, description="ERP MariaDB port.")
-    kafka_sasl_port: int = Field(
-        default=19094,
-        ge=1,
-        le=65535,
-        description="The local broker's SASL_PLAINTEXT listener (also inter-broker).",
-    )
-    kafka_ssl_port: int = Field(
-        default=19095,
-        ge=1,
-        le=65535,
-        description="The local broker's SASL_SSL listener (certificates: ATP_HOME/secrets/tls).",
-    )
-    store_port: int = Field(
-        default=18124, ge=1, le=65535, description="Query endpoint of the process that owns the chdb store."
-    )
-    api_port: int = Field(
-        default=18180,
-        ge=1,
-        le=65535,
-        description="ATP lookup API of the supervisor (bearer token in ATP_HOME/secrets/api.token).",
-    )
+    kafka_port: int = _port(19092, "Kafka broker listener.")
+    kafka_controller_port: int = _port(19093, "KRaft controller listener.")
+    connect_port: int = _port(18083, "Kafka Connect REST API.")
+    registry_port: int = _port(18081, "Schema registry HTTP port.")
+    registry_management_port: int = _port(18091, "Schema registry management (health) port.")
+    postgres_port: int = _port(15432, "POS PostgreSQL port.")
+    mariadb_port: int = _port(13306, "ERP MariaDB port.")
+    kafka_sasl_port: int = _port(19094, "The local broker's SASL_PLAINTEXT listener (also inter-broker).")
+    kafka_ssl_port: int = _port(19095, "The local broker's SASL_SSL listener (certificates: ATP_HOME/secrets/tls).")
+    store_port: int = _port(18124, "Query endpoint of the process that owns the chdb store.")
+    api_port: int = _port(18180, "ATP lookup API of the supervisor (bearer token in ATP_HOME/secrets/api.token).")
     flow_metrics_port: int = Field(
         default=18100,
         ge=0,
         le=65535,
         description="Prometheus metrics of the dataflow (process k of a cluster: this + k); 0: not served.",
     )
-    cluster_port: int = Field(
-        default=18110,
-        ge=1,
-        le=65535,
-        description="Bytewax cluster of ATP_PROCESSES processes: process k listens on 127.0.0.1 at this + k.",
+    cluster_port: int = _port(
+        18110, "Bytewax cluster of ATP_PROCESSES processes: process k listens on 127.0.0.1 at this + k."
     )
     pipeline_metrics_port: int = Field(
         default=18099,
